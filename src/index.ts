@@ -1,0 +1,2 @@
+export { QfaasConfigError, QfaasError, isQfaasConfigError, isQfaasError } from './errors.js';
+export * from './transport/index.js';

@@ -1,0 +1,239 @@
+import { QfaasConfigError } from '../../errors.js';
+import { quiche, type QuicheConfig } from './binding.js';
+
+/**
+ * QUIC transport parameters and local limits. Every endpoint of a platform should use the same
+ * values: a server that accepts 0-RTT must not advertise smaller limits than the server that minted
+ * the session (RFC 9000 section 7.4.1), so the 0-RTT generator and the worker both build their
+ * config with {@link createQuicheConfig}.
+ */
+export interface QuicTransportSettings {
+  /**
+   * Close the connection after this long without a packet from the peer (RFC 9000 section 10.1).
+   * 0 disables the idle timeout (not recommended: a vanished peer is then never noticed).
+   * @default 30_000
+   */
+  maxIdleTimeoutMs?: number;
+  /** Connection-level flow control window advertised to the peer, in bytes. @default 16 MiB */
+  initialMaxData?: number;
+  /** Per-stream window for streams this side opens, in bytes. @default 1 MiB */
+  initialMaxStreamDataBidiLocal?: number;
+  /** Per-stream window for bidirectional streams the peer opens, in bytes. @default 1 MiB */
+  initialMaxStreamDataBidiRemote?: number;
+  /** Per-stream window for unidirectional streams the peer opens, in bytes. @default 1 MiB */
+  initialMaxStreamDataUni?: number;
+  /** How many bidirectional streams the peer may open at once. 0 forbids them. @default 128 */
+  initialMaxStreamsBidi?: number;
+  /** How many unidirectional streams the peer may open at once (HTTP/3 needs at least 3). @default 16 */
+  initialMaxStreamsUni?: number;
+  /** Largest per-stream window quiche's auto-tuning may grow to, in bytes. @default 16 MiB */
+  maxStreamWindow?: number;
+  /** Largest connection window quiche's auto-tuning may grow to, in bytes. @default 24 MiB */
+  maxConnectionWindow?: number;
+  /** Largest UDP payload sent, in bytes, from 1200 to 1500. @default 1350 */
+  maxUdpPayloadSize?: number;
+  /** Congestion controller. @default 'cubic' */
+  congestionControl?: 'cubic' | 'reno' | 'bbr';
+}
+
+export const defaultTransportSettings: Readonly<Required<QuicTransportSettings>> = Object.freeze({
+  maxIdleTimeoutMs: 30_000,
+  initialMaxData: 16 * 1024 * 1024,
+  initialMaxStreamDataBidiLocal: 1024 * 1024,
+  initialMaxStreamDataBidiRemote: 1024 * 1024,
+  initialMaxStreamDataUni: 1024 * 1024,
+  initialMaxStreamsBidi: 128,
+  initialMaxStreamsUni: 16,
+  maxStreamWindow: 16 * 1024 * 1024,
+  maxConnectionWindow: 24 * 1024 * 1024,
+  maxUdpPayloadSize: 1350,
+  congestionControl: 'cubic',
+});
+
+/** PEM text or bytes. */
+export type Pem = string | Uint8Array;
+
+/** Certificate chain and private key of this endpoint, PEM encoded. */
+export interface CertificateAndKey {
+  certPem: Pem;
+  keyPem: Pem;
+}
+
+interface CommonConfigOptions {
+  /** CA certificate(s), PEM, that the peer's certificate must chain to. */
+  caPem?: Pem;
+  /** This endpoint's certificate; required for a server, optional for a client (mutual TLS). */
+  certificate?: CertificateAndKey;
+  /** ALPN protocols offered or accepted, in order of preference. @default ['h3'] */
+  alpn?: readonly string[];
+  /** Transport parameters; see {@link QuicTransportSettings}. */
+  transport?: QuicTransportSettings;
+}
+
+export interface QuicServerConfigOptions extends CommonConfigOptions {
+  role: 'server';
+  certificate: CertificateAndKey;
+  /**
+   * 48-byte key that encrypts session tickets. Servers sharing a key accept each other's sessions
+   * in 0-RTT. Without one, BoringSSL picks a random key per process: sessions survive only as long
+   * as the process.
+   */
+  ticketKey?: Uint8Array;
+  /**
+   * `'required'`: the client must present a certificate chaining to `caPem` (mutual TLS).
+   * `'none'`: clients are not asked for a certificate.
+   * @default 'required'
+   */
+  clientAuth?: 'required' | 'none';
+  /** Accept 0-RTT early data from resumed sessions. @default true */
+  earlyData?: boolean;
+}
+
+export interface QuicClientConfigOptions extends CommonConfigOptions {
+  role: 'client';
+  /**
+   * Skip verification of the server's certificate and name. Only for debugging: anyone on the path
+   * can then impersonate the server. Emits a process warning when used.
+   * @default false
+   */
+  insecureSkipVerify?: boolean;
+}
+
+export type QuicConfigOptions = QuicServerConfigOptions | QuicClientConfigOptions;
+
+/** Signature algorithms BoringSSL supports for TLS 1.3 (it has no rsa_pss_pss_* and no ed448). */
+const signatureAlgorithms = [
+  'ecdsa_secp256r1_sha256',
+  'ecdsa_secp384r1_sha384',
+  'ed25519',
+  'rsa_pss_rsae_sha256',
+  'rsa_pss_rsae_sha384',
+  'rsa_pss_rsae_sha512',
+  'rsa_pkcs1_sha256',
+  'rsa_pkcs1_sha384',
+  'rsa_pkcs1_sha512',
+].join(':');
+
+export const ticketKeyLength = 48;
+
+/** Largest datagram an endpoint sends; its send buffers have this size. */
+export const maxUdpPayloadLimit = 1500;
+
+let insecureWarningEmitted = false;
+
+/**
+ * Builds a quiche config. The result is reusable for any number of connections; build it once
+ * per role and credentials, since loading certificates parses PEM.
+ */
+export function createQuicheConfig(options: QuicConfigOptions): QuicheConfig {
+  const settings = resolveTransportSettings(options.transport);
+  const alpn = options.alpn ?? ['h3'];
+  validateAlpn(alpn);
+  const certificate = options.certificate;
+  if (options.role === 'server' && certificate === undefined) {
+    throw new QfaasConfigError('certificate', 'a server needs a certificate and key');
+  }
+  const verifyPeer =
+    options.role === 'server' ? (options.clientAuth ?? 'required') === 'required' : options.insecureSkipVerify !== true;
+  if (verifyPeer && options.caPem === undefined) {
+    throw new QfaasConfigError(
+      'caPem',
+      options.role === 'server'
+        ? "needed to verify client certificates (or set clientAuth: 'none')"
+        : 'needed to verify the server certificate',
+    );
+  }
+  if (options.role === 'client' && options.insecureSkipVerify === true && !insecureWarningEmitted) {
+    insecureWarningEmitted = true;
+    process.emitWarning(
+      'qfaas: insecureSkipVerify is set; server certificates are not verified and the connection can be intercepted',
+      { code: 'QFAAS_INSECURE_SKIP_VERIFY' },
+    );
+  }
+
+  const caBytes = options.caPem === undefined ? null : pemBytes(options.caPem, 'caPem', 'CERTIFICATE');
+  const keyBytes = certificate === undefined ? null : [pemBytes(certificate.keyPem, 'certificate.keyPem', 'PRIVATE KEY')];
+  const certBytes = certificate === undefined ? null : [pemBytes(certificate.certPem, 'certificate.certPem', 'CERTIFICATE')];
+
+  let config: QuicheConfig;
+  try {
+    config = quiche.Config.withBoringSslCtx(verifyPeer, false, caBytes, keyBytes, certBytes, signatureAlgorithms);
+  } catch (error) {
+    throw new QfaasConfigError(
+      certificate === undefined ? 'caPem' : 'certificate',
+      'BoringSSL could not load the PEM (is the key the certificate\'s, and are both valid PEM?)',
+      { cause: error },
+    );
+  }
+  config.setApplicationProtos([...alpn]);
+  config.setMaxIdleTimeout(settings.maxIdleTimeoutMs);
+  config.setMaxRecvUdpPayloadSize(quiche.MAX_UDP_PACKET_SIZE);
+  config.setMaxSendUdpPayloadSize(settings.maxUdpPayloadSize);
+  config.setInitialMaxData(settings.initialMaxData);
+  config.setInitialMaxStreamDataBidiLocal(settings.initialMaxStreamDataBidiLocal);
+  config.setInitialMaxStreamDataBidiRemote(settings.initialMaxStreamDataBidiRemote);
+  config.setInitialMaxStreamDataUni(settings.initialMaxStreamDataUni);
+  config.setInitialMaxStreamsBidi(settings.initialMaxStreamsBidi);
+  config.setInitialMaxStreamsUni(settings.initialMaxStreamsUni);
+  config.setMaxStreamWindow(settings.maxStreamWindow);
+  config.setMaxConnectionWindow(settings.maxConnectionWindow);
+  config.setCcAlgorithmName(settings.congestionControl);
+  // Connections are routed by connection ID on one socket; migration is not needed inside a cluster.
+  config.setDisableActiveMigration(true);
+  config.grease(true);
+
+  if (options.role === 'server') {
+    if (options.ticketKey !== undefined) {
+      if (!(options.ticketKey instanceof Uint8Array) || options.ticketKey.length !== ticketKeyLength) {
+        throw new QfaasConfigError('ticketKey', `must be ${ticketKeyLength} bytes`);
+      }
+      config.setTicketKey(options.ticketKey);
+    }
+    if (options.earlyData ?? true) config.enableEarlyData();
+  } else {
+    // The client side only needs this so that quiche sends 0-RTT when a session is set.
+    config.enableEarlyData();
+  }
+  return config;
+}
+
+export function resolveTransportSettings(settings: QuicTransportSettings | undefined): Required<QuicTransportSettings> {
+  const resolved = { ...defaultTransportSettings, ...stripUndefined(settings ?? {}) };
+  for (const [field, value] of Object.entries(resolved)) {
+    if (field === 'congestionControl') continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw new QfaasConfigError(`transport.${field}`, 'must be a non-negative integer');
+    }
+  }
+  if (resolved.maxUdpPayloadSize < 1200 || resolved.maxUdpPayloadSize > maxUdpPayloadLimit) {
+    throw new QfaasConfigError(
+      'transport.maxUdpPayloadSize',
+      `must be between 1200 (RFC 9000 section 14) and ${maxUdpPayloadLimit} (the endpoint's send buffers)`,
+    );
+  }
+  if (!['cubic', 'reno', 'bbr'].includes(resolved.congestionControl)) {
+    throw new QfaasConfigError('transport.congestionControl', "must be 'cubic', 'reno' or 'bbr'");
+  }
+  return resolved;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function validateAlpn(alpn: readonly string[]): void {
+  if (alpn.length === 0) throw new QfaasConfigError('alpn', 'needs at least one protocol');
+  for (const protocol of alpn) {
+    if (typeof protocol !== 'string' || protocol.length === 0 || Buffer.byteLength(protocol) > 255) {
+      throw new QfaasConfigError('alpn', 'each protocol must be 1 to 255 bytes');
+    }
+  }
+}
+
+function pemBytes(pem: Pem, field: string, label: string): Uint8Array {
+  const text = typeof pem === 'string' ? pem : Buffer.from(pem.buffer, pem.byteOffset, pem.byteLength).toString('latin1');
+  if (!text.includes('-----BEGIN ') || !text.includes(label)) {
+    throw new QfaasConfigError(field, `expected PEM with a ${label} block`);
+  }
+  return typeof pem === 'string' ? Buffer.from(pem, 'latin1') : pem;
+}

@@ -1,0 +1,529 @@
+import {
+  cryptoErrorStart,
+  cryptoErrorStop,
+  parseBindingFailure,
+  quiche,
+  Shutdown,
+  type QuicheConfig,
+  type QuicheConnection,
+  type QuicheConnectionError,
+} from './binding.js';
+import {
+  QuicConnectionClosedError,
+  QuicIdleTimeoutError,
+  QuicInternalError,
+  QuicStreamResetError,
+  QuicStreamStateError,
+  QuicStreamStoppedError,
+  QuicTlsError,
+  type QuicConnectionError,
+} from './errors.js';
+import { isLocallyInitiated, isBidirectional, streamIdAllocator, type StreamIdAllocator } from './stream-id.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export type QuicRole = 'client' | 'server';
+
+/** What happened inside the connection; drained with {@link QuicConnectionDriver.pollEvent}. */
+export type QuicDriverEvent =
+  | { type: 'handshake-completed'; resumed: boolean; earlyDataAccepted: boolean }
+  | { type: 'stream-opened'; streamId: number }
+  | { type: 'stream-readable'; streamId: number }
+  | { type: 'stream-writable'; streamId: number }
+  | { type: 'streams-available' }
+  | { type: 'session-ticket'; session: Uint8Array }
+  | { type: 'closed'; error: QuicConnectionError };
+
+export interface QuicConnectionStats {
+  /** Smoothed round-trip time in milliseconds, or undefined before the first sample. */
+  rttMs: number | undefined;
+  packetsSent: number;
+  packetsReceived: number;
+  packetsLost: number;
+  bytesSent: number;
+  bytesReceived: number;
+  bytesLost: number;
+  /** Stream bytes quiche had to send again. */
+  streamBytesRetransmitted: number;
+  /** Datagrams fed to the connection; quiche silently discards those it cannot authenticate. */
+  datagramsReceived: number;
+  /** Congestion window in bytes. */
+  congestionWindow: number | undefined;
+}
+
+export interface ConnectDriverOptions {
+  config: QuicheConfig;
+  /** Name the server certificate must carry (SNI and verification). */
+  serverName: string;
+  /** Source connection ID, at least 8 bytes; the endpoint routes on it. */
+  sourceId: Uint8Array;
+  local: HostPort;
+  remote: HostPort;
+  /** A session from an earlier connection or from the 0-RTT generator: enables 0-RTT. */
+  session?: Uint8Array;
+}
+
+export interface AcceptDriverOptions {
+  config: QuicheConfig;
+  sourceId: Uint8Array;
+  /** Original destination connection ID, when the client was sent a Retry. */
+  originalDestinationId?: Uint8Array;
+  local: HostPort;
+  remote: HostPort;
+}
+
+/**
+ * Sans-I/O QUIC connection around a quiche connection: datagrams in, datagrams out, one timer.
+ *
+ * Times are milliseconds on the caller's monotonic clock (`performance.now()`). quiche also reads
+ * the real clock internally, so `now` only decides when the caller is told to call
+ * {@link handleTimer}; it cannot fast-forward quiche.
+ */
+export class QuicConnectionDriver {
+  readonly role: QuicRole;
+  readonly sourceId: Uint8Array;
+  readonly remote: HostPort;
+  readonly local: HostPort;
+
+  readonly #conn: QuicheConnection;
+  readonly #events: QuicDriverEvent[] = [];
+  readonly #knownStreams = new Set<number>();
+  readonly #earlyStreams = new Set<number>();
+  readonly #blockedStreams = new Set<number>();
+  readonly #ids: StreamIdAllocator;
+  #deadline: number | undefined;
+  #handshakeCompleted = false;
+  #earlyDataAttempted = false;
+  #earlyDataAccepted = false;
+  #resumed = false;
+  #sentFirstFlight = false;
+  #waitingForStreams = false;
+  #lastSession: Uint8Array | undefined;
+  #closeError: QuicConnectionError | undefined;
+  #datagramsReceived = 0;
+  #hadSession: boolean;
+
+  private constructor(role: QuicRole, conn: QuicheConnection, sourceId: Uint8Array, local: HostPort, remote: HostPort, hadSession: boolean) {
+    this.role = role;
+    this.#conn = conn;
+    this.sourceId = sourceId;
+    this.local = local;
+    this.remote = remote;
+    this.#ids = streamIdAllocator(role);
+    this.#hadSession = hadSession;
+  }
+
+  static connect(options: ConnectDriverOptions): QuicConnectionDriver {
+    const conn = quiche.Connection.connect(options.serverName, options.sourceId, options.local, options.remote, options.config);
+    let hadSession = false;
+    if (options.session !== undefined) {
+      try {
+        conn.setSession(options.session);
+        hadSession = true;
+      } catch {
+        // A stale or corrupt stored session must not stop the connection: fall back to a full handshake.
+        hadSession = false;
+      }
+    }
+    return new QuicConnectionDriver('client', conn, options.sourceId, options.local, options.remote, hadSession);
+  }
+
+  static accept(options: AcceptDriverOptions): QuicConnectionDriver {
+    const conn = quiche.Connection.accept(
+      options.sourceId,
+      options.originalDestinationId ?? null,
+      options.local,
+      options.remote,
+      options.config,
+    );
+    return new QuicConnectionDriver('server', conn, options.sourceId, options.local, options.remote, false);
+  }
+
+  // ---- I/O boundary -------------------------------------------------------------------------
+
+  /** Feeds one UDP datagram. quiche decrypts in place: `data` is garbage afterwards. */
+  receiveDatagram(data: Uint8Array, from: HostPort, now: number): void {
+    if (this.#closeError !== undefined && this.#conn.isClosed()) return;
+    this.#datagramsReceived++;
+    try {
+      this.#conn.recv(data, { from, to: this.local });
+    } catch {
+      // quiche throws both for a datagram it merely discards and for a fatal protocol error; only
+      // the latter sets a local error, which the close check below turns into a typed error.
+    }
+    this.#afterProgress(now);
+  }
+
+  /**
+   * Writes the next datagram to send into `out` (at least 1350 bytes, reused by the caller) and
+   * returns its length, or 0 when there is nothing to send now.
+   */
+  writeDatagram(out: Uint8Array, now: number): number {
+    let result: ReturnType<QuicheConnection['send']>;
+    try {
+      result = this.#conn.send(out);
+    } catch (error) {
+      this.#failInternally('quiche send failed', error);
+      result = null;
+    }
+    if (result === null) {
+      this.#refreshDeadline(now);
+      this.#checkClosed();
+      return 0;
+    }
+    if (!this.#sentFirstFlight) {
+      this.#sentFirstFlight = true;
+      // isInEarlyData() only turns true once quiche has built a 0-RTT-capable first flight.
+      this.#earlyDataAttempted = this.role === 'client' && this.#hadSession && this.#conn.isInEarlyData();
+    }
+    return result[0];
+  }
+
+  /** Convenience for tests and simple callers: every pending datagram as its own copy. */
+  *datagramsToSend(now: number): Generator<Uint8Array> {
+    const scratch = new Uint8Array(quiche.MAX_UDP_PACKET_SIZE);
+    for (;;) {
+      const length = this.writeDatagram(scratch, now);
+      if (length === 0) return;
+      yield scratch.slice(0, length);
+    }
+  }
+
+  /** Absolute time (caller's clock) at which {@link handleTimer} must be called, if any. */
+  nextTimer(): number | undefined {
+    return this.#deadline;
+  }
+
+  handleTimer(now: number): void {
+    if (this.#deadline === undefined || now < this.#deadline) return;
+    this.#deadline = undefined;
+    this.#conn.onTimeout();
+    this.#afterProgress(now);
+  }
+
+  pollEvent(): QuicDriverEvent | undefined {
+    return this.#events.shift();
+  }
+
+  // ---- State --------------------------------------------------------------------------------
+
+  get isHandshakeCompleted(): boolean {
+    return this.#handshakeCompleted;
+  }
+
+  /** True when streams may carry data now: after the handshake, or in 0-RTT with a session. */
+  get canSendStreamData(): boolean {
+    return (this.#handshakeCompleted || this.#hadSession) && this.#closeError === undefined;
+  }
+
+  /** True when the first flight carried 0-RTT (client only). */
+  get earlyDataAttempted(): boolean {
+    return this.#earlyDataAttempted;
+  }
+
+  /** After the handshake: whether the server took the 0-RTT data (client) or any arrived (server). */
+  get earlyDataAccepted(): boolean {
+    return this.#earlyDataAccepted;
+  }
+
+  get resumed(): boolean {
+    return this.#resumed;
+  }
+
+  /** Server only: true while this connection may still be receiving 0-RTT data. */
+  get inEarlyData(): boolean {
+    return this.#conn.isInEarlyData();
+  }
+
+  /** The reason the connection closed, once it has. */
+  get closeError(): QuicConnectionError | undefined {
+    return this.#closeError;
+  }
+
+  /** True once quiche has finished closing and the connection can be forgotten. */
+  get isClosed(): boolean {
+    return this.#conn.isClosed();
+  }
+
+  /** The peer's certificate chain (DER, leaf first), after the handshake. */
+  peerCertificateChain(): Uint8Array[] | undefined {
+    return this.#conn.peerCertChain() ?? undefined;
+  }
+
+  applicationProtocol(): string {
+    return Buffer.from(this.#conn.applicationProto()).toString('latin1');
+  }
+
+  serverName(): string | undefined {
+    return this.#conn.serverName() ?? undefined;
+  }
+
+  stats(): QuicConnectionStats {
+    const stats = this.#conn.stats();
+    const path = this.#conn.pathStats()[0];
+    return {
+      rttMs: path === undefined || path.rtt === 0 ? undefined : path.rtt,
+      packetsSent: stats.sent,
+      packetsReceived: stats.recv,
+      packetsLost: stats.lost,
+      bytesSent: stats.sentBytes,
+      bytesReceived: stats.recvBytes,
+      bytesLost: stats.lostBytes,
+      streamBytesRetransmitted: stats.streamRetransBytes,
+      datagramsReceived: this.#datagramsReceived,
+      congestionWindow: path?.cwnd,
+    };
+  }
+
+  // ---- Streams ------------------------------------------------------------------------------
+
+  /**
+   * Opens a locally initiated stream and returns its ID, or undefined when the peer's stream limit
+   * is reached (a 'streams-available' event follows when it is raised) or data cannot be sent yet.
+   */
+  openStream(bidirectional: boolean): number | undefined {
+    if (!this.canSendStreamData) return undefined;
+    const left = bidirectional ? this.#conn.peerStreamsLeftBidi() : this.#conn.peerStreamsLeftUni();
+    if (left === 0) {
+      this.#waitingForStreams = true;
+      return undefined;
+    }
+    const streamId = this.#ids.next(bidirectional);
+    try {
+      // Setting the priority makes quiche create the stream, so it counts against the limit now.
+      this.#conn.streamPriority(streamId, 3, true);
+    } catch (error) {
+      if (parseBindingFailure(error).kind === 'StreamLimit') {
+        this.#ids.giveBack(bidirectional);
+        this.#waitingForStreams = true;
+        return undefined;
+      }
+      throw error;
+    }
+    this.#knownStreams.add(streamId);
+    if (!this.#handshakeCompleted) this.#earlyStreams.add(streamId);
+    return streamId;
+  }
+
+  /** Sends up to `data.length` bytes; returns how many quiche accepted (0 when flow control is full). */
+  streamSend(streamId: number, data: Uint8Array, fin: boolean): number {
+    let written: number | null;
+    try {
+      written = this.#conn.streamSend(streamId, data, fin);
+    } catch (error) {
+      throw this.#streamError(streamId, error);
+    }
+    const accepted = written ?? 0;
+    if (accepted < data.length || (fin && written === null)) this.#blockedStreams.add(streamId);
+    if (!this.#handshakeCompleted && this.role === 'client') this.#earlyStreams.add(streamId);
+    return accepted;
+  }
+
+  /**
+   * Reads into `out`. Returns null when nothing is buffered; throws {@link QuicStreamResetError}
+   * when the peer reset the stream.
+   */
+  streamRecv(streamId: number, out: Uint8Array): { length: number; fin: boolean } | null {
+    let result: [number, boolean] | null;
+    try {
+      result = this.#conn.streamRecv(streamId, out);
+    } catch (error) {
+      const failure = parseBindingFailure(error);
+      if (failure.kind === 'Done') return null;
+      throw this.#streamError(streamId, error);
+    }
+    if (result === null) return null;
+    return { length: result[0], fin: result[1] };
+  }
+
+  streamReadable(streamId: number): boolean {
+    return this.#conn.streamReadable(streamId);
+  }
+
+  /** Bytes that may be sent on the stream now without blocking. */
+  streamCapacity(streamId: number): number {
+    try {
+      return this.#conn.streamCapacity(streamId);
+    } catch (error) {
+      throw this.#streamError(streamId, error);
+    }
+  }
+
+  /** Asks for a 'stream-writable' event once the stream has capacity again. */
+  watchWritable(streamId: number): void {
+    this.#blockedStreams.add(streamId);
+  }
+
+  /** Abandons the sending side (RESET_STREAM). */
+  resetStream(streamId: number, errorCode: number): void {
+    this.#shutdown(streamId, Shutdown.Write, errorCode);
+  }
+
+  /** Asks the peer to stop sending (STOP_SENDING) and discards what arrives. */
+  stopSending(streamId: number, errorCode: number): void {
+    this.#shutdown(streamId, Shutdown.Read, errorCode);
+  }
+
+  /** True if this stream carried data before the handshake completed (0-RTT early data). */
+  streamIsEarlyData(streamId: number): boolean {
+    return this.#earlyStreams.has(streamId);
+  }
+
+  /** Forgets a finished stream's bookkeeping. */
+  releaseStream(streamId: number): void {
+    this.#knownStreams.delete(streamId);
+    this.#earlyStreams.delete(streamId);
+    this.#blockedStreams.delete(streamId);
+  }
+
+  // ---- Closing ------------------------------------------------------------------------------
+
+  /** Sends CONNECTION_CLOSE. `kind: 'application'` codes belong to the protocol above QUIC. */
+  close(kind: 'transport' | 'application', errorCode: number, reason = '', now?: number): void {
+    try {
+      this.#conn.close(kind === 'application', errorCode, Buffer.from(reason, 'utf8'));
+    } catch {
+      // Already closing: the first close wins, as RFC 9000 section 10.2 requires.
+    }
+    this.#checkClosed();
+    if (now !== undefined) this.#refreshDeadline(now);
+  }
+
+  // ---- Internals ----------------------------------------------------------------------------
+
+  #afterProgress(now: number): void {
+    if (!this.#handshakeCompleted && this.#conn.isEstablished()) this.#completeHandshake();
+    this.#collectReadable();
+    if (this.#handshakeCompleted && this.role === 'client') this.#checkSession();
+    this.#collectWritable();
+    if (this.#waitingForStreams && this.#streamsAvailable()) {
+      this.#waitingForStreams = false;
+      this.#events.push({ type: 'streams-available' });
+    }
+    this.#checkClosed();
+    this.#refreshDeadline(now);
+  }
+
+  #completeHandshake(): void {
+    this.#handshakeCompleted = true;
+    this.#resumed = this.#conn.isResumed();
+    // The binding does not expose BoringSSL's early-data status. A client that sent 0-RTT and was
+    // resumed had it accepted: servers of this library always enable early data with resumption,
+    // and a rejected 0-RTT flight is resent by quiche's loss recovery once its packets go unacked.
+    this.#earlyDataAccepted =
+      this.role === 'client' ? this.#earlyDataAttempted && this.#resumed : this.#earlyStreams.size > 0;
+    if (this.role === 'client' && !this.#earlyDataAccepted) this.#earlyStreams.clear();
+    this.#events.push({ type: 'handshake-completed', resumed: this.#resumed, earlyDataAccepted: this.#earlyDataAccepted });
+  }
+
+  #collectReadable(): void {
+    for (const streamId of this.#conn.readable()) {
+      if (!this.#knownStreams.has(streamId)) {
+        this.#knownStreams.add(streamId);
+        if (!isLocallyInitiated(streamId, this.role)) {
+          if (this.role === 'server' && !this.#handshakeCompleted) this.#earlyStreams.add(streamId);
+          this.#events.push({ type: 'stream-opened', streamId });
+        }
+      } else if (this.role === 'server' && !this.#handshakeCompleted) {
+        this.#earlyStreams.add(streamId);
+      }
+      this.#events.push({ type: 'stream-readable', streamId });
+    }
+  }
+
+  #collectWritable(): void {
+    if (this.#blockedStreams.size === 0) return;
+    for (const streamId of this.#blockedStreams) {
+      let ready: boolean;
+      try {
+        ready = this.#conn.streamCapacity(streamId) > 0;
+      } catch {
+        ready = true; // the writer learns the reason (stopped, closed) from its next send
+      }
+      if (ready) {
+        this.#blockedStreams.delete(streamId);
+        this.#events.push({ type: 'stream-writable', streamId });
+      }
+    }
+  }
+
+  #streamsAvailable(): boolean {
+    return this.#conn.peerStreamsLeftBidi() > 0 || this.#conn.peerStreamsLeftUni() > 0;
+  }
+
+  #checkSession(): void {
+    const session = this.#conn.session();
+    if (session === null) return;
+    const last = this.#lastSession;
+    if (last !== undefined && Buffer.compare(last, session) === 0) return;
+    this.#lastSession = session;
+    this.#events.push({ type: 'session-ticket', session });
+  }
+
+  #checkClosed(): void {
+    if (this.#closeError !== undefined) return;
+    if (!this.#conn.isClosed() && !this.#conn.isDraining()) {
+      const local = this.#conn.localError();
+      if (local === null) return;
+    }
+    this.#closeError = this.#describeClose();
+    this.#blockedStreams.clear();
+    this.#events.push({ type: 'closed', error: this.#closeError });
+  }
+
+  #describeClose(): QuicConnectionError {
+    const peer = this.#conn.peerError();
+    const local = this.#conn.localError();
+    if (peer !== null) return closeErrorFrom('peer', peer);
+    if (local !== null) return closeErrorFrom('local', local);
+    if (this.#conn.isTimedOut()) return new QuicIdleTimeoutError(this.#conn.stats().peerMaxIdleTimeout);
+    return new QuicConnectionClosedError('local', 'transport', 0, '');
+  }
+
+  #refreshDeadline(now: number): void {
+    const timeout = this.#conn.timeout();
+    this.#deadline = timeout === null ? undefined : now + timeout;
+  }
+
+  #shutdown(streamId: number, direction: Shutdown, errorCode: number): void {
+    try {
+      this.#conn.streamShutdown(streamId, direction, errorCode);
+    } catch {
+      // The stream is already finished or collected in that direction: nothing left to abandon.
+    }
+    this.#blockedStreams.delete(streamId);
+  }
+
+  #streamError(streamId: number, error: unknown): Error {
+    const failure = parseBindingFailure(error);
+    if (failure.kind === 'StreamReset') return new QuicStreamResetError(streamId, failure.code ?? 0);
+    if (failure.kind === 'StreamStopped') return new QuicStreamStoppedError(streamId, failure.code ?? 0);
+    if (this.#closeError !== undefined) return this.#closeError;
+    return new QuicStreamStateError(streamId, `quiche refused the operation (${failure.kind})`);
+  }
+
+  #failInternally(message: string, cause: unknown): void {
+    try {
+      this.#conn.close(false, 0x1, Buffer.from('internal error'));
+    } catch {
+      // already closing
+    }
+    if (this.#closeError === undefined) {
+      this.#closeError = new QuicInternalError(message, { cause });
+      this.#events.push({ type: 'closed', error: this.#closeError });
+    }
+  }
+}
+
+function closeErrorFrom(initiator: 'local' | 'peer', error: QuicheConnectionError): QuicConnectionError {
+  const reason = Buffer.from(error.reason).toString('utf8');
+  if (!error.isApp && error.errorCode >= cryptoErrorStart && error.errorCode <= cryptoErrorStop) {
+    return new QuicTlsError(initiator, error.errorCode - cryptoErrorStart);
+  }
+  return new QuicConnectionClosedError(initiator, error.isApp ? 'application' : 'transport', error.errorCode, reason);
+}
+
+export { isBidirectional, isLocallyInitiated };

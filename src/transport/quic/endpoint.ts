@@ -1,0 +1,377 @@
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import { QfaasConfigError } from '../../errors.js';
+import { minClientInitialLength, quiche, Type, type QuicheConfig, type QuicheHeader } from './binding.js';
+import { createQuicheConfig, maxUdpPayloadLimit, type QuicClientConfigOptions, type QuicServerConfigOptions } from './config.js';
+import { QuicConnectionDriver, type HostPort } from './connection-driver.js';
+import { QuicConnection, type DatagramSink } from './connection.js';
+import { QuicEndpointClosedError } from './errors.js';
+import { createRetryTokenMinter, type RetryTokenMinter } from './retry-token.js';
+import { SendBufferPool, type SendSlot } from './send-buffer-pool.js';
+
+/** Length of every connection ID this endpoint issues; short headers are parsed with it. */
+export const connectionIdLength = 16;
+
+/** Largest UDP datagram the endpoint sends (config maxUdpPayloadSize cannot exceed it). */
+const sendSlotSize = maxUdpPayloadLimit;
+
+export interface QuicEndpointOptions {
+  /** Local address to bind. @default '127.0.0.1' */
+  host?: string;
+  /** Local UDP port; 0 picks a free one. @default 0 */
+  port?: number;
+}
+
+export interface QuicListenOptions {
+  /** A config from {@link createQuicheConfig} with role 'server', or the options to build one. */
+  config: QuicheConfig | QuicServerConfigOptions;
+  /** Called with each new connection as soon as its first Initial arrives (before the handshake). */
+  onConnection: (connection: QuicConnection) => void;
+  /**
+   * Stateless Retry (RFC 9000 section 8.1.2): every new client must first echo a token proving it
+   * owns its address. Costs one round trip per connection; use it under load or attack.
+   * `key` (at least 32 bytes) signs tokens; endpoints that share it accept each other's tokens.
+   * @default undefined (no Retry)
+   */
+  retry?: { key?: Uint8Array; tokenLifetimeMs?: number };
+  /**
+   * Connections served at once; further clients are refused with CONNECTION_REFUSED.
+   * @default 10_000
+   */
+  maxConnections?: number;
+}
+
+export interface QuicConnectOptions {
+  host: string;
+  port: number;
+  /** Name the server's certificate must carry. @default host */
+  serverName?: string;
+  /** A config from {@link createQuicheConfig} with role 'client', or the options to build one. */
+  config: QuicheConfig | QuicClientConfigOptions;
+  /** A session from an earlier connection or the 0-RTT generator: streams work at once, in 0-RTT. */
+  session?: Uint8Array;
+  /** Called with every session ticket the server sends (also ones after the handshake). */
+  onSessionTicket?: (session: Uint8Array) => void;
+}
+
+export interface QuicEndpointStats {
+  datagramsReceived: number;
+  /** Datagrams that matched no connection and could not start one (garbage, stray, too short). */
+  datagramsDropped: number;
+  versionNegotiationsSent: number;
+  retriesSent: number;
+  invalidRetryTokens: number;
+  connectionsRefused: number;
+  connections: number;
+  /** Send buffers ever allocated: flat once traffic is steady (no allocation per packet). */
+  sendBuffersAllocated: number;
+}
+
+interface Listener {
+  config: QuicheConfig;
+  onConnection: (connection: QuicConnection) => void;
+  retry: RetryTokenMinter | undefined;
+  maxConnections: number;
+}
+
+/**
+ * One UDP socket serving any number of QUIC connections, as a server (`listen`), as a client
+ * (`connect`: outbound connections share the socket), or both. Datagrams are routed by destination
+ * connection ID.
+ */
+export class QuicEndpoint {
+  readonly #socket: dgram.Socket;
+  readonly #local: HostPort;
+  readonly #routes = new Map<string, QuicConnection>();
+  readonly #connections = new Set<QuicConnection>();
+  readonly #aliases = new Map<QuicConnection, string>();
+  readonly #sink: DatagramSink;
+  readonly #pool = new SendBufferPool(sendSlotSize);
+  #listener: Listener | undefined;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+  readonly #stats = {
+    datagramsReceived: 0,
+    datagramsDropped: 0,
+    versionNegotiationsSent: 0,
+    retriesSent: 0,
+    invalidRetryTokens: 0,
+    connectionsRefused: 0,
+  };
+
+  private constructor(socket: dgram.Socket, local: HostPort) {
+    this.#socket = socket;
+    this.#local = local;
+    this.#sink = {
+      pool: this.#pool,
+      send: (slot, length, to) => this.#send(slot, length, to),
+      forget: (connection) => this.#forget(connection),
+    };
+    socket.on('message', (message, remote) => this.#onMessage(message, remote));
+    // A send error to one peer (ICMP unreachable surfaced by the kernel) must not kill the socket.
+    socket.on('error', () => undefined);
+  }
+
+  /** Binds a UDP socket. */
+  static async bind(options: QuicEndpointOptions = {}): Promise<QuicEndpoint> {
+    const host = options.host ?? '127.0.0.1';
+    const family = isIP(host);
+    if (family === 0) throw new QfaasConfigError('host', 'must be an IP address (resolve names before binding)');
+    const port = options.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new QfaasConfigError('port', 'must be 0 to 65535');
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind({ address: host, port, exclusive: true }, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    const address = socket.address();
+    return new QuicEndpoint(socket, { host: address.address, port: address.port });
+  }
+
+  get address(): HostPort {
+    return { ...this.#local };
+  }
+
+  stats(): QuicEndpointStats {
+    return {
+      ...this.#stats,
+      connections: this.#connections.size,
+      sendBuffersAllocated: this.#pool.allocated,
+    };
+  }
+
+  /** Accepts incoming connections on this endpoint. */
+  listen(options: QuicListenOptions): void {
+    if (this.#closing) throw new QuicEndpointClosedError();
+    const config = isQuicheConfig(options.config) ? options.config : createQuicheConfig(options.config);
+    const maxConnections = options.maxConnections ?? 10_000;
+    if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+      throw new QfaasConfigError('maxConnections', 'must be a positive integer');
+    }
+    const retry =
+      options.retry === undefined
+        ? undefined
+        : createRetryTokenMinter(options.retry.key ?? randomBytes(32), options.retry.tokenLifetimeMs ?? 10_000);
+    this.#listener = { config, onConnection: options.onConnection, retry, maxConnections };
+  }
+
+  /**
+   * Starts a client connection. With `session`, streams can be opened and written at once and their
+   * data leaves in 0-RTT; `connection.handshake` tells whether the server accepted it.
+   */
+  connect(options: QuicConnectOptions): QuicConnection {
+    if (this.#closing) throw new QuicEndpointClosedError();
+    if (isIP(options.host) === 0) throw new QfaasConfigError('host', 'must be an IP address');
+    const config = isQuicheConfig(options.config) ? options.config : createQuicheConfig(options.config);
+    const sourceId = this.#freshConnectionId();
+    const driver = QuicConnectionDriver.connect({
+      config,
+      serverName: options.serverName ?? options.host,
+      sourceId,
+      local: this.#local,
+      remote: { host: options.host, port: options.port },
+      ...(options.session === undefined ? {} : { session: options.session }),
+    });
+    const connection = new QuicConnection(driver, this.#sink, { onSessionTicket: options.onSessionTicket });
+    this.#register(connection, routeKey(sourceId));
+    // Deferred so that streams written in this same turn ride in the first flight (0-RTT).
+    connection.scheduleFlush();
+    return connection;
+  }
+
+  /**
+   * Stops accepting, closes every connection with CONNECTION_CLOSE (`code`, transport NO_ERROR by
+   * default) and closes the socket. Connections are not kept for their closing period: nobody
+   * would answer their peers' late packets once the socket is gone. For a graceful shutdown,
+   * let the protocol above drain first (HTTP/3 GOAWAY), then call this.
+   */
+  close(options: { code?: number; kind?: 'transport' | 'application'; reason?: string } = {}): Promise<void> {
+    if (this.#closed !== undefined) return this.#closed;
+    this.#closing = true;
+    this.#listener = undefined;
+    const closeOptions = { kind: options.kind ?? 'transport', code: options.code ?? 0, reason: options.reason ?? '' } as const;
+    for (const connection of [...this.#connections]) {
+      void connection.close(closeOptions);
+      connection.destroy();
+    }
+    this.#closed = new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+    return this.#closed;
+  }
+
+  // ---- Receiving ----------------------------------------------------------------------------
+
+  #onMessage(message: Buffer, remote: dgram.RemoteInfo): void {
+    this.#stats.datagramsReceived++;
+    try {
+      this.#route(message, { host: remote.address, port: remote.port });
+    } catch {
+      // Whatever a datagram contains, it never takes the endpoint down.
+      this.#stats.datagramsDropped++;
+    }
+  }
+
+  #route(message: Buffer, from: HostPort): void {
+    if (message.length === 0) {
+      this.#stats.datagramsDropped++;
+      return;
+    }
+    let header: QuicheHeader;
+    try {
+      header = quiche.Header.fromSlice(message, connectionIdLength);
+    } catch {
+      this.#stats.datagramsDropped++;
+      return;
+    }
+    const connection = this.#routes.get(routeKey(header.dcid));
+    if (connection !== undefined) {
+      connection.receive(message, from);
+      return;
+    }
+    const listener = this.#listener;
+    if (listener === undefined || header.ty === Type.Short || header.ty === Type.VersionNegotiation) {
+      this.#stats.datagramsDropped++;
+      return;
+    }
+    // RFC 9000 sections 14.1 and 6.1: only a full-size datagram may start a connection or a
+    // version negotiation (anti-amplification).
+    if (message.length < minClientInitialLength) {
+      this.#stats.datagramsDropped++;
+      return;
+    }
+    if (!quiche.versionIsSupported(header.version)) {
+      this.#sendVersionNegotiation(header, from);
+      return;
+    }
+    if (header.ty !== Type.Initial) {
+      this.#stats.datagramsDropped++;
+      return;
+    }
+    this.#acceptInitial(listener, header, message, from);
+  }
+
+  #acceptInitial(listener: Listener, header: QuicheHeader, message: Buffer, from: HostPort): void {
+    let sourceId: Uint8Array;
+    let originalDestinationId: Uint8Array | undefined;
+    if (listener.retry !== undefined) {
+      const token = header.token;
+      if (token === undefined || token.length === 0) {
+        this.#sendRetry(listener.retry, header, from);
+        return;
+      }
+      const odcid = listener.retry.validate(token, from.host, from.port, header.dcid, Date.now());
+      if (odcid === undefined) {
+        this.#stats.invalidRetryTokens++;
+        this.#stats.datagramsDropped++;
+        return;
+      }
+      originalDestinationId = odcid;
+      sourceId = Uint8Array.from(header.dcid);
+    } else {
+      sourceId = this.#freshConnectionId();
+    }
+    const driver = QuicConnectionDriver.accept({
+      config: listener.config,
+      sourceId,
+      ...(originalDestinationId === undefined ? {} : { originalDestinationId }),
+      local: this.#local,
+      remote: from,
+    });
+    const connection = new QuicConnection(driver, this.#sink);
+    if (this.#connections.size >= listener.maxConnections) {
+      this.#stats.connectionsRefused++;
+      this.#register(connection, routeKey(sourceId));
+      connection.receive(message, from);
+      void connection.close({ kind: 'transport', code: 0x2, reason: 'server busy' });
+      return;
+    }
+    this.#register(connection, routeKey(sourceId));
+    if (originalDestinationId === undefined) {
+      // The client keeps using its chosen destination ID until our first Initial reaches it.
+      const alias = routeKey(header.dcid);
+      this.#routes.set(alias, connection);
+      this.#aliases.set(connection, alias);
+      void connection.handshake.then(
+        () => this.#dropAlias(connection),
+        () => undefined,
+      );
+    }
+    connection.receive(message, from);
+    listener.onConnection(connection);
+  }
+
+  #sendVersionNegotiation(header: QuicheHeader, from: HostPort): void {
+    const slot = this.#pool.take();
+    const length = quiche.negotiateVersion(header.scid, header.dcid, slot.buffer);
+    this.#stats.versionNegotiationsSent++;
+    this.#send(slot, length, from);
+  }
+
+  #sendRetry(minter: RetryTokenMinter, header: QuicheHeader, from: HostPort): void {
+    const retrySourceId = this.#freshConnectionId();
+    const token = minter.mint(from.host, from.port, header.dcid, retrySourceId, Date.now());
+    const slot = this.#pool.take();
+    const length = quiche.retry(header.scid, header.dcid, retrySourceId, token, header.version, slot.buffer);
+    this.#stats.retriesSent++;
+    this.#send(slot, length, from);
+  }
+
+  // ---- Sending and bookkeeping --------------------------------------------------------------
+
+  #send(slot: SendSlot, length: number, to: HostPort): void {
+    this.#socket.send(slot.buffer, 0, length, to.port, to.host, slot.onSent);
+  }
+
+  #register(connection: QuicConnection, key: string): void {
+    this.#routes.set(key, connection);
+    this.#connections.add(connection);
+  }
+
+  #dropAlias(connection: QuicConnection): void {
+    const alias = this.#aliases.get(connection);
+    if (alias === undefined) return;
+    this.#aliases.delete(connection);
+    if (this.#routes.get(alias) === connection) this.#routes.delete(alias);
+  }
+
+  #forget(connection: QuicConnection): void {
+    this.#dropAlias(connection);
+    const key = routeKey(connection.sourceId);
+    if (this.#routes.get(key) === connection) this.#routes.delete(key);
+    this.#connections.delete(connection);
+  }
+
+  #freshConnectionId(): Uint8Array {
+    for (;;) {
+      const id = randomBytes(connectionIdLength);
+      if (!this.#routes.has(routeKey(id))) return id;
+    }
+  }
+}
+
+function routeKey(connectionId: Uint8Array): string {
+  return Buffer.from(connectionId.buffer, connectionId.byteOffset, connectionId.byteLength).toString('latin1');
+}
+
+function isQuicheConfig(value: unknown): value is QuicheConfig {
+  return typeof value === 'object' && value !== null && typeof (value as QuicheConfig).setTicketKey === 'function';
+}
+
+/** Binds an endpoint and listens on it. */
+export async function createQuicServer(
+  options: QuicListenOptions & QuicEndpointOptions,
+): Promise<QuicEndpoint> {
+  const endpoint = await QuicEndpoint.bind(options);
+  endpoint.listen(options);
+  return endpoint;
+}
+
+/** Binds a client endpoint on an ephemeral port; all its connections share the socket. */
+export function createQuicClient(options: QuicEndpointOptions = {}): Promise<QuicEndpoint> {
+  return QuicEndpoint.bind(options);
+}
+
+export type { QuicClientConfigOptions, QuicServerConfigOptions };

@@ -1,0 +1,47 @@
+export {
+  createQuicheConfig,
+  defaultTransportSettings,
+  maxUdpPayloadLimit,
+  ticketKeyLength,
+  type CertificateAndKey,
+  type Pem,
+  type QuicClientConfigOptions,
+  type QuicConfigOptions,
+  type QuicServerConfigOptions,
+  type QuicTransportSettings,
+} from './config.js';
+export {
+  QuicConnectionDriver,
+  type AcceptDriverOptions,
+  type ConnectDriverOptions,
+  type HostPort,
+  type QuicConnectionStats,
+  type QuicDriverEvent,
+  type QuicRole,
+} from './connection-driver.js';
+export { QuicConnection, type HandshakeInfo } from './connection.js';
+export {
+  QuicEndpoint,
+  connectionIdLength,
+  createQuicClient,
+  createQuicServer,
+  type QuicConnectOptions,
+  type QuicEndpointOptions,
+  type QuicEndpointStats,
+  type QuicListenOptions,
+} from './endpoint.js';
+export {
+  QuicConnectionClosedError,
+  QuicEndpointClosedError,
+  QuicIdleTimeoutError,
+  QuicInternalError,
+  QuicStreamResetError,
+  QuicStreamStateError,
+  QuicStreamStoppedError,
+  QuicTlsError,
+  type CloseInitiator,
+  type QuicConnectionError,
+} from './errors.js';
+export { createRetryTokenMinter, type RetryTokenMinter } from './retry-token.js';
+export { QuicStream } from './stream.js';
+export { isBidirectional, isLocallyInitiated } from './stream-id.js';

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import {
+  createQuicClient,
+  createQuicServer,
+  createQuicheConfig,
+  type QuicConnection,
+  type QuicEndpoint,
+  type QuicListenOptions,
+  type QuicStream,
+  type QuicTransportSettings,
+} from '../../src/transport/index.js';
+import { createTestCA, type TestCA, type TestCertificate } from './pki.js';
+
+export const serverName = 'w1.echo.qfaas.internal';
+
+export interface TestPki {
+  ca: TestCA;
+  server: TestCertificate;
+  client: TestCertificate;
+}
+
+export async function createTestPki(): Promise<TestPki> {
+  const ca = await createTestCA();
+  const server = await ca.issue({ name: serverName, hosts: ['127.0.0.1'] });
+  const client = await ca.issue({ name: 'invoker.gateway.qfaas.internal' });
+  return { ca, server, client };
+}
+
+export interface ObservedRequest {
+  body: Buffer;
+  earlyData: boolean;
+  connectionInEarlyData: boolean;
+}
+
+export interface TestServer {
+  endpoint: QuicEndpoint;
+  port: number;
+  requests: ObservedRequest[];
+  connections: QuicConnection[];
+  close(): Promise<void>;
+}
+
+/**
+ * A QUIC server that reads each bidirectional stream to its end and answers with
+ * `respond(body)` (default: "echo:" + body), recording whether the request arrived in early data.
+ */
+export async function startTestServer(
+  pki: TestPki,
+  options: {
+    ticketKey?: Uint8Array;
+    clientAuth?: 'required' | 'none';
+    retry?: QuicListenOptions['retry'];
+    transport?: QuicTransportSettings;
+    respond?: (body: Buffer, stream: QuicStream) => Uint8Array | Promise<Uint8Array>;
+    port?: number;
+  } = {},
+): Promise<TestServer> {
+  const requests: ObservedRequest[] = [];
+  const connections: QuicConnection[] = [];
+  const config = createQuicheConfig({
+    role: 'server',
+    caPem: pki.ca.certPem,
+    certificate: pki.server,
+    ticketKey: options.ticketKey ?? randomBytes(48),
+    clientAuth: options.clientAuth ?? 'required',
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
+  });
+  const respond = options.respond ?? ((body: Buffer) => Buffer.concat([Buffer.from('echo:'), body]));
+  const endpoint = await createQuicServer({
+    port: options.port ?? 0,
+    config,
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
+    onConnection(connection) {
+      connections.push(connection);
+      connection.onStream = (stream) => {
+        if (!stream.bidirectional) return;
+        void (async () => {
+          try {
+            const connectionInEarlyData = connection.inEarlyData;
+            const body = await stream.readAll();
+            requests.push({ body, earlyData: stream.earlyData, connectionInEarlyData });
+            await stream.end(await respond(body, stream));
+          } catch {
+            // streams reset by the test
+          }
+        })();
+      };
+    },
+  });
+  return {
+    endpoint,
+    port: endpoint.address.port,
+    requests,
+    connections,
+    close: () => endpoint.close(),
+  };
+}
+
+export function clientConfig(pki: TestPki, options: { withCertificate?: boolean; transport?: QuicTransportSettings } = {}) {
+  return createQuicheConfig({
+    role: 'client',
+    caPem: pki.ca.certPem,
+    ...(options.withCertificate === false ? {} : { certificate: pki.client }),
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
+  });
+}
+
+/** Sends `body` on a new stream and returns the whole response. */
+export async function request(connection: QuicConnection, body: Uint8Array): Promise<Buffer> {
+  const stream = await connection.openBidirectionalStream();
+  await stream.end(body);
+  return stream.readAll();
+}
+
+export { createQuicClient };

@@ -1,0 +1,78 @@
+import dgram from 'node:dgram';
+
+export interface RelayStats {
+  forwarded: number;
+  dropped: number;
+}
+
+export interface UdpRelay {
+  port: number;
+  stats: { toServer: RelayStats; toClient: RelayStats };
+  close(): Promise<void>;
+}
+
+/** Deterministic PRNG so a lossy run can be reproduced from its seed. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A UDP relay on loopback between clients and one server, dropping datagrams at random with
+ * `lossRate` in both directions. Each client address gets its own upstream socket, so the server
+ * sees one peer per client.
+ */
+export async function startUdpRelay(options: { targetPort: number; lossRate?: number; seed?: number }): Promise<UdpRelay> {
+  const lossRate = options.lossRate ?? 0;
+  const random = mulberry32(options.seed ?? 1);
+  const stats = { toServer: { forwarded: 0, dropped: 0 }, toClient: { forwarded: 0, dropped: 0 } };
+  const front = dgram.createSocket('udp4');
+  const upstreams = new Map<string, dgram.Socket>();
+
+  const upstreamFor = (address: string, port: number): dgram.Socket => {
+    const key = `${address}:${port}`;
+    let socket = upstreams.get(key);
+    if (socket === undefined) {
+      socket = dgram.createSocket('udp4');
+      socket.bind(0, '127.0.0.1');
+      socket.on('message', (message) => {
+        if (random() < lossRate) {
+          stats.toClient.dropped++;
+          return;
+        }
+        stats.toClient.forwarded++;
+        front.send(message, port, address);
+      });
+      socket.on('error', () => undefined);
+      upstreams.set(key, socket);
+    }
+    return socket;
+  };
+
+  front.on('message', (message, remote) => {
+    const upstream = upstreamFor(remote.address, remote.port);
+    if (random() < lossRate) {
+      stats.toServer.dropped++;
+      return;
+    }
+    stats.toServer.forwarded++;
+    upstream.send(message, options.targetPort, '127.0.0.1');
+  });
+  front.on('error', () => undefined);
+  await new Promise<void>((resolve) => front.bind(0, '127.0.0.1', () => resolve()));
+
+  return {
+    port: front.address().port,
+    stats,
+    async close() {
+      const sockets = [front, ...upstreams.values()];
+      await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // UDP tests on 2 cores: a few files at a time keep timing-sensitive handshakes honest.
+    maxWorkers: 2,
+    minWorkers: 1,
+  },
+});
