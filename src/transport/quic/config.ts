@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { QfaasConfigError } from '../../errors.js';
 import { quiche, type QuicheConfig } from './binding.js';
 
@@ -152,6 +153,8 @@ export function createQuicheConfig(options: QuicConfigOptions): QuicheConfig {
   }
 
   const caBytes = options.caPem === undefined ? null : pemBytes(options.caPem, 'caPem', 'CERTIFICATE');
+  if (caBytes !== null) parseCertificate(caBytes, 'caPem');
+  if (certificate !== undefined) checkCertificateAndKey(certificate);
   const keyBytes = certificate === undefined ? null : [pemBytes(certificate.keyPem, 'certificate.keyPem', 'PRIVATE KEY')];
   const certBytes = certificate === undefined ? null : [pemBytes(certificate.certPem, 'certificate.certPem', 'CERTIFICATE')];
 
@@ -227,6 +230,32 @@ function validateAlpn(alpn: readonly string[]): void {
     if (typeof protocol !== 'string' || protocol.length === 0 || Buffer.byteLength(protocol) > 255) {
       throw new QfaasConfigError('alpn', 'each protocol must be 1 to 255 bytes');
     }
+  }
+}
+
+function parseCertificate(pem: Uint8Array, field: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (error) {
+    throw new QfaasConfigError(field, 'is not a parsable X.509 certificate', { cause: error });
+  }
+}
+
+/** Catches a swapped or mismatched key and an expired certificate before TLS fails obscurely. */
+function checkCertificateAndKey(certificate: CertificateAndKey): void {
+  const cert = parseCertificate(pemBytes(certificate.certPem, 'certificate.certPem', 'CERTIFICATE'), 'certificate.certPem');
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey({ key: Buffer.from(pemBytes(certificate.keyPem, 'certificate.keyPem', 'PRIVATE KEY')), format: 'pem' });
+  } catch {
+    // The cause is dropped on purpose: it could quote key material.
+    throw new QfaasConfigError('certificate.keyPem', 'is not a parsable private key');
+  }
+  if (!cert.checkPrivateKey(key)) {
+    throw new QfaasConfigError('certificate.keyPem', 'does not belong to certificate.certPem');
+  }
+  if (Date.parse(cert.validTo) < Date.now()) {
+    throw new QfaasConfigError('certificate.certPem', `expired on ${new Date(cert.validTo).toISOString()}`);
   }
 }
 

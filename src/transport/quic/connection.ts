@@ -206,6 +206,11 @@ export class QuicConnection {
     return this.#terminated;
   }
 
+  /** @internal forget a connection that never got a valid packet, without sending anything */
+  discard(): void {
+    this.#terminate();
+  }
+
   /** @internal the endpoint is going away: close at once and skip the closing period. */
   destroy(): void {
     void this.close();

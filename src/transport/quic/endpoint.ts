@@ -21,6 +21,14 @@ export interface QuicEndpointOptions {
   host?: string;
   /** Local UDP port; 0 picks a free one. @default 0 */
   port?: number;
+  /**
+   * Kernel receive buffer for the socket, in bytes (capped by net.core.rmem_max). A larger buffer
+   * rides out bursts from many peers. undefined keeps the system default.
+   * @default undefined
+   */
+  receiveBufferSize?: number;
+  /** Kernel send buffer for the socket, in bytes (capped by net.core.wmem_max). @default undefined */
+  sendBufferSize?: number;
 }
 
 export interface QuicListenOptions {
@@ -128,6 +136,8 @@ export class QuicEndpoint {
         resolve();
       });
     });
+    if (options.receiveBufferSize !== undefined) socket.setRecvBufferSize(options.receiveBufferSize);
+    if (options.sendBufferSize !== undefined) socket.setSendBufferSize(options.sendBufferSize);
     const address = socket.address();
     return new QuicEndpoint(socket, { host: address.address, port: address.port });
   }
@@ -300,6 +310,13 @@ export class QuicEndpoint {
       );
     }
     connection.receive(message, from);
+    if (connection.stats().packetsReceived === 0) {
+      // The Initial did not decrypt: forget it at once instead of holding state until the idle
+      // timeout, so forged Initials cannot pile up connections.
+      this.#stats.datagramsDropped++;
+      connection.discard();
+      return;
+    }
     listener.onConnection(connection);
   }
 

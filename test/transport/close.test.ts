@@ -1,0 +1,91 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  QuicConnectionClosedError,
+  QuicIdleTimeoutError,
+  isQfaasError,
+  type QuicConnection,
+  type QuicEndpoint,
+} from '../../src/index.js';
+import {
+  clientConfig,
+  createQuicClient,
+  createTestPki,
+  request,
+  serverName,
+  startTestServer,
+  type TestPki,
+  type TestServer,
+} from '../helpers/quic.js';
+
+describe('closing connections', () => {
+  let pki: TestPki;
+  const cleanup: Array<TestServer | QuicEndpoint> = [];
+  beforeAll(async () => {
+    pki = await createTestPki();
+  });
+  afterEach(async () => {
+    await Promise.all(cleanup.splice(0).map((item) => item.close()));
+  });
+
+  const setup = async (idleMs?: number) => {
+    const transport = idleMs === undefined ? undefined : { maxIdleTimeoutMs: idleMs };
+    const server = await startTestServer(pki, transport === undefined ? {} : { transport });
+    const client = await createQuicClient();
+    cleanup.push(server, client);
+    const connection = client.connect({
+      host: '127.0.0.1',
+      port: server.port,
+      serverName,
+      config: clientConfig(pki, transport === undefined ? {} : { transport }),
+    });
+    await request(connection, Buffer.from('hello'));
+    return { server, client, connection, serverConnection: server.connections[0] as QuicConnection };
+  };
+
+  it('an idle timeout closes both ends with QuicIdleTimeoutError', async () => {
+    const { connection, serverConnection, client } = await setup(300);
+    const started = performance.now();
+    const [clientReason, serverReason] = await Promise.all([connection.closed, serverConnection.closed]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    expect(clientReason).toBeInstanceOf(QuicIdleTimeoutError);
+    expect(serverReason).toBeInstanceOf(QuicIdleTimeoutError);
+    expect(clientReason.code).toBe('QUIC_IDLE_TIMEOUT');
+    await connection.terminated;
+    expect(client.stats().connections).toBe(0);
+    await expect(connection.openBidirectionalStream()).rejects.toBeInstanceOf(QuicIdleTimeoutError);
+  });
+
+  it("the peer's application close code and reason arrive as a typed error", async () => {
+    const { connection, serverConnection } = await setup();
+    const pending = await connection.openBidirectionalStream();
+    await serverConnection.close({ kind: 'application', code: 0x10b, reason: 'going away' });
+    const reason = await connection.closed;
+    expect(reason).toBeInstanceOf(QuicConnectionClosedError);
+    expect(isQfaasError(reason)).toBe(true);
+    expect(reason).toMatchObject({
+      code: 'QUIC_CONNECTION_CLOSED',
+      initiator: 'peer',
+      kind: 'application',
+      errorCode: 0x10b,
+      reason: 'going away',
+    });
+    // Streams that were open fail with the same reason.
+    await expect(pending.read()).rejects.toBe(reason);
+    await expect(pending.write(Buffer.from('late'))).rejects.toBe(reason);
+  });
+
+  it("a transport close code from the peer says it is a transport error", async () => {
+    const { connection, serverConnection } = await setup();
+    await serverConnection.close({ kind: 'transport', code: 0xa, reason: 'bad peer' });
+    const reason = await connection.closed;
+    expect(reason).toMatchObject({ initiator: 'peer', kind: 'transport', errorCode: 0xa });
+    expect(reason.message).toContain('PROTOCOL_VIOLATION');
+  });
+
+  it('a local close tells the local side it closed, and the peer sees NO_ERROR', async () => {
+    const { connection, serverConnection } = await setup();
+    await connection.close();
+    expect(await connection.closed).toMatchObject({ initiator: 'local', errorCode: 0 });
+    expect(await serverConnection.closed).toMatchObject({ initiator: 'peer', kind: 'transport', errorCode: 0 });
+  });
+});

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createQuicheConfig, isQfaasConfigError, QfaasConfigError, QuicEndpoint } from '../../src/index.js';
+import { createTestPki, type TestPki } from '../helpers/quic.js';
+
+describe('config validation names the field and the reason', () => {
+  let pki: TestPki;
+  beforeAll(async () => {
+    pki = await createTestPki();
+  });
+
+  const refused = (build: () => unknown): QfaasConfigError => {
+    try {
+      build();
+    } catch (error) {
+      expect(isQfaasConfigError(error)).toBe(true);
+      return error as QfaasConfigError;
+    }
+    throw new Error('expected the config to be refused');
+  };
+
+  it('a server without a certificate', () => {
+    const error = refused(() => createQuicheConfig({ role: 'server', caPem: pki.ca.certPem } as never));
+    expect(error.field).toBe('certificate');
+  });
+
+  it('mutual TLS without a CA', () => {
+    expect(refused(() => createQuicheConfig({ role: 'server', certificate: pki.server })).field).toBe('caPem');
+    expect(refused(() => createQuicheConfig({ role: 'client' })).field).toBe('caPem');
+  });
+
+  it('a ticket key of the wrong length', () => {
+    const error = refused(() =>
+      createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server, ticketKey: randomBytes(32) }),
+    );
+    expect(error.field).toBe('ticketKey');
+    expect(error.message).toContain('48 bytes');
+  });
+
+  it('text that is not PEM, and a key that does not match', () => {
+    expect(refused(() => createQuicheConfig({ role: 'client', caPem: 'not a pem' })).field).toBe('caPem');
+    const mismatched = { certPem: pki.server.certPem, keyPem: pki.client.keyPem };
+    const error = refused(() => createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: mismatched }));
+    expect(error.field).toBe('certificate.keyPem');
+    expect(error.message).toContain('does not belong');
+    const broken = { certPem: pki.server.certPem, keyPem: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' };
+    const keyError = refused(() => createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: broken }));
+    expect(keyError.field).toBe('certificate.keyPem');
+    expect(keyError.message).not.toContain('AAAA');
+  });
+
+  it('an expired certificate', async () => {
+    const expired = await pki.ca.issue({ name: 'old.qfaas.internal', notAfter: new Date(Date.now() - 1000) });
+    const error = refused(() => createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: expired }));
+    expect(error.field).toBe('certificate.certPem');
+    expect(error.message).toContain('expired');
+  });
+
+  it('transport settings out of range', () => {
+    const base = { role: 'client', caPem: pki.ca.certPem } as const;
+    expect(refused(() => createQuicheConfig({ ...base, transport: { maxUdpPayloadSize: 1000 } })).field).toBe(
+      'transport.maxUdpPayloadSize',
+    );
+    expect(refused(() => createQuicheConfig({ ...base, transport: { initialMaxData: -1 } })).field).toBe('transport.initialMaxData');
+    expect(refused(() => createQuicheConfig({ ...base, alpn: [] })).field).toBe('alpn');
+  });
+
+  it('an endpoint host that is not an IP address', async () => {
+    await expect(QuicEndpoint.bind({ host: 'localhost' })).rejects.toMatchObject({ field: 'host' });
+  });
+});
