@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'transport/index': 'src/transport/index.ts',
+    'zero-rtt/index': 'src/zero-rtt/index.ts',
   },
   format: ['esm'],
   dts: true,

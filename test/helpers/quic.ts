@@ -9,21 +9,31 @@ import {
   type QuicStream,
   type QuicTransportSettings,
 } from '../../src/transport/index.js';
-import { createTestCA, type TestCA, type TestCertificate } from './pki.js';
+import { createPlatformCA, type IssuedCertificate, type PlatformCA } from '../../src/zero-rtt/index.js';
 
 export const serverName = 'w1.echo.qfaas.internal';
 
 export interface TestPki {
-  ca: TestCA;
-  server: TestCertificate;
-  client: TestCertificate;
+  ca: PlatformCA;
+  server: IssuedCertificate;
+  client: IssuedCertificate;
 }
 
 export async function createTestPki(): Promise<TestPki> {
-  const ca = await createTestCA();
-  const server = await ca.issue({ name: serverName, hosts: ['127.0.0.1'] });
-  const client = await ca.issue({ name: 'invoker.gateway.qfaas.internal' });
+  const ca = await createPlatformCA({ commonName: 'qfaas test CA' });
+  const server = await ca.issue({ role: 'worker', name: serverName, hosts: ['127.0.0.1'] });
+  const client = await ca.issue({ role: 'invoker', name: 'invoker.gateway.qfaas.internal' });
   return { ca, server, client };
+}
+
+/** A CA the test PKI does not trust, with a server certificate for the usual name. */
+export async function createImpostor(): Promise<{ ca: PlatformCA; server: IssuedCertificate; client: IssuedCertificate }> {
+  const ca = await createPlatformCA({ commonName: 'impostor CA' });
+  return {
+    ca,
+    server: await ca.issue({ role: 'worker', name: serverName, hosts: ['127.0.0.1'] }),
+    client: await ca.issue({ role: 'invoker', name: 'invoker.gateway.qfaas.internal' }),
+  };
 }
 
 export interface ObservedRequest {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createQuicheConfig, isQfaasConfigError, QfaasConfigError, QuicEndpoint } from '../../src/index.js';
 import { createTestPki, type TestPki } from '../helpers/quic.js';
 
@@ -49,11 +49,17 @@ describe('config validation names the field and the reason', () => {
     expect(keyError.message).not.toContain('AAAA');
   });
 
-  it('an expired certificate', async () => {
-    const expired = await pki.ca.issue({ name: 'old.qfaas.internal', notAfter: new Date(Date.now() - 1000) });
-    const error = refused(() => createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: expired }));
-    expect(error.field).toBe('certificate.certPem');
-    expect(error.message).toContain('expired');
+  it('an expired certificate', () => {
+    // 31 days on, the server certificate (30 days of validity) has expired.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 31 * 24 * 3600_000);
+      const error = refused(() => createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server }));
+      expect(error.field).toBe('certificate.certPem');
+      expect(error.message).toContain('expired');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('transport settings out of range', () => {

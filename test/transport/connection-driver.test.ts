@@ -6,7 +6,7 @@ import {
   QuicTlsError,
   type QuicDriverEvent,
 } from '../../src/transport/index.js';
-import { createTestPki, serverName, type TestPki } from '../helpers/quic.js';
+import { createImpostor, createTestPki, serverName, type TestPki } from '../helpers/quic.js';
 
 const clientAddress = { host: '192.0.2.1', port: 4000 };
 const serverAddress = { host: '192.0.2.2', port: 443 };
@@ -151,6 +151,26 @@ describe('QuicConnectionDriver (sans-I/O, two drivers wired in memory)', () => {
     expect(client.stats().packetsLost).toBeGreaterThan(0);
   });
 
+  it('finds peer streams opened out of order, and announces each exactly once', () => {
+    const { client, server } = pair();
+    exchange(client, server);
+    events(server);
+    const [a, b, c] = [client.openStream(true), client.openStream(true), client.openStream(true)] as number[];
+    expect([a, b, c]).toEqual([0, 4, 8]);
+    // Only the highest stream carries data at first: sequential discovery cannot see it.
+    client.streamSend(c as number, Buffer.from('third'), true);
+    exchange(client, server);
+    expect(events(server).filter((e) => e.type === 'stream-opened')).toEqual([{ type: 'stream-opened', streamId: 8 }]);
+    expect(readAll(server, 8).text).toBe('third');
+    client.streamSend(a as number, Buffer.from('first'), true);
+    client.streamSend(b as number, Buffer.from('second'), true);
+    exchange(client, server);
+    const later = events(server);
+    expect(later.filter((e) => e.type === 'stream-opened').map((e) => (e as { streamId: number }).streamId).sort()).toEqual([0, 4]);
+    expect(readAll(server, 0).text).toBe('first');
+    expect(readAll(server, 4).text).toBe('second');
+  });
+
   it('falls back to a full handshake when the stored session is garbage', () => {
     const { client, server } = pair(randomBytes(300));
     expect(client.canSendStreamData).toBe(false);
@@ -204,9 +224,7 @@ describe('QuicConnectionDriver (sans-I/O, two drivers wired in memory)', () => {
   });
 
   it('turns a certificate from another CA into a QuicTlsError on the client', async () => {
-    const { createTestCA } = await import('../helpers/pki.js');
-    const otherCa = await createTestCA('other CA');
-    const impostor = await otherCa.issue({ name: serverName });
+    const impostor = (await createImpostor()).server;
     const client = QuicConnectionDriver.connect({
       config: clientConfig(),
       serverName,

@@ -1,8 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createQuicheConfig, QuicTlsError, type QuicEndpoint } from '../../src/transport/index.js';
-import { createTestCA } from '../helpers/pki.js';
 import {
   clientConfig,
+  createImpostor,
   createQuicClient,
   createTestPki,
   request,
@@ -30,8 +30,7 @@ describe('TLS verification', () => {
   };
 
   it('refuses a server certificate signed by another CA', async () => {
-    const otherCa = await createTestCA('impostor CA');
-    const impostor: TestPki = { ...pki, server: await otherCa.issue({ name: serverName, hosts: ['127.0.0.1'] }) };
+    const impostor: TestPki = { ...pki, server: (await createImpostor()).server };
     const { server, client } = await endpoints(impostor);
     const connection = client.connect({ host: '127.0.0.1', port: server.port, serverName, config: clientConfig(pki) });
     const error = await connection.handshake.catch((e: unknown) => e);
@@ -68,13 +67,8 @@ describe('TLS verification', () => {
   });
 
   it('with mutual TLS, a client certificate from another CA is refused', async () => {
-    const otherCa = await createTestCA('impostor CA');
     const { server, client } = await endpoints(pki, 'required');
-    const config = createQuicheConfig({
-      role: 'client',
-      caPem: pki.ca.certPem,
-      certificate: await otherCa.issue({ name: 'invoker' }),
-    });
+    const config = createQuicheConfig({ role: 'client', caPem: pki.ca.certPem, certificate: (await createImpostor()).client });
     const connection = client.connect({ host: '127.0.0.1', port: server.port, serverName, config });
     await expect(request(connection, Buffer.from('let me in'))).rejects.toBeInstanceOf(QuicTlsError);
     expect(server.requests).toHaveLength(0);
@@ -93,8 +87,7 @@ describe('TLS verification', () => {
 
   it('insecureSkipVerify is explicit and warns', async () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
-    const otherCa = await createTestCA('impostor CA');
-    const impostor: TestPki = { ...pki, server: await otherCa.issue({ name: serverName }) };
+    const impostor: TestPki = { ...pki, server: (await createImpostor()).server };
     const { server, client } = await endpoints(impostor, 'none');
     const config = createQuicheConfig({ role: 'client', insecureSkipVerify: true });
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('insecureSkipVerify'), expect.anything());

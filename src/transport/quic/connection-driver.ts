@@ -20,6 +20,9 @@ import {
 } from './errors.js';
 import { isLocallyInitiated, isBidirectional, streamIdAllocator, type StreamIdAllocator } from './stream-id.js';
 
+/** Above this many open streams, one pass of quiche's readable iterator is cheaper than polling each. */
+const maxPolledStreams = 64;
+
 export interface HostPort {
   host: string;
   port: number;
@@ -93,6 +96,12 @@ export class QuicConnectionDriver {
   readonly #knownStreams = new Set<number>();
   readonly #earlyStreams = new Set<number>();
   readonly #blockedStreams = new Set<number>();
+  /** Peer streams known to exist (implicitly opened) but not yet announced with 'stream-opened'. */
+  readonly #unannounced = new Set<number>();
+  /** Streams announced readable whose consumer has not yet read them dry. */
+  readonly #undrained = new Set<number>();
+  #nextPeerBidi: number;
+  #nextPeerUni: number;
   readonly #ids: StreamIdAllocator;
   #deadline: number | undefined;
   #handshakeCompleted = false;
@@ -113,6 +122,8 @@ export class QuicConnectionDriver {
     this.local = local;
     this.remote = remote;
     this.#ids = streamIdAllocator(role);
+    this.#nextPeerBidi = role === 'client' ? 1 : 0;
+    this.#nextPeerUni = role === 'client' ? 3 : 2;
     this.#hadSession = hadSession;
   }
 
@@ -261,6 +272,11 @@ export class QuicConnectionDriver {
     return this.#conn.serverName() ?? undefined;
   }
 
+  /** Packets quiche accepted from the peer (cheaper than {@link stats}). */
+  packetsReceived(): number {
+    return this.#conn.stats().recv;
+  }
+
   stats(): QuicConnectionStats {
     const stats = this.#conn.stats();
     const path = this.#conn.pathStats()[0];
@@ -331,10 +347,12 @@ export class QuicConnectionDriver {
     try {
       result = this.#conn.streamRecv(streamId, out);
     } catch (error) {
+      this.#undrained.delete(streamId);
       const failure = parseBindingFailure(error);
       if (failure.kind === 'Done') return null;
       throw this.#streamError(streamId, error);
     }
+    if (result === null || result[1]) this.#undrained.delete(streamId);
     if (result === null) return null;
     return { length: result[0], fin: result[1] };
   }
@@ -364,6 +382,7 @@ export class QuicConnectionDriver {
 
   /** Asks the peer to stop sending (STOP_SENDING) and discards what arrives. */
   stopSending(streamId: number, errorCode: number): void {
+    this.#undrained.delete(streamId);
     this.#shutdown(streamId, Shutdown.Read, errorCode);
   }
 
@@ -375,6 +394,8 @@ export class QuicConnectionDriver {
   /** Forgets a finished stream's bookkeeping. */
   releaseStream(streamId: number): void {
     this.#knownStreams.delete(streamId);
+    this.#undrained.delete(streamId);
+    this.#unannounced.delete(streamId);
     this.#earlyStreams.delete(streamId);
     this.#blockedStreams.delete(streamId);
   }
@@ -419,19 +440,80 @@ export class QuicConnectionDriver {
     this.#events.push({ type: 'handshake-completed', resumed: this.#resumed, earlyDataAccepted: this.#earlyDataAccepted });
   }
 
+  /**
+   * Finds streams with data. The binding's readable() iterator costs ~10 µs per step, so the common
+   * case polls the streams already known (~0.1 µs each) and discovers peer streams in ID order, the
+   * order RFC 9000 section 2.1 has peers open them. The iterator is the fallback when something is
+   * readable that neither finds.
+   */
   #collectReadable(): void {
-    for (const streamId of this.#conn.readable()) {
-      if (!this.#knownStreams.has(streamId)) {
-        this.#knownStreams.add(streamId);
-        if (!isLocallyInitiated(streamId, this.role)) {
-          if (this.role === 'server' && !this.#handshakeCompleted) this.#earlyStreams.add(streamId);
-          this.#events.push({ type: 'stream-opened', streamId });
-        }
-      } else if (this.role === 'server' && !this.#handshakeCompleted) {
-        this.#earlyStreams.add(streamId);
-      }
-      this.#events.push({ type: 'stream-readable', streamId });
+    if (!this.#conn.isReadable()) return;
+    if (this.#knownStreams.size > maxPolledStreams) {
+      this.#scanAllReadable();
+      return;
     }
+    let found = false;
+    for (const streamId of this.#knownStreams) {
+      if (this.#conn.streamReadable(streamId)) {
+        this.#emitReadable(streamId);
+        found = true;
+      }
+    }
+    found = this.#discoverInOrder(true) || found;
+    found = this.#discoverInOrder(false) || found;
+    if (!found) this.#scanAllReadable();
+  }
+
+  /**
+   * Call after the consumers have read what the last events announced: if quiche still has
+   * readable data although every announced stream was drained, a peer opened a stream out of
+   * order, and the full scan finds it. The I/O layer calls this once per batch of datagrams.
+   */
+  rescanReadable(): void {
+    if (this.#undrained.size === 0 && this.#conn.isReadable()) {
+      this.#scanAllReadable();
+    }
+  }
+
+  #scanAllReadable(): void {
+    for (const streamId of this.#conn.readable()) {
+      if (!isLocallyInitiated(streamId, this.role) && !this.#knownStreams.has(streamId)) this.#notePeerStream(streamId);
+      this.#emitReadable(streamId);
+    }
+  }
+
+  #discoverInOrder(bidirectional: boolean): boolean {
+    let found = false;
+    for (;;) {
+      const streamId = bidirectional ? this.#nextPeerBidi : this.#nextPeerUni;
+      if (!this.#conn.streamReadable(streamId)) return found;
+      this.#notePeerStream(streamId);
+      this.#emitReadable(streamId);
+      found = true;
+    }
+  }
+
+  /** A peer stream exists: it and every lower ID of its type are open (RFC 9000 section 3.2). */
+  #notePeerStream(streamId: number): void {
+    const bidirectional = isBidirectional(streamId);
+    let next = bidirectional ? this.#nextPeerBidi : this.#nextPeerUni;
+    for (; next <= streamId; next += 4) {
+      this.#knownStreams.add(next);
+      this.#unannounced.add(next);
+    }
+    if (bidirectional) this.#nextPeerBidi = next;
+    else this.#nextPeerUni = next;
+  }
+
+  #emitReadable(streamId: number): void {
+    if (this.#unannounced.delete(streamId)) {
+      if (this.role === 'server' && !this.#handshakeCompleted) this.#earlyStreams.add(streamId);
+      this.#events.push({ type: 'stream-opened', streamId });
+    } else if (this.role === 'server' && !this.#handshakeCompleted) {
+      this.#earlyStreams.add(streamId);
+    }
+    this.#undrained.add(streamId);
+    this.#events.push({ type: 'stream-readable', streamId });
   }
 
   #collectWritable(): void {

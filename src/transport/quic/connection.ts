@@ -6,6 +6,8 @@ import { QuicStream, type StreamHost } from './stream.js';
 /** What a connection needs from the endpoint that owns its socket. */
 export interface DatagramSink {
   readonly pool: SendBufferPool;
+  /** Buffer for reading stream data out of quiche; copied out at once, so one per endpoint. */
+  readonly readScratch: Uint8Array;
   send(slot: SendSlot, length: number, to: HostPort): void;
   /** The connection finished closing: drop its routes. */
   forget(connection: QuicConnection): void;
@@ -43,7 +45,6 @@ export class QuicConnection {
   readonly #incoming: QuicStream[] = [];
   readonly #openers: StreamOpener[] = [];
   readonly #startedAt = performance.now();
-  readonly #scratch = new Uint8Array(64 * 1024);
   readonly #streamHost: StreamHost;
   #onStream: ((stream: QuicStream) => void) | undefined;
   #flushScheduled = false;
@@ -80,7 +81,7 @@ export class QuicConnection {
     const driverRef = driver;
     this.#streamHost = {
       role: driver.role,
-      scratch: this.#scratch,
+      scratch: sink.readScratch,
       send: (id, data, fin) => driverRef.streamSend(id, data, fin),
       recv: (id, out) => driverRef.streamRecv(id, out),
       watchWritable: (id) => driverRef.watchWritable(id),
@@ -206,6 +207,11 @@ export class QuicConnection {
     return this.#terminated;
   }
 
+  /** @internal true once quiche authenticated at least one packet from the peer */
+  get receivedAnyPacket(): boolean {
+    return this.#driver.packetsReceived() > 0;
+  }
+
   /** @internal forget a connection that never got a valid packet, without sending anything */
   discard(): void {
     this.#terminate();
@@ -238,6 +244,8 @@ export class QuicConnection {
 
   #flush(): void {
     if (this.#forgotten) return;
+    this.#driver.rescanReadable();
+    this.#drainEvents();
     const now = performance.now();
     const pool = this.#sink.pool;
     for (;;) {

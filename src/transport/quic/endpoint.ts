@@ -96,6 +96,7 @@ export class QuicEndpoint {
   readonly #aliases = new Map<QuicConnection, string>();
   readonly #sink: DatagramSink;
   readonly #pool = new SendBufferPool(sendSlotSize);
+  readonly #connectionIds = new RandomConnectionIds(connectionIdLength);
   #listener: Listener | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
@@ -113,6 +114,7 @@ export class QuicEndpoint {
     this.#local = local;
     this.#sink = {
       pool: this.#pool,
+      readScratch: new Uint8Array(64 * 1024),
       send: (slot, length, to) => this.#send(slot, length, to),
       forget: (connection) => this.#forget(connection),
     };
@@ -310,7 +312,7 @@ export class QuicEndpoint {
       );
     }
     connection.receive(message, from);
-    if (connection.stats().packetsReceived === 0) {
+    if (!connection.receivedAnyPacket) {
       // The Initial did not decrypt: forget it at once instead of holding state until the idle
       // timeout, so forged Initials cannot pile up connections.
       this.#stats.datagramsDropped++;
@@ -363,9 +365,30 @@ export class QuicEndpoint {
 
   #freshConnectionId(): Uint8Array {
     for (;;) {
-      const id = randomBytes(connectionIdLength);
+      const id = this.#connectionIds.next();
       if (!this.#routes.has(routeKey(id))) return id;
     }
+  }
+}
+
+/** Connection IDs from a CSPRNG, drawn in batches: one call per ID costs more than the handshake's hashing. */
+class RandomConnectionIds {
+  readonly #length: number;
+  #batch = Buffer.alloc(0);
+  #offset = 0;
+
+  constructor(length: number) {
+    this.#length = length;
+  }
+
+  next(): Uint8Array {
+    if (this.#offset + this.#length > this.#batch.length) {
+      this.#batch = randomBytes(this.#length * 256);
+      this.#offset = 0;
+    }
+    const id = Uint8Array.prototype.slice.call(this.#batch, this.#offset, this.#offset + this.#length);
+    this.#offset += this.#length;
+    return id;
   }
 }
 

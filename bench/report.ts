@@ -1,0 +1,21 @@
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+
+/** One line describing where a benchmark ran, for every table in docs/performance.md. */
+export function machineLine(): string {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const memoryGiB = Math.round(os.totalmem() / 2 ** 30);
+  return `${os.cpus().length} × ${cpu}, ${memoryGiB} GiB, Linux ${os.release()}, Node.js ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+/** Replaces the section between `<!-- name:start -->` and `<!-- name:end -->` in docs/performance.md. */
+export function writeSection(name: string, markdown: string, file = new URL('../docs/performance.md', import.meta.url)): void {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const block = `${start}\n${markdown.trim()}\n${end}`;
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Performance\n';
+  const from = current.indexOf(start);
+  const to = current.indexOf(end);
+  const next = from >= 0 && to > from ? current.slice(0, from) + block + current.slice(to + end.length) : `${current.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, next);
+}

@@ -1,0 +1,179 @@
+/**
+ * npm run bench:transport — QUIC transport on loopback:
+ *   - time to a 100-byte response on a fresh connection, 1-RTT (no session) and 0-RTT (session),
+ *     measured interleaved so both see the same machine state;
+ *   - requests per second over one warm connection with 32 concurrent streams.
+ * The server runs in a child process. Results go to docs/performance.md.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import {
+  createQuicClient,
+  createQuicheConfig,
+  QuicConnectionDriver,
+  type QuicConnection,
+} from '../src/transport/index.js';
+import { createPlatformCA } from '../src/zero-rtt/index.js';
+import { machineLine, writeSection } from './report.js';
+import { summarize, type Summary } from './stats.js';
+
+const quick = process.argv.includes('--quick');
+const samples = quick ? 100 : 500;
+const warmSeconds = quick ? 1 : 3;
+const serverName = 'bench.echo.qfaas.internal';
+
+const ca = await createPlatformCA();
+const serverCert = await ca.issue({ role: 'worker', name: serverName, hosts: ['127.0.0.1'] });
+const clientCert = await ca.issue({ role: 'invoker', name: 'bench-client' });
+const ticketKey = randomBytes(48);
+
+const child = fork(fileURLToPath(new URL('./transport-server.ts', import.meta.url)), {
+  execArgv: ['--import', 'tsx', ...(process.env.QFAAS_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.QFAAS_BENCH_PROFILE] : [])],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+const port = await new Promise<number>((resolve, reject) => {
+  child.once('message', (message: { port: number }) => resolve(message.port));
+  child.once('exit', (code) => reject(new Error(`benchmark server exited with ${code}`)));
+  child.send({ caPem: ca.certPem, certPem: serverCert.certPem, keyPem: serverCert.keyPem, ticketKey: [...ticketKey] });
+});
+
+const client = await createQuicClient({ receiveBufferSize: 4 * 1024 * 1024 });
+const config = createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: clientCert });
+let session: Uint8Array | undefined;
+const request = Buffer.alloc(64, 0x62);
+
+async function exchange(connection: QuicConnection): Promise<void> {
+  const stream = await connection.openBidirectionalStream();
+  await stream.end(request);
+  let received = 0;
+  for await (const chunk of stream) received += chunk.length;
+  if (received !== 100) throw new Error(`expected 100 bytes, got ${received}`);
+}
+
+async function fresh(useSession: boolean): Promise<{ ms: number; early: boolean }> {
+  const started = performance.now();
+  const connection = client.connect({
+    host: '127.0.0.1',
+    port,
+    serverName,
+    config,
+    ...(useSession && session !== undefined ? { session } : {}),
+    onSessionTicket: (ticket) => {
+      session = ticket;
+    },
+  });
+  await exchange(connection);
+  const ms = performance.now() - started;
+  const info = await connection.handshake;
+  await connection.close();
+  return { ms, early: info.earlyDataAccepted };
+}
+
+function progress(label: string, done: number, total: number): void {
+  if (!process.stdout.isTTY) return;
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  process.stdout.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+  if (done === total) process.stdout.write('\n');
+}
+
+// Warm-up: JIT, a session ticket, the server's first connections.
+for (let i = 0; i < 50; i++) {
+  await fresh(false);
+  await fresh(true);
+}
+
+const oneRtt: number[] = [];
+const zeroRtt: number[] = [];
+let notEarly = 0;
+for (let i = 0; i < samples; i++) {
+  // Alternate which goes first so neither always follows the other's close.
+  const order = i % 2 === 0 ? [false, true] : [true, false];
+  for (const useSession of order) {
+    const result = await fresh(useSession);
+    if (useSession) {
+      zeroRtt.push(result.ms);
+      if (!result.early) notEarly++;
+    } else {
+      oneRtt.push(result.ms);
+    }
+  }
+  progress('fresh connections', i + 1, samples);
+}
+if (notEarly > 0) throw new Error(`${notEarly} session requests were not accepted in 0-RTT`);
+
+const warm = client.connect({ host: '127.0.0.1', port, serverName, config });
+await exchange(warm);
+let completed = 0;
+const deadline = performance.now() + warmSeconds * 1000;
+const warmStarted = performance.now();
+await Promise.all(
+  Array.from({ length: 32 }, async () => {
+    while (performance.now() < deadline) {
+      await exchange(warm);
+      completed++;
+    }
+  }),
+);
+const requestsPerSecond = completed / ((performance.now() - warmStarted) / 1000);
+await warm.close();
+await client.close();
+child.disconnect();
+
+/**
+ * The handshake's own CPU cost, both sides, with the two drivers wired in memory (no sockets, no
+ * event loop): the floor under the fresh-connection rows above, which add round trips on top.
+ */
+const inMemoryServerConfig = createQuicheConfig({ role: 'server', caPem: ca.certPem, certificate: serverCert, ticketKey });
+function inMemoryHandshakeMs(useSession: boolean): number {
+  const a = { host: '127.0.0.1', port: 1 };
+  const b = { host: '127.0.0.1', port: 2 };
+  const started = performance.now();
+  const clientDriver = QuicConnectionDriver.connect({
+    config,
+    serverName,
+    sourceId: randomBytes(16),
+    local: a,
+    remote: b,
+    ...(useSession && session !== undefined ? { session } : {}),
+  });
+  const serverDriver = QuicConnectionDriver.accept({ config: inMemoryServerConfig, sourceId: randomBytes(16), local: b, remote: a });
+  for (let round = 0; round < 4 && !(clientDriver.isHandshakeCompleted && serverDriver.isHandshakeCompleted); round++) {
+    for (const datagram of clientDriver.datagramsToSend(0)) serverDriver.receiveDatagram(datagram, a, 0);
+    for (const datagram of serverDriver.datagramsToSend(0)) clientDriver.receiveDatagram(datagram, b, 0);
+  }
+  if (!clientDriver.isHandshakeCompleted) throw new Error('in-memory handshake did not complete');
+  return performance.now() - started;
+}
+const handshakeFull = summarize(Array.from({ length: samples }, () => inMemoryHandshakeMs(false)));
+const handshakeResumed = summarize(Array.from({ length: samples }, () => inMemoryHandshakeMs(true)));
+
+const oneRttSummary = summarize(oneRtt);
+const zeroRttSummary = summarize(zeroRtt);
+const fmt = (s: Summary) => `${s.median.toFixed(3)} ms (p10 ${s.p10.toFixed(3)}, p90 ${s.p90.toFixed(3)})`;
+const rows = [
+  ['fresh connection, 1-RTT (full handshake), 100-byte response', fmt(oneRttSummary), '≤ 1.3 ms'],
+  ['fresh connection, 0-RTT (session ticket), 100-byte response', fmt(zeroRttSummary), '≤ 1.0 ms'],
+  ['0-RTT / 1-RTT median', (zeroRttSummary.median / oneRttSummary.median).toFixed(2), ''],
+  ['handshake CPU only, full (mutual TLS), both sides in memory', fmt(handshakeFull), ''],
+  ['handshake CPU only, resumed, both sides in memory', fmt(handshakeResumed), ''],
+  ['warm connection, 32 concurrent streams', `${Math.round(requestsPerSecond).toLocaleString('en-US')} requests/s`, '≥ 10,000 requests/s'],
+];
+console.table(rows.map(([what, measured, target]) => ({ what, measured, target })));
+
+if (!quick) {
+  writeSection(
+    'bench:transport',
+    [
+      '## QUIC transport on loopback (`npm run bench:transport`)',
+      '',
+      `Machine: ${machineLine()}. Server in a child process, client in the benchmark process;`,
+      `${samples} samples per fresh-connection row, 1-RTT and 0-RTT interleaved; mutual TLS with ECDSA P-256.`,
+      '',
+      '| measurement | median (p10, p90) or rate | target |',
+      '|---|---|---|',
+      ...rows.map((row) => `| ${row.join(' | ')} |`),
+    ].join('\n'),
+  );
+}

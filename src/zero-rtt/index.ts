@@ -1,0 +1,9 @@
+export {
+  createPlatformCA,
+  loadPlatformCA,
+  type CertificateRole,
+  type CreatePlatformCAOptions,
+  type IssueOptions,
+  type IssuedCertificate,
+  type PlatformCA,
+} from './platform-ca.js';
