@@ -133,6 +133,7 @@ describe('QUIC streams over UDP on loopback', () => {
       else blocked = true;
     }
     expect(blocked).toBe(true);
+    expect(stream.writableCapacity).toBe(0);
     expect(written).toBeGreaterThanOrEqual(512 * 1024);
     expect(written).toBeLessThan(4 * 1024 * 1024);
     // Reading on the server side releases the writer.

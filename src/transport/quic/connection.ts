@@ -85,6 +85,7 @@ export class QuicConnection {
       send: (id, data, fin) => driverRef.streamSend(id, data, fin),
       recv: (id, out) => driverRef.streamRecv(id, out),
       watchWritable: (id) => driverRef.watchWritable(id),
+      capacity: (id) => driverRef.streamCapacity(id),
       reset: (id, code) => driverRef.resetStream(id, code),
       stopSending: (id, code) => driverRef.stopSending(id, code),
       isEarlyData: (id) => driverRef.streamIsEarlyData(id),

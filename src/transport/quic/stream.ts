@@ -9,6 +9,8 @@ export interface StreamHost {
   /** Reads into `out`; null when nothing is buffered. Throws typed stream errors. */
   recv(streamId: number, out: Uint8Array): { length: number; fin: boolean } | null;
   watchWritable(streamId: number): void;
+  /** Bytes quiche would accept on the stream now (flow control and congestion window). */
+  capacity(streamId: number): number;
   reset(streamId: number, errorCode: number): void;
   stopSending(streamId: number, errorCode: number): void;
   isEarlyData(streamId: number): boolean;
@@ -73,6 +75,19 @@ export class QuicStream {
    */
   get earlyData(): boolean {
     return this.#earlyDataWhenReleased ?? this.#host.isEarlyData(this.id);
+  }
+
+  /**
+   * Bytes that a write would hand to quiche at once; 0 means the next write waits for the peer's
+   * flow-control credit (or for the handshake, before 0-RTT or 1-RTT keys exist).
+   */
+  get writableCapacity(): number {
+    if (this.#writeDone || this.#writeError !== undefined) return 0;
+    try {
+      return this.#host.capacity(this.id);
+    } catch {
+      return 0;
+    }
   }
 
   /** Bytes read from the network and not yet consumed. */
