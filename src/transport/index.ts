@@ -1,1 +1,2 @@
 export * from './quic/index.js';
+export * from './h3/index.js';

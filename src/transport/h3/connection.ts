@@ -1,0 +1,688 @@
+import { QfaasConfigError } from '../../errors.js';
+import { QuicConnectionClosedError, QuicStreamResetError, QuicStreamStoppedError } from '../quic/errors.js';
+import { createBodyStream, unexpectedOnRequestStream, writeBody } from './body.js';
+import {
+  connectionError,
+  h3ErrorCodes,
+  Http3Error,
+  Http3FieldSectionTooLargeError,
+  Http3GoawayError,
+  streamError,
+} from './errors.js';
+import { FrameReader } from './frame-reader.js';
+import {
+  encodeFrame,
+  encodeGoawayFrame,
+  encodeSettingsFrame,
+  encodeStreamType,
+  frameType,
+  greaseValue,
+  parseSettingsPayload,
+  parseSingleVarintPayload,
+  streamType,
+} from './frames.js';
+import {
+  checkTrailers,
+  declaredContentLength,
+  fieldsFromHeaders,
+  headersFromFields,
+  parseRequestHead,
+  parseResponseHead,
+} from './message.js';
+import { decodeFieldSection, encodeFieldSection, fieldSectionSize, type Field } from './qpack/field-section.js';
+import { QpackDecoderStreamChecker, QpackEncoderStreamChecker } from './qpack/instruction-streams.js';
+import {
+  checkSettingsAfterZeroRtt,
+  defaultMaxFieldSectionSize,
+  defaultPeerSettings,
+  localSettings,
+  peerSettingsFrom,
+  type Http3PeerSettings,
+} from './settings.js';
+import { nextFrameEvent, readStreamType } from './stream-reading.js';
+import type { H3Stream, H3Transport } from './transport.js';
+
+/** What the server handler learns about a request besides the web `Request`. */
+export interface Http3RequestInfo {
+  /** QUIC stream ID of the request. */
+  streamId: number;
+  /** The request arrived in 0-RTT early data, before the handshake completed (RFC 8470). */
+  earlyData: boolean;
+  /** Trailers, once the body has been read to its end (undefined when there were none). */
+  trailers: Promise<Headers | undefined>;
+}
+
+export type Http3Handler = (request: Request, info: Http3RequestInfo) => Response | Promise<Response>;
+
+/** What the client learns about a response besides the web `Response`. */
+export interface Http3ResponseInfo {
+  streamId: number;
+  /** The request left in 0-RTT early data and the server accepted it. */
+  earlyData: boolean;
+  /** Trailers, once the body has been read to its end. */
+  trailers: Promise<Headers | undefined>;
+}
+
+export interface Http3ConnectionOptions {
+  /**
+   * Largest header section accepted, in bytes as RFC 9114 section 4.2.2 counts them (names and
+   * values plus 32 per field). Advertised in SETTINGS; a larger request gets 431, a larger
+   * response fails the request.
+   * @default 65536
+   */
+  maxFieldSectionSize?: number;
+  /** Send reserved (grease) settings and frames so peers stay tolerant of unknown values. @default true */
+  grease?: boolean;
+  /**
+   * Client: the server's SETTINGS remembered with the session. They apply in 0-RTT until the
+   * server's SETTINGS arrive (RFC 9114 section 7.2.4.2). @default the RFC defaults
+   */
+  rememberedPeerSettings?: Http3PeerSettings;
+  /** Server: answers each request. */
+  handler?: Http3Handler;
+}
+
+const responseInfo = new WeakMap<Response, Http3ResponseInfo>();
+
+/** Transport facts of a response returned by {@link Http3Connection.fetch}. */
+export function getHttp3ResponseInfo(response: Response): Http3ResponseInfo | undefined {
+  return responseInfo.get(response);
+}
+
+const controlFrameLimit = 16 * 1024;
+
+/**
+ * An HTTP/3 connection (RFC 9114) over a QUIC connection: control streams and SETTINGS, request
+ * streams mapped to web `Request`/`Response`, GOAWAY, and the error handling the RFC asks for.
+ * QPACK runs without a dynamic table (capacity 0).
+ */
+export class Http3Connection {
+  readonly role: 'client' | 'server';
+  readonly #transport: H3Transport;
+  readonly #maxFieldSectionSize: number;
+  readonly #grease: boolean;
+  readonly #remembered: Http3PeerSettings | undefined;
+  readonly #handler: Http3Handler | undefined;
+  readonly #active = new Set<H3Stream>();
+  readonly #ready: Promise<H3Stream | undefined>;
+  readonly #peerSettings: Promise<Http3PeerSettings>;
+  #resolvePeerSettings!: (settings: Http3PeerSettings) => void;
+  #currentPeerSettings: Http3PeerSettings | undefined;
+  #peerControl = false;
+  #peerEncoder = false;
+  #peerDecoder = false;
+  #peerMaxPushId: number | undefined;
+  #goawayReceived: number | undefined;
+  #goawaySent: number | undefined;
+  #nextRequestId = 0;
+  #closeError: Error | undefined;
+  readonly #closed: Promise<Error>;
+  #resolveClosed!: (error: Error) => void;
+  #idleWaiters: Array<() => void> = [];
+  #goawayWaiters: Array<() => void> = [];
+
+  constructor(transport: H3Transport, options: Http3ConnectionOptions = {}) {
+    this.role = transport.role;
+    this.#transport = transport;
+    const max = options.maxFieldSectionSize ?? defaultMaxFieldSectionSize;
+    if (!Number.isSafeInteger(max) || max < 1024) throw new QfaasConfigError('maxFieldSectionSize', 'must be an integer of at least 1024');
+    this.#maxFieldSectionSize = max;
+    this.#grease = options.grease ?? true;
+    this.#remembered = options.rememberedPeerSettings;
+    this.#handler = options.handler;
+    if (this.role === 'server' && this.#handler === undefined) throw new QfaasConfigError('handler', 'a server connection needs a handler');
+    this.#peerSettings = new Promise((resolve) => {
+      this.#resolvePeerSettings = resolve;
+    });
+    this.#closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    transport.setStreamHandler((stream) => this.#onStream(stream));
+    this.#ready = this.#openControlStream();
+    void transport.closed.then((reason) => this.#onTransportClosed(reason));
+  }
+
+  /** Resolves with the peer's SETTINGS once they arrive (store them with the session for 0-RTT). */
+  get peerSettings(): Promise<Http3PeerSettings> {
+    return this.#peerSettings;
+  }
+
+  /** The settings that bound what this side sends now: received, remembered, or the defaults. */
+  get effectivePeerSettings(): Http3PeerSettings {
+    return this.#currentPeerSettings ?? this.#remembered ?? defaultPeerSettings;
+  }
+
+  /** Resolves (never rejects) with the reason once the connection is closed. */
+  get closed(): Promise<Error> {
+    return this.#closed;
+  }
+
+  get closeError(): Error | undefined {
+    return this.#closeError;
+  }
+
+  /** True once the peer sent GOAWAY: no new request may start on this connection. */
+  get goingAway(): boolean {
+    return this.#goawayReceived !== undefined || this.#goawaySent !== undefined;
+  }
+
+  /** Requests in progress. */
+  get activeRequests(): number {
+    return this.#active.size;
+  }
+
+  // ---- Client ---------------------------------------------------------------------------------
+
+  /**
+   * Sends a request and resolves with the response once its header section arrived; the body
+   * streams after that. Rejects with Http3Error (stream or connection scope), Http3GoawayError
+   * (not processed; retry elsewhere), Http3FieldSectionTooLargeError, or the signal's reason.
+   */
+  async fetch(request: Request, options: { signal?: AbortSignal } = {}): Promise<Response> {
+    if (this.role !== 'client') throw new Http3Error(h3ErrorCodes.H3_INTERNAL_ERROR, 'fetch() needs a client connection', { scope: 'connection' });
+    if (this.#closeError !== undefined) throw this.#closeError;
+    if (this.#goawayReceived !== undefined) throw new Http3GoawayError('the server sent GOAWAY; open a new connection');
+    const signal = options.signal ?? request.signal;
+    signal.throwIfAborted();
+
+    const fields = requestFields(request);
+    const size = fieldSectionSize(fields);
+    const limit = this.effectivePeerSettings.maxFieldSectionSize;
+    if (size > limit) throw new Http3FieldSectionTooLargeError(size, limit);
+    const headersFrame = encodeFrame(frameType.headers, encodeFieldSection(fields));
+
+    const stream = await this.#transport.openBidirectionalStream();
+    this.#active.add(stream);
+    let settled = false;
+    const onAbort = () => {
+      if (settled) return;
+      stream.reset(h3ErrorCodes.H3_REQUEST_CANCELLED);
+      stream.stopSending(h3ErrorCodes.H3_REQUEST_CANCELLED);
+      this.#release(stream);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const cleanup = () => {
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      this.#release(stream);
+    };
+
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined);
+
+    try {
+      if (request.body === null) {
+        await stream.end(headersFrame);
+      } else {
+        await stream.write(headersFrame);
+        void writeBody(stream, request.body).catch((error: unknown) => {
+          // After a complete response the server may stop the upload with H3_NO_ERROR (RFC 9114 section 4.1).
+          if (error instanceof QuicStreamStoppedError && error.errorCode === h3ErrorCodes.H3_NO_ERROR) return;
+          if (!settled) stream.reset(h3ErrorCodes.H3_REQUEST_CANCELLED);
+        });
+      }
+      const response = await Promise.race([this.#readResponse(stream, request, cleanup), aborted]);
+      return response;
+    } catch (error) {
+      cleanup();
+      if (signal.aborted) throw signal.reason;
+      throw this.#failRequest(stream, error);
+    }
+  }
+
+  async #readResponse(stream: H3Stream, request: Request, cleanup: () => void): Promise<Response> {
+    const reader = new FrameReader({ maxFramePayload: this.#maxHeadersPayload() });
+    for (;;) {
+      const event = await nextFrameEvent(stream, reader);
+      if (event === 'end') throw streamError('H3_REQUEST_INCOMPLETE', 'the response stream ended before its header section');
+      if (event.kind === 'data') throw connectionError('H3_FRAME_UNEXPECTED', 'DATA before the response header section');
+      if (event.type === frameType.pushPromise) throw connectionError('H3_ID_ERROR', 'PUSH_PROMISE, but no MAX_PUSH_ID was sent');
+      if (event.type !== frameType.headers) throw unexpectedOnRequestStream(event.type);
+      const head = parseResponseHead(this.#decodeFields(event.payload, 'response'));
+      if (head.status < 200) continue; // informational responses precede the final one
+      const headers = headersFromFields(head.headers);
+      let resolveTrailers!: (trailers: Headers | undefined) => void;
+      const trailers = new Promise<Headers | undefined>((resolve) => {
+        resolveTrailers = resolve;
+      });
+      const noBody = request.method === 'HEAD' || head.status === 204 || head.status === 205 || head.status === 304;
+      const body = createBodyStream({
+        stream,
+        reader,
+        contentLength: noBody ? 0 : declaredContentLength(head.headers),
+        decodeTrailers: (payload) => headersFromFields(checkTrailers(this.#decodeFields(payload, 'trailers'))),
+        onPushPromise: () => connectionError('H3_ID_ERROR', 'PUSH_PROMISE, but no MAX_PUSH_ID was sent'),
+        onEnd: (received) => {
+          resolveTrailers(received);
+          cleanup();
+        },
+        onError: (error) => {
+          resolveTrailers(undefined);
+          cleanup();
+          this.#failRequest(stream, error);
+        },
+      });
+      let response: Response;
+      try {
+        response = new Response(noBody ? null : body, { status: head.status, headers });
+      } catch {
+        throw streamError('H3_MESSAGE_ERROR', `status ${head.status} cannot be represented`);
+      }
+      if (noBody) void drain(body);
+      responseInfo.set(response, { streamId: stream.id, earlyData: stream.earlyData, trailers });
+      return response;
+    }
+  }
+
+  // ---- Server ---------------------------------------------------------------------------------
+
+  async #serveRequest(stream: H3Stream): Promise<void> {
+    if (this.#goawaySent !== undefined && stream.id >= this.#goawaySent) {
+      // Not processed: the client may retry it on a new connection (RFC 9114 section 5.2).
+      stream.stopSending(h3ErrorCodes.H3_REQUEST_REJECTED);
+      stream.reset(h3ErrorCodes.H3_REQUEST_REJECTED);
+      return;
+    }
+    this.#nextRequestId = Math.max(this.#nextRequestId, stream.id + 4);
+    this.#active.add(stream);
+    const reader = new FrameReader({ maxFramePayload: this.#maxHeadersPayload() });
+    try {
+      let payload: Uint8Array | undefined;
+      while (payload === undefined) {
+        const event = await nextFrameEvent(stream, reader);
+        if (event === 'end') throw streamError('H3_REQUEST_INCOMPLETE', 'the request stream ended before its header section');
+        if (event.kind === 'data') throw connectionError('H3_FRAME_UNEXPECTED', 'DATA before the request header section');
+        if (event.type === frameType.headers) payload = event.payload;
+        else throw unexpectedOnRequestStream(event.type);
+      }
+      const decoded = decodeFieldSection(payload, { maxFieldSectionSize: this.#maxFieldSectionSize });
+      if (!Array.isArray(decoded)) {
+        await this.#respond(stream, new Response(null, { status: 431 }), false);
+        stream.stopSending(h3ErrorCodes.H3_NO_ERROR);
+        return;
+      }
+      const head = parseRequestHead(decoded);
+      if (head.method === 'CONNECT') {
+        await this.#respond(stream, new Response(null, { status: 501 }), false);
+        stream.stopSending(h3ErrorCodes.H3_NO_ERROR);
+        return;
+      }
+      const authority = head.authority ?? head.headers.find(([name]) => name === 'host')?.[1] ?? '';
+      let url: URL;
+      try {
+        url = new URL(`${head.scheme}://${authority}${head.path === '*' ? '/' : head.path}`);
+      } catch {
+        throw streamError('H3_MESSAGE_ERROR', 'the request target is not a valid URL');
+      }
+      const contentLength = declaredContentLength(head.headers);
+      let resolveTrailers!: (trailers: Headers | undefined) => void;
+      const trailers = new Promise<Headers | undefined>((resolve) => {
+        resolveTrailers = resolve;
+      });
+      const body = createBodyStream({
+        stream,
+        reader,
+        contentLength,
+        decodeTrailers: (trailerPayload) => headersFromFields(checkTrailers(this.#decodeFields(trailerPayload, 'trailers'))),
+        onPushPromise: () => connectionError('H3_FRAME_UNEXPECTED', 'PUSH_PROMISE from a client'),
+        onEnd: (received) => resolveTrailers(received),
+        onError: (error) => {
+          resolveTrailers(undefined);
+          this.#failServerStream(stream, error);
+        },
+      });
+      const bodyless = head.method === 'GET' || head.method === 'HEAD';
+      let request: Request;
+      try {
+        request = new Request(url, {
+          method: head.method,
+          headers: headersFromFields(head.headers.filter(([name]) => name !== 'host')),
+          ...(bodyless ? {} : { body, duplex: 'half' }),
+        } as RequestInit);
+      } catch {
+        throw streamError('H3_MESSAGE_ERROR', 'the request cannot be represented as a web Request');
+      }
+      // A GET or HEAD body has no meaning here (RFC 9110 section 9.3.1); read it to the end anyway.
+      if (bodyless) void drain(body);
+      const info: Http3RequestInfo = { streamId: stream.id, earlyData: stream.earlyData, trailers };
+      let response: Response;
+      try {
+        response = await (this.#handler as Http3Handler)(request, info);
+        if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
+      } catch {
+        response = new Response(null, { status: 500 });
+      }
+      await this.#respond(stream, response, head.method === 'HEAD');
+    } catch (error) {
+      this.#failServerStream(stream, error);
+    } finally {
+      this.#release(stream);
+    }
+  }
+
+  async #respond(stream: H3Stream, response: Response, headRequest: boolean): Promise<void> {
+    let fields: Field[] = [[':status', String(response.status)], ...fieldsFromHeaders(response.headers)];
+    const limit = this.effectivePeerSettings.maxFieldSectionSize;
+    if (fieldSectionSize(fields) > limit) fields = [[':status', '500']];
+    const headersFrame = encodeFrame(frameType.headers, encodeFieldSection(fields));
+    const body = headRequest ? null : response.body;
+    if (body === null) {
+      await response.body?.cancel().catch(() => undefined);
+      await stream.end(headersFrame);
+      return;
+    }
+    await stream.write(headersFrame);
+    await writeBody(stream, body);
+  }
+
+  #failServerStream(stream: H3Stream, error: unknown): void {
+    if (error instanceof Http3Error && error.scope === 'connection') {
+      this.#fail(error);
+      return;
+    }
+    const code = error instanceof Http3Error ? error.errorCode : h3ErrorCodes.H3_INTERNAL_ERROR;
+    if (error instanceof QuicStreamResetError || error instanceof QuicStreamStoppedError) {
+      // The client cancelled: stop both directions quietly.
+      stream.stopSending(h3ErrorCodes.H3_REQUEST_CANCELLED);
+      stream.reset(h3ErrorCodes.H3_REQUEST_CANCELLED);
+      return;
+    }
+    stream.stopSending(code);
+    stream.reset(code);
+  }
+
+  // ---- Shutdown -------------------------------------------------------------------------------
+
+  /**
+   * Graceful shutdown (RFC 9114 section 5.2). A server sends GOAWAY: requests already received
+   * finish, later ones are rejected with H3_REQUEST_REJECTED (safe to retry). Waits up to
+   * `timeoutMs` for active requests, then closes with H3_NO_ERROR.
+   */
+  async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#closeError !== undefined) return;
+    if (this.#goawaySent === undefined) {
+      this.#goawaySent = this.role === 'server' ? this.#nextRequestId : 0;
+      const control = await this.#ready;
+      await control?.write(encodeGoawayFrame(this.#goawaySent)).catch(() => undefined);
+    }
+    if (this.#active.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, options.timeoutMs ?? 10_000);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.close();
+  }
+
+  /** Closes at once with H3_NO_ERROR (or the given code); requests in progress fail. */
+  close(errorCode: number = h3ErrorCodes.H3_NO_ERROR, reason = ''): void {
+    if (this.#closeError !== undefined) return;
+    this.#fail(new Http3Error(errorCode, reason === '' ? 'connection closed locally' : reason, { scope: 'connection' }));
+  }
+
+  /** Resolves once the peer sends GOAWAY. */
+  whenGoaway(): Promise<void> {
+    if (this.#goawayReceived !== undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#goawayWaiters.push(resolve));
+  }
+
+  // ---- Streams and control ------------------------------------------------------------------
+
+  async #openControlStream(): Promise<H3Stream | undefined> {
+    try {
+      const stream = await this.#transport.openUnidirectionalStream();
+      const parts = [encodeStreamType(streamType.control), encodeSettingsFrame(localSettings(this.#maxFieldSectionSize, this.#grease))];
+      if (this.#grease) parts.push(encodeFrame(greaseValue(), Uint8Array.of(Math.floor(Math.random() * 256))));
+      await stream.write(concat(parts));
+      return stream;
+    } catch {
+      return undefined; // the connection closed first; closed reports why
+    }
+  }
+
+  #onStream(stream: H3Stream): void {
+    if (this.#closeError !== undefined) return;
+    if (stream.bidirectional) {
+      if (this.role === 'client') {
+        this.#fail(connectionError('H3_STREAM_CREATION_ERROR', 'the server opened a bidirectional stream'));
+        return;
+      }
+      void this.#serveRequest(stream);
+      return;
+    }
+    void this.#readUnidirectional(stream).catch((error: unknown) => this.#onCriticalStreamError(error));
+  }
+
+  async #readUnidirectional(stream: H3Stream): Promise<void> {
+    const typed = await readStreamType(stream);
+    if (typed === undefined) return;
+    switch (typed.type) {
+      case streamType.control:
+        if (this.#peerControl) throw connectionError('H3_STREAM_CREATION_ERROR', 'a second control stream');
+        this.#peerControl = true;
+        await this.#readControl(stream, typed.rest);
+        return;
+      case streamType.push:
+        if (this.role === 'client') throw connectionError('H3_ID_ERROR', 'a push stream, but no MAX_PUSH_ID was sent');
+        throw connectionError('H3_STREAM_CREATION_ERROR', 'a client opened a push stream');
+      case streamType.qpackEncoder: {
+        if (this.#peerEncoder) throw connectionError('H3_STREAM_CREATION_ERROR', 'a second QPACK encoder stream');
+        this.#peerEncoder = true;
+        await this.#checkInstructions(stream, typed.rest, new QpackEncoderStreamChecker());
+        return;
+      }
+      case streamType.qpackDecoder: {
+        if (this.#peerDecoder) throw connectionError('H3_STREAM_CREATION_ERROR', 'a second QPACK decoder stream');
+        this.#peerDecoder = true;
+        await this.#checkInstructions(stream, typed.rest, new QpackDecoderStreamChecker());
+        return;
+      }
+      default:
+        // Unknown and reserved stream types are not processed (RFC 9114 section 6.2).
+        stream.stopSending(h3ErrorCodes.H3_STREAM_CREATION_ERROR);
+    }
+  }
+
+  async #checkInstructions(stream: H3Stream, first: Uint8Array, checker: QpackEncoderStreamChecker | QpackDecoderStreamChecker): Promise<void> {
+    checker.push(first);
+    for (;;) {
+      const chunk = await stream.read();
+      if (chunk === null) throw connectionError('H3_CLOSED_CRITICAL_STREAM', 'a QPACK stream was closed');
+      checker.push(chunk);
+    }
+  }
+
+  async #readControl(stream: H3Stream, first: Uint8Array): Promise<void> {
+    const reader = new FrameReader({ maxFramePayload: controlFrameLimit });
+    reader.push(first);
+    const settings = await nextFrameEvent(stream, reader);
+    if (settings === 'end') throw connectionError('H3_CLOSED_CRITICAL_STREAM', 'the control stream was closed');
+    if (settings.kind !== 'frame' || settings.type !== frameType.settings) {
+      throw connectionError('H3_MISSING_SETTINGS', 'the control stream did not start with SETTINGS');
+    }
+    this.#applyPeerSettings(peerSettingsFrom(parseSettingsPayload(settings.payload)));
+    for (;;) {
+      const event = await nextFrameEvent(stream, reader);
+      if (event === 'end') throw connectionError('H3_CLOSED_CRITICAL_STREAM', 'the control stream was closed');
+      if (event.kind === 'data') throw connectionError('H3_FRAME_UNEXPECTED', 'DATA on the control stream');
+      switch (event.type) {
+        case frameType.goaway:
+          this.#onGoaway(parseSingleVarintPayload(event.payload, 'GOAWAY'));
+          break;
+        case frameType.maxPushId: {
+          if (this.role === 'client') throw connectionError('H3_FRAME_UNEXPECTED', 'MAX_PUSH_ID from a server');
+          const pushId = parseSingleVarintPayload(event.payload, 'MAX_PUSH_ID');
+          if (this.#peerMaxPushId !== undefined && pushId < this.#peerMaxPushId) throw connectionError('H3_ID_ERROR', 'MAX_PUSH_ID decreased');
+          this.#peerMaxPushId = pushId;
+          break;
+        }
+        case frameType.cancelPush: {
+          const pushId = parseSingleVarintPayload(event.payload, 'CANCEL_PUSH');
+          if (this.role === 'client' || this.#peerMaxPushId === undefined || pushId > this.#peerMaxPushId) {
+            throw connectionError('H3_ID_ERROR', `CANCEL_PUSH for push ${pushId}, which cannot exist`);
+          }
+          break; // this side never pushes: nothing to cancel
+        }
+        default:
+          throw connectionError('H3_FRAME_UNEXPECTED', `frame 0x${event.type.toString(16)} on the control stream`);
+      }
+    }
+  }
+
+  #applyPeerSettings(settings: Http3PeerSettings): void {
+    this.#currentPeerSettings = settings;
+    this.#resolvePeerSettings(settings);
+    const remembered = this.#remembered;
+    if (this.role === 'client' && remembered !== undefined) {
+      void this.#transport.handshake.then(
+        (info) => {
+          if (!info.earlyDataAccepted) return;
+          try {
+            checkSettingsAfterZeroRtt(remembered, settings);
+          } catch (error) {
+            this.#fail(error as Http3Error);
+          }
+        },
+        () => undefined,
+      );
+    }
+  }
+
+  #onGoaway(id: number): void {
+    if (this.role === 'client' && id % 4 !== 0) throw connectionError('H3_ID_ERROR', `GOAWAY with ${id}, not a client request stream`);
+    if (this.#goawayReceived !== undefined && id > this.#goawayReceived) throw connectionError('H3_ID_ERROR', 'GOAWAY identifier increased');
+    this.#goawayReceived = id;
+    for (const resolve of this.#goawayWaiters.splice(0)) resolve();
+    if (this.role === 'client') {
+      // Requests at or above the identifier were not processed and will not be.
+      for (const stream of this.#active) {
+        if (stream.id >= id) {
+          stream.reset(h3ErrorCodes.H3_REQUEST_CANCELLED);
+          stream.stopSending(h3ErrorCodes.H3_REQUEST_CANCELLED);
+        }
+      }
+    }
+  }
+
+  #onCriticalStreamError(error: unknown): void {
+    if (this.#closeError !== undefined) return;
+    if (error instanceof Http3Error) {
+      this.#fail(error);
+      return;
+    }
+    if (error instanceof QuicStreamResetError) {
+      this.#fail(connectionError('H3_CLOSED_CRITICAL_STREAM', 'a critical stream was reset'));
+    }
+    // Otherwise the QUIC connection itself closed; #onTransportClosed reports it.
+  }
+
+  // ---- Errors ---------------------------------------------------------------------------------
+
+  #decodeFields(payload: Uint8Array, what: string): Field[] {
+    const decoded = decodeFieldSection(payload, { maxFieldSectionSize: this.#maxFieldSectionSize });
+    if (!Array.isArray(decoded)) throw streamError('H3_EXCESSIVE_LOAD', `${what} header section exceeds ${this.#maxFieldSectionSize} bytes`);
+    return decoded;
+  }
+
+  #maxHeadersPayload(): number {
+    return 2 * this.#maxFieldSectionSize + 1024;
+  }
+
+  /** Turns whatever failed a client request into the error the caller sees, and cleans up. */
+  #failRequest(stream: H3Stream, error: unknown): Error {
+    if (error instanceof Http3Error) {
+      if (error.scope === 'connection') {
+        this.#fail(error);
+        return this.#closeError ?? error;
+      }
+      if (error.initiator === 'local') {
+        stream.stopSending(error.errorCode);
+        stream.reset(error.errorCode);
+      }
+      return error;
+    }
+    if (error instanceof QuicStreamResetError || error instanceof QuicStreamStoppedError) {
+      const goaway = this.#goawayReceived;
+      if (goaway !== undefined && stream.id >= goaway) return new Http3GoawayError('the server sent GOAWAY before processing the request');
+      return new Http3Error(error.errorCode, `the server ${error instanceof QuicStreamResetError ? 'reset' : 'stopped'} the request stream`, {
+        scope: 'stream',
+        initiator: 'peer',
+        cause: error,
+      });
+    }
+    if (error instanceof QuicConnectionClosedError) return this.#closeError ?? this.#fromTransportClose(error);
+    return error instanceof Error ? error : new Error(String(error));
+  }
+
+  #fail(error: Http3Error): void {
+    if (this.#closeError !== undefined) return;
+    this.#closeError = error;
+    this.#transport.close(error.errorCode, error.message.slice(0, 120));
+    this.#finish(error);
+  }
+
+  #onTransportClosed(reason: Error): void {
+    if (this.#closeError !== undefined) return;
+    this.#closeError = reason instanceof QuicConnectionClosedError ? this.#fromTransportClose(reason) : reason;
+    this.#finish(this.#closeError);
+  }
+
+  #fromTransportClose(reason: QuicConnectionClosedError): Error {
+    if (reason.kind !== 'application') return reason;
+    return new Http3Error(reason.errorCode, reason.reason === '' ? 'connection closed' : reason.reason, {
+      scope: 'connection',
+      initiator: reason.initiator,
+      cause: reason,
+    });
+  }
+
+  #finish(error: Error): void {
+    this.#resolveClosed(error);
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    for (const resolve of this.#goawayWaiters.splice(0)) resolve();
+  }
+
+  #release(stream: H3Stream): void {
+    if (!this.#active.delete(stream)) return;
+    if (this.#active.size === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+}
+
+/** Pseudo-headers and regular fields of a request (RFC 9114 section 4.3.1). */
+function requestFields(request: Request): Field[] {
+  const url = new URL(request.url);
+  return [
+    [':method', request.method],
+    [':scheme', url.protocol.slice(0, -1)],
+    [':authority', url.host],
+    [':path', `${url.pathname}${url.search}`],
+    ...fieldsFromHeaders(request.headers),
+  ];
+}
+
+async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
+  try {
+    for await (const _chunk of body) {
+      // discarded
+    }
+  } catch {
+    // the body's own error handling already reset the stream
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,45 @@
+export {
+  getHttp3ResponseInfo,
+  Http3Connection,
+  type Http3ConnectionOptions,
+  type Http3Handler,
+  type Http3RequestInfo,
+  type Http3ResponseInfo,
+} from './connection.js';
+export {
+  h3ErrorCodes,
+  h3ErrorName,
+  Http3Error,
+  Http3FieldSectionTooLargeError,
+  Http3GoawayError,
+  type H3ErrorName,
+} from './errors.js';
+export { FrameReader, type FrameReaderEvent } from './frame-reader.js';
+export {
+  encodeCancelPushFrame,
+  encodeFrame,
+  encodeFrameHeader,
+  encodeGoawayFrame,
+  encodeMaxPushIdFrame,
+  encodePushPromiseFrame,
+  encodeSettingsFrame,
+  encodeStreamType,
+  frameType,
+  isReservedGreaseValue,
+  parsePushPromisePayload,
+  parseSettingsPayload,
+  parseSingleVarintPayload,
+  settingId,
+  streamType,
+} from './frames.js';
+export { decodeFieldSection, encodeFieldSection, fieldSectionSize, type Field } from './qpack/field-section.js';
+export { huffmanDecode, huffmanEncodedLength } from './qpack/huffman.js';
+export { connectHttp3, createHttp3Server, serveHttp3, type Http3Server, type Http3ServerOptions } from './server.js';
+export {
+  defaultMaxFieldSectionSize,
+  deserializePeerSettings,
+  serializePeerSettings,
+  type Http3PeerSettings,
+} from './settings.js';
+export { h3TransportFor, type H3Stream, type H3Transport } from './transport.js';
+export { encodeVarint, readVarint } from './varint.js';

@@ -1,0 +1,155 @@
+import { ByteWriter } from '../byte-writer.js';
+import { connectionError, type Http3Error } from '../errors.js';
+import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from './huffman.js';
+import { readPrefixedInt, writePrefixedInt } from './prefixed-int.js';
+import { staticTable } from './static-table.js';
+
+/** A header or trailer field: lowercase name and value, both byte strings (latin1). */
+export type Field = readonly [name: string, value: string];
+
+/**
+ * QPACK field sections (RFC 9204 section 4.5) without a dynamic table: this side advertises
+ * SETTINGS_QPACK_MAX_TABLE_CAPACITY 0, so it never needs encoder or decoder streams, and any
+ * reference to the dynamic table from a peer is QPACK_DECOMPRESSION_FAILED.
+ */
+
+const exactIndex = new Map<string, number>();
+const nameIndex = new Map<string, number>();
+staticTable.forEach(([name, value], index) => {
+  exactIndex.set(`${name}\u0000${value}`, index);
+  if (!nameIndex.has(name)) nameIndex.set(name, index);
+});
+
+/** Fields whose values should never be indexed by an intermediary (RFC 9204 section 7.1.3). */
+const sensitiveNames = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+/** The size RFC 9114 section 4.2.2 limits: name and value lengths plus 32 per field. */
+export function fieldSectionSize(fields: readonly Field[]): number {
+  let size = 0;
+  for (const [name, value] of fields) size += name.length + value.length + 32;
+  return size;
+}
+
+/** Encodes fields as a QPACK field section (static table and literals; Huffman where shorter). */
+export function encodeFieldSection(fields: readonly Field[], out: ByteWriter = new ByteWriter()): Uint8Array {
+  // Encoded Required Insert Count 0 and Delta Base 0: no dynamic table references.
+  out.byte(0);
+  out.byte(0);
+  for (const [name, value] of fields) {
+    const exact = exactIndex.get(`${name}\u0000${value}`);
+    if (exact !== undefined) {
+      writePrefixedInt(out, 0b1100_0000, 6, exact);
+      continue;
+    }
+    const never = sensitiveNames.has(name) ? 0x20 : 0;
+    const named = nameIndex.get(name);
+    if (named !== undefined) {
+      writePrefixedInt(out, 0b0101_0000 | never, 4, named);
+    } else {
+      const huffman = huffmanEncodedLength(name) < name.length;
+      writePrefixedInt(out, 0b0010_0000 | (never >> 1) | (huffman ? 0x08 : 0), 3, huffman ? huffmanEncodedLength(name) : name.length);
+      if (huffman) huffmanEncode(name, out);
+      else out.latin1(name);
+    }
+    writeString(out, value);
+  }
+  return out.toBytes();
+}
+
+function writeString(out: ByteWriter, value: string): void {
+  const huffmanLength = huffmanEncodedLength(value);
+  if (huffmanLength < value.length) {
+    writePrefixedInt(out, 0x80, 7, huffmanLength);
+    huffmanEncode(value, out);
+  } else {
+    writePrefixedInt(out, 0, 7, value.length);
+    out.latin1(value);
+  }
+}
+
+export interface DecodeOptions {
+  /** Largest decoded size (RFC 9114 section 4.2.2 accounting) accepted. */
+  maxFieldSectionSize: number;
+}
+
+/** The decoded section exceeded `maxFieldSectionSize`; decoding stopped there. */
+export interface OversizedSection {
+  oversized: true;
+  size: number;
+}
+
+/**
+ * Decodes a complete field section (one HEADERS frame payload). Throws an Http3Error
+ * QPACK_DECOMPRESSION_FAILED for anything invalid: dynamic table references, truncation, bad
+ * Huffman, out-of-range static indices.
+ */
+export function decodeFieldSection(data: Uint8Array, options: DecodeOptions): Field[] | OversizedSection {
+  const fail = (detail: string): Http3Error => connectionError('QPACK_DECOMPRESSION_FAILED', detail);
+  const requiredInsertCount = readPrefixedInt(data, 0, 8);
+  if (requiredInsertCount === undefined || requiredInsertCount === 'overflow') throw fail('truncated field section prefix');
+  if (requiredInsertCount.value !== 0) throw fail('reference to the dynamic table, whose capacity is 0');
+  const base = readPrefixedInt(data, requiredInsertCount.next, 7);
+  if (base === undefined || base === 'overflow') throw fail('truncated field section prefix');
+  let offset = base.next;
+  const fields: Field[] = [];
+  let size = 0;
+
+  const readInt = (prefixBits: number): number => {
+    const result = readPrefixedInt(data, offset, prefixBits);
+    if (result === undefined) throw fail('truncated field line');
+    if (result === 'overflow') throw fail('integer too large');
+    offset = result.next;
+    return result.value;
+  };
+  const readBytes = (length: number): Uint8Array => {
+    if (offset + length > data.length) throw fail('truncated string literal');
+    const bytes = data.subarray(offset, offset + length);
+    offset += length;
+    return bytes;
+  };
+  const readString = (huffman: boolean, prefixBits: number): string => {
+    const bytes = readBytes(readInt(prefixBits));
+    if (!huffman) return latin1(bytes);
+    const decoded = huffmanDecode(bytes);
+    if (decoded === undefined) throw fail('invalid Huffman-coded string');
+    return decoded;
+  };
+  const staticEntry = (index: number): readonly [string, string] => {
+    const entry = staticTable[index];
+    if (entry === undefined) throw fail(`static table index ${index} out of range`);
+    return entry;
+  };
+
+  while (offset < data.length) {
+    const first = data[offset] as number;
+    let field: Field;
+    if (first & 0x80) {
+      // Indexed field line: T bit 0x40 selects the static table.
+      if ((first & 0x40) === 0) throw fail('indexed field line refers to the dynamic table');
+      field = staticEntry(readInt(6));
+    } else if (first & 0x40) {
+      // Literal field line with name reference: N 0x20, T 0x10.
+      if ((first & 0x10) === 0) throw fail('name reference into the dynamic table');
+      const [name] = staticEntry(readInt(4));
+      const huffman = ((data[offset] as number) & 0x80) !== 0;
+      field = [name, readString(huffman, 7)];
+    } else if (first & 0x20) {
+      // Literal field line with literal name: N 0x10, H 0x08, 3-bit length prefix.
+      const name = readString((first & 0x08) !== 0, 3);
+      if (offset >= data.length) throw fail('truncated field line');
+      const huffman = ((data[offset] as number) & 0x80) !== 0;
+      field = [name, readString(huffman, 7)];
+    } else {
+      // 0001xxxx and 0000xxxx: post-base references, which only exist with a dynamic table.
+      throw fail('post-base reference to the dynamic table');
+    }
+    size += field[0].length + field[1].length + 32;
+    if (size > options.maxFieldSectionSize) return { oversized: true, size };
+    fields.push(field);
+  }
+  return fields;
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}

@@ -1,0 +1,66 @@
+import type { QuicConnection } from '../quic/connection.js';
+import { createQuicServer, type QuicEndpoint, type QuicEndpointOptions, type QuicListenOptions } from '../quic/endpoint.js';
+import type { HostPort } from '../quic/connection-driver.js';
+import { Http3Connection, type Http3ConnectionOptions, type Http3Handler } from './connection.js';
+import { h3TransportFor } from './transport.js';
+
+/** Speaks HTTP/3 as a client on a QUIC connection. */
+export function connectHttp3(connection: QuicConnection, options: Omit<Http3ConnectionOptions, 'handler'> = {}): Http3Connection {
+  if (connection.role !== 'client') throw new TypeError('connectHttp3 needs a client QUIC connection');
+  return new Http3Connection(h3TransportFor(connection), options);
+}
+
+/** Serves HTTP/3 on an accepted QUIC connection. */
+export function serveHttp3(connection: QuicConnection, options: Http3ConnectionOptions & { handler: Http3Handler }): Http3Connection {
+  if (connection.role !== 'server') throw new TypeError('serveHttp3 needs a server QUIC connection');
+  return new Http3Connection(h3TransportFor(connection), options);
+}
+
+export interface Http3ServerOptions
+  extends QuicEndpointOptions,
+    Omit<QuicListenOptions, 'onConnection'>,
+    Omit<Http3ConnectionOptions, 'rememberedPeerSettings'> {
+  handler: Http3Handler;
+  /** Called with each HTTP/3 connection, e.g. to read the client certificate. */
+  onConnection?: (connection: Http3Connection, quic: QuicConnection) => void;
+}
+
+export interface Http3Server {
+  readonly endpoint: QuicEndpoint;
+  readonly address: HostPort;
+  /** Open HTTP/3 connections. */
+  readonly connections: ReadonlySet<Http3Connection>;
+  /**
+   * Graceful shutdown: GOAWAY on every connection, wait up to `timeoutMs` for requests in
+   * progress, then close the connections and the socket.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** An HTTP/3 server: a QUIC endpoint whose every connection serves `handler`. */
+export async function createHttp3Server(options: Http3ServerOptions): Promise<Http3Server> {
+  const connections = new Set<Http3Connection>();
+  const { handler, maxFieldSectionSize, grease, onConnection, ...quicOptions } = options;
+  const endpoint = await createQuicServer({
+    ...quicOptions,
+    onConnection(quic) {
+      const h3 = serveHttp3(quic, {
+        handler,
+        ...(maxFieldSectionSize === undefined ? {} : { maxFieldSectionSize }),
+        ...(grease === undefined ? {} : { grease }),
+      });
+      connections.add(h3);
+      void h3.closed.then(() => connections.delete(h3));
+      onConnection?.(h3, quic);
+    },
+  });
+  return {
+    endpoint,
+    address: endpoint.address,
+    connections,
+    async close({ timeoutMs = 5000 } = {}) {
+      await Promise.all([...connections].map((connection) => connection.shutdown({ timeoutMs })));
+      await endpoint.close({ kind: 'application', code: 0x100 });
+    },
+  };
+}

@@ -1,0 +1,356 @@
+/**
+ * Interop peer on quic-go (test/interop/qgpeer/main.go): builds it with Debian's Go toolchain and
+ * quic-go 0.29 sources (GOPATH mode, no module downloads), runs it as an HTTP/3 server or client.
+ *
+ * Needs: apt-get install -y golang-go golang-github-lucas-clemente-quic-go-dev
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PEER_SRC_DIR = join(REPO_ROOT, 'test', 'interop', 'qgpeer');
+const CACHE_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'qfaas-interop');
+const BINARY_PATH = join(CACHE_DIR, 'qgpeer');
+const GOCACHE_DIR = join(CACHE_DIR, 'gocache');
+const DEBIAN_GOPATH = '/usr/share/gocode';
+const QUIC_GO_SRC = join(DEBIAN_GOPATH, 'src', 'github.com', 'lucas-clemente', 'quic-go');
+const INSTALL_HINT =
+  'install the Debian packages: apt-get install -y golang-go golang-github-lucas-clemente-quic-go-dev';
+
+const BUILD_TIMEOUT_MS = 300_000;
+const LISTEN_TIMEOUT_MS = 15_000;
+const CLIENT_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+/** Keep at most this much of a child's stderr for error messages. */
+const STDERR_LIMIT = 64 * 1024;
+
+/** What `qgpeer client -test get` and `-test headers` print. */
+export interface QuicGoGetResult {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  body_length: number;
+  body_sha256: string;
+}
+
+/** What `qgpeer client -test post-sha` prints. */
+export interface QuicGoPostShaResult {
+  status: number;
+  sent_sha256: string;
+  sent_length: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** What `qgpeer client -test concurrent` prints. */
+export interface QuicGoConcurrentResult {
+  ok: number;
+  statuses: number[];
+  bodies: string[];
+}
+
+export interface QuicGoServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface QuicGoServerOptions {
+  binary: string;
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  clientAuth?: boolean;
+}
+
+export interface QuicGoClientOptions {
+  binary: string;
+  url: string;
+  caFile: string;
+  serverName: string;
+  certFile?: string;
+  keyFile?: string;
+  test: string;
+  args?: string[];
+}
+
+/** Bounded collector for a child's stderr. */
+function collectStderr(child: ChildProcess): () => string {
+  let text = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    text += chunk;
+    if (text.length > STDERR_LIMIT) text = text.slice(text.length - STDERR_LIMIT);
+  });
+  return () => text.trim();
+}
+
+function errnoCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+async function mtimeMs(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** True when the binary exists and is newer than every .go file of the peer. */
+async function binaryIsFresh(): Promise<boolean> {
+  const built = await mtimeMs(BINARY_PATH);
+  if (built === undefined) return false;
+  const sources = (await readdir(PEER_SRC_DIR)).filter((name) => name.endsWith('.go'));
+  for (const name of sources) {
+    const changed = await mtimeMs(join(PEER_SRC_DIR, name));
+    if (changed === undefined || changed >= built) return false;
+  }
+  return true;
+}
+
+function goBuildEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // GOPATH mode against Debian's packaged sources; no module flags may leak in.
+  delete env.GOFLAGS;
+  delete env.GOROOT;
+  return {
+    ...env,
+    GO111MODULE: 'off',
+    GOPATH: DEBIAN_GOPATH,
+    GOCACHE: GOCACHE_DIR,
+    GOPROXY: 'off',
+    // Pure-Go build: no C compiler needed (gcc is only a Recommends of golang-go).
+    CGO_ENABLED: '0',
+  };
+}
+
+async function runGoBuild(output: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('go', ['build', '-o', output, '.'], {
+      cwd: PEER_SRC_DIR,
+      env: goBuildEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stderr = collectStderr(child);
+    let stdout = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      if (stdout.length < STDERR_LIMIT) stdout += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), BUILD_TIMEOUT_MS);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      if (errnoCode(err) === 'ENOENT') {
+        reject(
+          new Error(
+            `Cannot build the quic-go interop peer: the Go compiler \`go\` was not found on PATH. ` +
+              `To run the interop tests, ${INSTALL_HINT}.`,
+          ),
+        );
+      } else {
+        reject(new Error(`Cannot build the quic-go interop peer: failed to run \`go\`: ${String(err)}. ${INSTALL_HINT}.`));
+      }
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) {
+        resolve();
+        return;
+      }
+      const how = signal !== null ? `was killed by ${signal}` : `exited with code ${String(code)}`;
+      const missingQuicGo = /cannot find package|is not in GOROOT/.test(stderr())
+        ? ` (quic-go sources are expected under ${QUIC_GO_SRC})`
+        : '';
+      reject(
+        new Error(
+          `Cannot build the quic-go interop peer: \`go build\` in ${PEER_SRC_DIR} ${how}${missingQuicGo}. ` +
+            `If Go or quic-go is missing, ${INSTALL_HINT}.\n` +
+            `go build output:\n${[stdout.trim(), stderr()].filter((s) => s !== '').join('\n') || '(none)'}`,
+        ),
+      );
+    });
+  });
+}
+
+let building: Promise<string> | undefined;
+
+/**
+ * Builds test/interop/qgpeer into node_modules/.cache/qfaas-interop/qgpeer (skipped when the binary
+ * is newer than the Go sources) and returns its path. Throws, with the compiler's output, when Go
+ * or the quic-go package is missing or the build fails.
+ */
+export async function buildQuicGoPeer(): Promise<string> {
+  building ??= (async () => {
+    await mkdir(GOCACHE_DIR, { recursive: true });
+    if (await binaryIsFresh()) return BINARY_PATH;
+    // Build to a private name, then rename: test files in other workers may build at the same time.
+    const tmp = `${BINARY_PATH}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await runGoBuild(tmp);
+      await rename(tmp, BINARY_PATH);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    return BINARY_PATH;
+  })();
+  try {
+    return await building;
+  } catch (err) {
+    building = undefined; // let a later call try again
+    throw err;
+  }
+}
+
+function hasExited(child: ChildProcess): boolean {
+  // pid is undefined when spawning failed (then 'error' fires and 'exit' may not).
+  return child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Resolves once the child has exited and its stdio has closed (or it failed to spawn). */
+function waitForClose(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('close', () => resolve());
+    child.once('error', () => resolve());
+  });
+}
+
+/**
+ * Starts `qgpeer server` on 127.0.0.1 with an ephemeral UDP port and resolves once it prints
+ * `LISTENING <port>`. The server also exits when its stdin closes, so it does not outlive this process.
+ */
+export async function startQuicGoServer(opts: QuicGoServerOptions): Promise<QuicGoServer> {
+  const args = ['server', '-listen', '127.0.0.1:0', '-cert', opts.certFile, '-key', opts.keyFile, '-ca', opts.caFile];
+  if (opts.clientAuth === true) args.push('-client-auth');
+  const child = spawn(opts.binary, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, QUIC_GO_DISABLE_RECEIVE_BUFFER_WARNING: 'true' },
+  });
+  const stderr = collectStderr(child);
+  const closed = waitForClose(child);
+
+  const stop = async (): Promise<void> => {
+    if (!hasExited(child)) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await closed;
+      clearTimeout(timer);
+    }
+    child.stdin?.destroy();
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  };
+
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let buffered = '';
+      const fail = (why: string): void => {
+        cleanup();
+        const err = stderr();
+        reject(new Error(`quic-go server ${why}${err !== '' ? `; stderr:\n${err}` : ' (no stderr)'}`));
+      };
+      const onData = (chunk: string): void => {
+        buffered += chunk;
+        const match = /^LISTENING (\d+)\s*$/m.exec(buffered);
+        if (match?.[1] !== undefined) {
+          cleanup();
+          resolve(Number(match[1]));
+        }
+      };
+      const onError = (err: Error): void => fail(`could not be started (${opts.binary}): ${err.message}`);
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
+        fail(`exited before listening (${signal !== null ? `signal ${signal}` : `code ${String(code)}`})`);
+      const timer = setTimeout(
+        () => fail(`did not print "LISTENING <port>" within ${LISTEN_TIMEOUT_MS / 1000} s`),
+        LISTEN_TIMEOUT_MS,
+      );
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        child.off('error', onError);
+        child.off('close', onExit);
+      };
+      child.stdout?.setEncoding('utf8');
+      child.stdout?.on('data', onData);
+      child.once('error', onError);
+      child.once('close', onExit);
+    });
+    // Keep draining stdout so the child never blocks on a full pipe.
+    child.stdout?.resume();
+    return { port, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Runs one `qgpeer client` scenario (`test`: get, post-sha, concurrent, headers; extra flags in
+ * `args`, e.g. ['-path', '/status/418']) and returns the JSON object it printed. Rejects with the
+ * client's stderr when it exits non-zero (a transport-level failure) or takes longer than 30 s.
+ */
+export async function runQuicGoClient(opts: QuicGoClientOptions): Promise<unknown> {
+  const args = ['client', '-url', opts.url, '-ca', opts.caFile, '-server-name', opts.serverName];
+  if (opts.certFile !== undefined) args.push('-cert', opts.certFile);
+  if (opts.keyFile !== undefined) args.push('-key', opts.keyFile);
+  args.push('-test', opts.test, ...(opts.args ?? []));
+
+  const child = spawn(opts.binary, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, QUIC_GO_DISABLE_RECEIVE_BUFFER_WARNING: 'true' },
+  });
+  const stderr = collectStderr(child);
+  let stdout = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+
+  const describe = `quic-go client -test ${opts.test} (${opts.url})`;
+  const withStderr = (msg: string): string => {
+    const err = stderr();
+    return `${msg}${err !== '' ? `; stderr:\n${err}` : ' (no stderr)'}`;
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, CLIENT_TIMEOUT_MS);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`${describe} could not be started (${opts.binary}): ${err.message}`));
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        reject(new Error(withStderr(`${describe} timed out after ${CLIENT_TIMEOUT_MS / 1000} s`)));
+      } else if (code !== 0) {
+        const how = signal !== null ? `was killed by ${signal}` : `exited with code ${String(code)}`;
+        reject(new Error(withStderr(`${describe} ${how}`)));
+      } else {
+        resolve();
+      }
+    });
+  });
+
+  const line = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .pop();
+  if (line === undefined) throw new Error(withStderr(`${describe} printed nothing`));
+  try {
+    return JSON.parse(line) as unknown;
+  } catch (err) {
+    throw new Error(withStderr(`${describe} printed no JSON (${String(err)}): ${line.slice(0, 200)}`));
+  }
+}
