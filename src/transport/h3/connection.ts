@@ -288,79 +288,88 @@ export class Http3Connection {
     }
     this.#nextRequestId = Math.max(this.#nextRequestId, stream.id + 4);
     this.#active.add(stream);
-    const reader = new FrameReader({ maxFramePayload: this.#maxHeadersPayload() });
-    try {
-      let payload: Uint8Array | undefined;
-      while (payload === undefined) {
-        const event = await nextFrameEvent(stream, reader);
-        if (event === 'end') throw streamError('H3_REQUEST_INCOMPLETE', 'the request stream ended before its header section');
-        if (event.kind === 'data') throw connectionError('H3_FRAME_UNEXPECTED', 'DATA before the request header section');
-        if (event.type === frameType.headers) payload = event.payload;
-        else throw unexpectedOnRequestStream(event.type);
-      }
-      const decoded = decodeFieldSection(payload, { maxFieldSectionSize: this.#maxFieldSectionSize });
-      if (!Array.isArray(decoded)) {
-        await this.#respond(stream, new Response(null, { status: 431 }), false);
-        stream.stopSending(h3ErrorCodes.H3_NO_ERROR);
-        return;
-      }
-      const head = parseRequestHead(decoded);
-      if (head.method === 'CONNECT') {
-        await this.#respond(stream, new Response(null, { status: 501 }), false);
-        stream.stopSending(h3ErrorCodes.H3_NO_ERROR);
-        return;
-      }
-      const authority = head.authority ?? head.headers.find(([name]) => name === 'host')?.[1] ?? '';
-      let url: URL;
-      try {
-        url = new URL(`${head.scheme}://${authority}${head.path === '*' ? '/' : head.path}`);
-      } catch {
-        throw streamError('H3_MESSAGE_ERROR', 'the request target is not a valid URL');
-      }
-      const contentLength = declaredContentLength(head.headers);
-      let resolveTrailers!: (trailers: Headers | undefined) => void;
-      const trailers = new Promise<Headers | undefined>((resolve) => {
-        resolveTrailers = resolve;
-      });
-      const body = createBodyStream({
-        stream,
-        reader,
-        contentLength,
-        decodeTrailers: (trailerPayload) => headersFromFields(checkTrailers(this.#decodeFields(trailerPayload, 'trailers'))),
-        onPushPromise: () => connectionError('H3_FRAME_UNEXPECTED', 'PUSH_PROMISE from a client'),
-        onEnd: (received) => resolveTrailers(received),
-        onError: (error) => {
-          resolveTrailers(undefined);
-          this.#failServerStream(stream, error);
-        },
-      });
-      const bodyless = head.method === 'GET' || head.method === 'HEAD';
-      let request: Request;
-      try {
-        request = new Request(url, {
-          method: head.method,
-          headers: headersFromFields(head.headers.filter(([name]) => name !== 'host')),
-          ...(bodyless ? {} : { body, duplex: 'half' }),
-        } as RequestInit);
-      } catch {
-        throw streamError('H3_MESSAGE_ERROR', 'the request cannot be represented as a web Request');
-      }
-      // A GET or HEAD body has no meaning here (RFC 9110 section 9.3.1); read it to the end anyway.
-      if (bodyless) void drain(body);
-      const info: Http3RequestInfo = { streamId: stream.id, earlyData: stream.earlyData, trailers };
-      let response: Response;
-      try {
-        response = await (this.#handler as Http3Handler)(request, info);
-        if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
-      } catch {
-        response = new Response(null, { status: 500 });
-      }
-      await this.#respond(stream, response, head.method === 'HEAD');
-    } catch (error) {
+    // Once the stream failed (reset, malformed body), nothing more is written to it.
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
       this.#failServerStream(stream, error);
+    };
+    try {
+      const response = await this.#handleRequest(stream, fail);
+      if (!failed) await this.#respond(stream, response.response, response.head);
+      if (response.stopReading) stream.stopSending(h3ErrorCodes.H3_NO_ERROR);
+    } catch (error) {
+      fail(error);
     } finally {
       this.#release(stream);
     }
+  }
+
+  /** Reads and checks the request, runs the handler; what to answer comes back. */
+  async #handleRequest(
+    stream: H3Stream,
+    fail: (error: unknown) => void,
+  ): Promise<{ response: Response; head: boolean; stopReading: boolean }> {
+    const reader = new FrameReader({ maxFramePayload: this.#maxHeadersPayload() });
+    let payload: Uint8Array | undefined;
+    while (payload === undefined) {
+      const event = await nextFrameEvent(stream, reader);
+      if (event === 'end') throw streamError('H3_REQUEST_INCOMPLETE', 'the request stream ended before its header section');
+      if (event.kind === 'data') throw connectionError('H3_FRAME_UNEXPECTED', 'DATA before the request header section');
+      if (event.type === frameType.headers) payload = event.payload;
+      else throw unexpectedOnRequestStream(event.type);
+    }
+    const decoded = decodeFieldSection(payload, { maxFieldSectionSize: this.#maxFieldSectionSize });
+    // Too large to handle: answer 431 and ask the client to stop the body (RFC 9114 section 4.2.2).
+    if (!Array.isArray(decoded)) return { response: new Response(null, { status: 431 }), head: false, stopReading: true };
+    const head = parseRequestHead(decoded);
+    if (head.method === 'CONNECT') return { response: new Response(null, { status: 501 }), head: false, stopReading: true };
+    const authority = head.authority ?? head.headers.find(([name]) => name === 'host')?.[1] ?? '';
+    let url: URL;
+    try {
+      url = new URL(`${head.scheme}://${authority}${head.path === '*' ? '/' : head.path}`);
+    } catch {
+      throw streamError('H3_MESSAGE_ERROR', 'the request target is not a valid URL');
+    }
+    let resolveTrailers!: (trailers: Headers | undefined) => void;
+    const trailers = new Promise<Headers | undefined>((resolve) => {
+      resolveTrailers = resolve;
+    });
+    const body = createBodyStream({
+      stream,
+      reader,
+      contentLength: declaredContentLength(head.headers),
+      decodeTrailers: (trailerPayload) => headersFromFields(checkTrailers(this.#decodeFields(trailerPayload, 'trailers'))),
+      onPushPromise: () => connectionError('H3_FRAME_UNEXPECTED', 'PUSH_PROMISE from a client'),
+      onEnd: (received) => resolveTrailers(received),
+      onError: (error) => {
+        resolveTrailers(undefined);
+        fail(error);
+      },
+    });
+    const bodyless = head.method === 'GET' || head.method === 'HEAD';
+    let request: Request;
+    try {
+      request = new Request(url, {
+        method: head.method,
+        headers: headersFromFields(head.headers.filter(([name]) => name !== 'host')),
+        ...(bodyless ? {} : { body, duplex: 'half' }),
+      } as RequestInit);
+    } catch {
+      throw streamError('H3_MESSAGE_ERROR', 'the request cannot be represented as a web Request');
+    }
+    // A GET or HEAD body has no meaning here (RFC 9110 section 9.3.1); read it to the end anyway.
+    if (bodyless) void drain(body);
+    const info: Http3RequestInfo = { streamId: stream.id, earlyData: stream.earlyData, trailers };
+    let response: Response;
+    try {
+      response = await (this.#handler as Http3Handler)(request, info);
+      if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
+    } catch {
+      response = new Response(null, { status: 500 });
+    }
+    return { response, head: head.method === 'HEAD', stopReading: false };
   }
 
   async #respond(stream: H3Stream, response: Response, headRequest: boolean): Promise<void> {
