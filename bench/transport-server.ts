@@ -1,8 +1,9 @@
 /**
  * Benchmark server, run in its own process so client and server each have a core. Receives its
- * credentials over IPC, answers every stream with a 100-byte body, and reports its port.
+ * credentials over IPC and serves two endpoints: raw QUIC streams answered with a 100-byte body, and
+ * HTTP/3 answering every request with the same 100 bytes. Reports both ports.
  */
-import { createQuicServer, createQuicheConfig } from '../src/transport/index.js';
+import { createHttp3Server, createQuicServer, createQuicheConfig } from '../src/transport/index.js';
 
 interface Setup {
   caPem: string;
@@ -33,8 +34,18 @@ process.once('message', async (setup: Setup) => {
       };
     },
   });
-  process.send?.({ port: server.address.port });
+  const h3 = await createHttp3Server({
+    receiveBufferSize: 4 * 1024 * 1024,
+    config: createQuicheConfig({
+      role: 'server',
+      caPem: setup.caPem,
+      certificate: { certPem: setup.certPem, keyPem: setup.keyPem },
+      ticketKey: Uint8Array.from(setup.ticketKey),
+    }),
+    handler: () => new Response(response),
+  });
+  process.send?.({ port: server.address.port, h3Port: h3.address.port });
   process.once('disconnect', () => {
-    void server.close().then(() => process.exit(0));
+    void Promise.all([server.close(), h3.close({ timeoutMs: 100 })]).then(() => process.exit(0));
   });
 });

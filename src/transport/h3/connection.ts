@@ -1,6 +1,6 @@
 import { QfaasConfigError } from '../../errors.js';
 import { QuicConnectionClosedError, QuicStreamResetError, QuicStreamStoppedError } from '../quic/errors.js';
-import { createBodyStream, unexpectedOnRequestStream, writeBody } from './body.js';
+import { createBodyStream, unexpectedOnRequestStream, writeBody, type BodySource } from './body.js';
 import {
   connectionError,
   h3ErrorCodes,
@@ -326,41 +326,37 @@ export class Http3Connection {
     const head = parseRequestHead(decoded);
     if (head.method === 'CONNECT') return { response: new Response(null, { status: 501 }), head: false, stopReading: true };
     const authority = head.authority ?? head.headers.find(([name]) => name === 'host')?.[1] ?? '';
-    let url: URL;
-    try {
-      url = new URL(`${head.scheme}://${authority}${head.path === '*' ? '/' : head.path}`);
-    } catch {
-      throw streamError('H3_MESSAGE_ERROR', 'the request target is not a valid URL');
-    }
+    const url = `${head.scheme}://${authority}${head.path === '*' ? '/' : head.path}`;
     let resolveTrailers!: (trailers: Headers | undefined) => void;
     const trailers = new Promise<Headers | undefined>((resolve) => {
       resolveTrailers = resolve;
     });
-    const body = createBodyStream({
+    const bodySource = {
       stream,
       reader,
       contentLength: declaredContentLength(head.headers),
-      decodeTrailers: (trailerPayload) => headersFromFields(checkTrailers(this.#decodeFields(trailerPayload, 'trailers'))),
+      decodeTrailers: (trailerPayload: Uint8Array) => headersFromFields(checkTrailers(this.#decodeFields(trailerPayload, 'trailers'))),
       onPushPromise: () => connectionError('H3_FRAME_UNEXPECTED', 'PUSH_PROMISE from a client'),
-      onEnd: (received) => resolveTrailers(received),
-      onError: (error) => {
+      onEnd: (received: Headers | undefined) => resolveTrailers(received),
+      onError: (error: unknown) => {
         resolveTrailers(undefined);
         fail(error);
       },
-    });
+    };
+    // A GET or HEAD body has no meaning here (RFC 9110 section 9.3.1): it is read and checked, not handed over.
     const bodyless = head.method === 'GET' || head.method === 'HEAD';
+    const headers = head.headers.some(([name]) => name === 'host') ? head.headers.filter(([name]) => name !== 'host') : head.headers;
     let request: Request;
     try {
       request = new Request(url, {
         method: head.method,
-        headers: headersFromFields(head.headers.filter(([name]) => name !== 'host')),
-        ...(bodyless ? {} : { body, duplex: 'half' }),
+        headers: headers as Array<[string, string]>,
+        ...(bodyless ? {} : { body: createBodyStream(bodySource), duplex: 'half' }),
       } as RequestInit);
     } catch {
       throw streamError('H3_MESSAGE_ERROR', 'the request cannot be represented as a web Request');
     }
-    // A GET or HEAD body has no meaning here (RFC 9110 section 9.3.1); read it to the end anyway.
-    if (bodyless) void drain(body);
+    if (bodyless) void skipBody(bodySource);
     const info: Http3RequestInfo = { streamId: stream.id, earlyData: stream.earlyData, trailers };
     let response: Response;
     try {
@@ -674,6 +670,29 @@ function requestFields(request: Request): Field[] {
     [':path', `${url.pathname}${url.search}`],
     ...fieldsFromHeaders(request.headers),
   ];
+}
+
+/** Reads a message body that nobody will consume, still enforcing the frame rules. */
+async function skipBody(source: BodySource): Promise<void> {
+  let received = 0;
+  let trailers: Headers | undefined;
+  try {
+    for (;;) {
+      const event = await nextFrameEvent(source.stream, source.reader);
+      if (event === 'end') break;
+      if (trailers !== undefined) throw connectionError('H3_FRAME_UNEXPECTED', 'frame after trailers');
+      if (event.kind === 'data') received += event.chunk.length;
+      else if (event.type === frameType.headers) trailers = await source.decodeTrailers(event.payload);
+      else if (event.type === frameType.pushPromise) throw source.onPushPromise();
+      else throw unexpectedOnRequestStream(event.type);
+    }
+    if (source.contentLength !== undefined && received !== source.contentLength) {
+      throw streamError('H3_MESSAGE_ERROR', `content-length ${source.contentLength} but ${received} bytes of DATA`);
+    }
+    source.onEnd(trailers);
+  } catch (error) {
+    source.onError(error);
+  }
 }
 
 async function drain(body: ReadableStream<Uint8Array>): Promise<void> {

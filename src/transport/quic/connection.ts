@@ -161,6 +161,11 @@ export class QuicConnection {
     return this.#driver.stats();
   }
 
+  /** Streams not yet finished in both directions (a number that should not keep growing). */
+  get openStreams(): number {
+    return this.#streams.size;
+  }
+
   /**
    * Receives streams the peer opens. Streams that arrived before a handler was set are delivered
    * to it at once, in order.
