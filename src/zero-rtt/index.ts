@@ -7,3 +7,33 @@ export {
   type IssuedCertificate,
   type PlatformCA,
 } from './platform-ca.js';
+export {
+  credentialsEnvVar,
+  CredentialsError,
+  encodeCredentials,
+  loadCredentials,
+  type ChainCredentials,
+  type CredentialsFormat,
+  type CredentialsSource,
+  type RememberedSettings,
+  type WorkerCredentials,
+} from './credentials.js';
+export {
+  ZeroRttGenerator,
+  type ChainGatewayIdentity,
+  type ProvisionRequest,
+  type Provisioned,
+  type ZeroRttGeneratorOptions,
+} from './generator.js';
+export { MemoryTicketStore, type MemoryTicketStoreOptions } from './memory-ticket-store.js';
+export { RedisTicketStore, type RedisTicketStoreOptions } from './redis-ticket-store.js';
+export { Secret } from './secret.js';
+export { mintSession, SessionMintingError } from './session-minting.js';
+export {
+  FailSafeTicketStore,
+  TicketStoreError,
+  type FailSafeTicketStoreOptions,
+  type StoredSession,
+  type TicketStore,
+} from './ticket-store.js';
+export { createChainClientQuicConfig, createWorkerQuicConfig } from './worker-config.js';

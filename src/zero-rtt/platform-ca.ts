@@ -102,6 +102,8 @@ export async function loadPlatformCA(source: { certPem: string; keyPem: string }
 
 function platformCA(certificate: x509.X509Certificate, signingKey: webcrypto.CryptoKey, keyPem: string): PlatformCA {
   const certPem = certificate.toString('pem');
+  // The same for every certificate this CA issues: compute it once.
+  const authorityKeyIdentifier = x509.AuthorityKeyIdentifierExtension.create(certificate);
   const ca: PlatformCA = {
     certPem,
     exportKeyPem: () => keyPem,
@@ -130,7 +132,7 @@ function platformCA(certificate: x509.X509Certificate, signingKey: webcrypto.Cry
           new x509.SubjectAlternativeNameExtension(
             names.map((value) => (isIP(value) === 0 ? { type: 'dns' as const, value } : { type: 'ip' as const, value })),
           ),
-          await x509.AuthorityKeyIdentifierExtension.create(certificate),
+          await authorityKeyIdentifier,
         ],
       });
       return {

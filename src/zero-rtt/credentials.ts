@@ -1,0 +1,314 @@
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { QfaasError } from '../errors.js';
+import { ticketKeyLength } from '../transport/quic/config.js';
+import { Secret } from './secret.js';
+
+/** The name of the environment variable that carries a worker's credentials. */
+export const credentialsEnvVar = 'QFAAS_CREDENTIALS';
+
+/** Serializable HTTP/3 SETTINGS remembered with a session (see qfaas/transport). */
+export interface RememberedSettings {
+  maxFieldSectionSize: number | null;
+  qpackMaxTableCapacity: number;
+  qpackBlockedStreams: number;
+}
+
+/** What function code needs to call the chain gateway, with a session so the first call is 0-RTT. */
+export interface ChainCredentials {
+  gatewayServerName: string;
+  /** Where the chain gateway listens, when the control plane knows it at launch. */
+  gatewayHost?: string;
+  gatewayPort?: number;
+  /** The worker's client certificate towards the gateway (role 'chain'). */
+  certificate: { certPem: string; keyPem: Secret<string> };
+  session?: Secret<Uint8Array>;
+  sessionExpiresAt?: number;
+  settings?: RememberedSettings;
+}
+
+/**
+ * Everything a worker instance needs to serve the platform over QUIC with 0-RTT: its certificate
+ * and key, the platform CA (to authenticate invokers), its own ticket key, and optionally what its
+ * function code needs to call other functions. Secrets are wrapped in {@link Secret}.
+ */
+export interface WorkerCredentials {
+  version: 1;
+  functionName: string;
+  instanceId: string;
+  /** The name the worker's certificate carries and invokers dial, e.g. `i-1.echo.qfaas.internal`. */
+  serverName: string;
+  caPem: string;
+  certificate: { certPem: string; keyPem: Secret<string> };
+  /** 48 bytes that encrypt this instance's session tickets. */
+  ticketKey: Secret<Uint8Array>;
+  /** Whether invokers must present a certificate from the platform CA (mutual TLS). */
+  clientAuth: 'required' | 'none';
+  chain?: ChainCredentials;
+  issuedAt: number;
+}
+
+/** A bundle was refused: `field` is the JSON path of the offending value, the message says why. */
+export class CredentialsError extends QfaasError {
+  override readonly name = 'CredentialsError';
+  readonly code = 'QFAAS_INVALID_CREDENTIALS';
+  readonly field: string;
+
+  constructor(field: string, reason: string) {
+    // Never quote the value: it may be a key.
+    super(`invalid credentials: ${field === '' ? 'bundle' : field}: ${reason}`);
+    this.field = field;
+  }
+}
+
+// ---- Wire format ------------------------------------------------------------------------------
+
+const pem = (label: string) =>
+  z
+    .string()
+    .max(64 * 1024)
+    .refine((value) => value.includes(`-----BEGIN ${label}-----`) && value.includes(`-----END ${label}-----`), {
+      message: `must be PEM with a ${label} block`,
+    });
+const base64 = z.string().max(64 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, { message: 'must be base64' });
+const dnsLabel = z.string().min(1).max(63).regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, { message: 'must be a lowercase DNS label' });
+const dnsName = z.string().min(1).max(253).regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, { message: 'must be a lowercase DNS name' });
+const settingsSchema = z.object({
+  maxFieldSectionSize: z.number().int().positive().nullable(),
+  qpackMaxTableCapacity: z.number().int().nonnegative(),
+  qpackBlockedStreams: z.number().int().nonnegative(),
+});
+
+const chainSchema = z.object({
+  gatewayServerName: dnsName,
+  gatewayHost: z.string().max(255).optional(),
+  gatewayPort: z.number().int().min(1).max(65535).optional(),
+  certPem: pem('CERTIFICATE'),
+  keyPem: pem('PRIVATE KEY'),
+  session: base64.optional(),
+  sessionExpiresAt: z.number().int().positive().optional(),
+  settings: settingsSchema.optional(),
+});
+
+const wireSchema = z.object({
+  kind: z.literal('qfaas-worker-credentials'),
+  version: z.literal(1),
+  functionName: dnsLabel,
+  instanceId: dnsLabel,
+  serverName: dnsName,
+  caPem: pem('CERTIFICATE'),
+  certPem: pem('CERTIFICATE'),
+  keyPem: pem('PRIVATE KEY'),
+  ticketKey: base64,
+  clientAuth: z.enum(['required', 'none']),
+  chain: chainSchema.optional(),
+  issuedAt: z.number().int().positive(),
+  /** SHA-256 over the other fields in a fixed order: catches truncation and editing. */
+  digest: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a hex SHA-256' }),
+});
+
+type Wire = z.infer<typeof wireSchema>;
+type WireWithoutDigest = Omit<Wire, 'digest'>;
+
+function toWire(credentials: WorkerCredentials): Wire {
+  const chain = credentials.chain;
+  const body: WireWithoutDigest = {
+    kind: 'qfaas-worker-credentials',
+    version: 1,
+    functionName: credentials.functionName,
+    instanceId: credentials.instanceId,
+    serverName: credentials.serverName,
+    caPem: credentials.caPem,
+    certPem: credentials.certificate.certPem,
+    keyPem: credentials.certificate.keyPem.reveal(),
+    ticketKey: Buffer.from(credentials.ticketKey.reveal()).toString('base64'),
+    clientAuth: credentials.clientAuth,
+    ...(chain === undefined
+      ? {}
+      : {
+          chain: {
+            gatewayServerName: chain.gatewayServerName,
+            ...(chain.gatewayHost === undefined ? {} : { gatewayHost: chain.gatewayHost }),
+            ...(chain.gatewayPort === undefined ? {} : { gatewayPort: chain.gatewayPort }),
+            certPem: chain.certificate.certPem,
+            keyPem: chain.certificate.keyPem.reveal(),
+            ...(chain.session === undefined ? {} : { session: Buffer.from(chain.session.reveal()).toString('base64') }),
+            ...(chain.sessionExpiresAt === undefined ? {} : { sessionExpiresAt: chain.sessionExpiresAt }),
+            ...(chain.settings === undefined ? {} : { settings: chain.settings }),
+          },
+        }),
+    issuedAt: credentials.issuedAt,
+  };
+  return { ...body, digest: digestOf(body) };
+}
+
+function digestOf(body: WireWithoutDigest): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+/** JSON with object keys sorted, so the digest does not depend on key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function fromWire(wire: Wire, now: number): WorkerCredentials {
+  const { digest, ...body } = wire;
+  if (digestOf(body) !== digest) throw new CredentialsError('digest', 'does not match the bundle: it was edited or truncated');
+  const ticketKey = Buffer.from(wire.ticketKey, 'base64');
+  if (ticketKey.length !== ticketKeyLength) throw new CredentialsError('ticketKey', `must decode to ${ticketKeyLength} bytes, not ${ticketKey.length}`);
+  const ca = parseCertificate(wire.caPem, 'caPem');
+  if (!ca.ca) throw new CredentialsError('caPem', 'is not a CA certificate');
+  checkLeaf(wire.certPem, wire.keyPem, ca, now, 'certPem', 'keyPem');
+  const leaf = new X509Certificate(wire.certPem);
+  if (leaf.checkHost(wire.serverName) === undefined) throw new CredentialsError('serverName', 'is not a name in certPem');
+  const credentials: WorkerCredentials = {
+    version: 1,
+    functionName: wire.functionName,
+    instanceId: wire.instanceId,
+    serverName: wire.serverName,
+    caPem: wire.caPem,
+    certificate: { certPem: wire.certPem, keyPem: new Secret(wire.keyPem, 'private key') },
+    ticketKey: new Secret(Uint8Array.from(ticketKey), 'ticket key'),
+    clientAuth: wire.clientAuth,
+    issuedAt: wire.issuedAt,
+  };
+  if (wire.chain !== undefined) {
+    const chain = wire.chain;
+    checkLeaf(chain.certPem, chain.keyPem, ca, now, 'chain.certPem', 'chain.keyPem');
+    credentials.chain = {
+      gatewayServerName: chain.gatewayServerName,
+      ...(chain.gatewayHost === undefined ? {} : { gatewayHost: chain.gatewayHost }),
+      ...(chain.gatewayPort === undefined ? {} : { gatewayPort: chain.gatewayPort }),
+      certificate: { certPem: chain.certPem, keyPem: new Secret(chain.keyPem, 'private key') },
+      ...(chain.session === undefined ? {} : { session: new Secret(Uint8Array.from(Buffer.from(chain.session, 'base64')), 'session ticket') }),
+      ...(chain.sessionExpiresAt === undefined ? {} : { sessionExpiresAt: chain.sessionExpiresAt }),
+      ...(chain.settings === undefined ? {} : { settings: chain.settings }),
+    };
+  }
+  return credentials;
+}
+
+function parseCertificate(text: string, field: string): X509Certificate {
+  try {
+    return new X509Certificate(text);
+  } catch {
+    throw new CredentialsError(field, 'is not a parsable X.509 certificate');
+  }
+}
+
+function checkLeaf(certPem: string, keyPem: string, ca: X509Certificate, now: number, certField: string, keyField: string): void {
+  const leaf = parseCertificate(certPem, certField);
+  if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) throw new CredentialsError(certField, 'is not signed by caPem');
+  if (Date.parse(leaf.validTo) < now) throw new CredentialsError(certField, `expired on ${new Date(leaf.validTo).toISOString()}`);
+  if (Date.parse(leaf.validFrom) > now + 5 * 60_000) throw new CredentialsError(certField, 'is not valid yet (clock skew?)');
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey({ key: keyPem, format: 'pem' });
+  } catch {
+    throw new CredentialsError(keyField, 'is not a parsable private key');
+  }
+  if (!leaf.checkPrivateKey(key)) throw new CredentialsError(keyField, `does not belong to ${certField}`);
+}
+
+function validateWire(value: unknown): Wire {
+  const parsed = wireSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue === undefined ? '' : issue.path.map(String).join('.');
+  throw new CredentialsError(field, issue?.message ?? 'is invalid');
+}
+
+// ---- Encoding ---------------------------------------------------------------------------------
+
+export type CredentialsFormat = 'env' | 'json' | 'k8s-secret';
+
+/**
+ * Serializes credentials: `'json'` (a JSON document), `'env'` (a `QFAAS_CREDENTIALS=…` line for an
+ * env file), or `'k8s-secret'` (a Kubernetes Secret manifest whose `QFAAS_CREDENTIALS` key a pod
+ * maps to its environment). The output contains private keys: write it only where secrets belong.
+ */
+export function encodeCredentials(credentials: WorkerCredentials, format: CredentialsFormat): string {
+  const json = JSON.stringify(toWire(credentials));
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(JSON.parse(json), null, 2)}\n`;
+    case 'env':
+      return `${credentialsEnvVar}=${Buffer.from(json).toString('base64')}\n`;
+    case 'k8s-secret': {
+      const envValue = Buffer.from(json).toString('base64');
+      const name = `qfaas-${credentials.functionName}-${credentials.instanceId}`.slice(0, 253).replace(/-+$/, '');
+      return [
+        'apiVersion: v1',
+        'kind: Secret',
+        'metadata:',
+        `  name: ${name}`,
+        '  labels:',
+        '    app.kubernetes.io/managed-by: qfaas',
+        `    qfaas.dev/function: ${credentials.functionName}`,
+        `    qfaas.dev/instance: ${credentials.instanceId}`,
+        'type: Opaque',
+        'data:',
+        `  ${credentialsEnvVar}: ${Buffer.from(envValue).toString('base64')}`,
+        '',
+      ].join('\n');
+    }
+    default:
+      throw new CredentialsError('format', "must be 'env', 'json' or 'k8s-secret'");
+  }
+}
+
+/** Where to load credentials from. */
+export type CredentialsSource =
+  | { env: Readonly<Record<string, string | undefined>> }
+  | { file: string }
+  | { text: string }
+  | WorkerCredentials;
+
+/**
+ * Loads and checks a credentials bundle. Without a source, reads `QFAAS_CREDENTIALS` from the
+ * process environment. Text may be the JSON, its base64 (the env value), or an env file.
+ * Everything is checked: the schema, the digest, the ticket key's length, that both certificates
+ * are signed by the bundled CA, unexpired, and match their keys, and that the worker certificate
+ * carries the server name. A refusal is a {@link CredentialsError} naming the field.
+ */
+export function loadCredentials(source: CredentialsSource = { env: process.env }, now = Date.now()): WorkerCredentials {
+  if ('version' in source) return fromWire(validateWire(toWire(source)), now);
+  let text: string;
+  if ('env' in source) {
+    const value = source.env[credentialsEnvVar];
+    if (value === undefined || value === '') throw new CredentialsError(credentialsEnvVar, 'is not set');
+    text = value;
+  } else if ('file' in source) {
+    try {
+      text = readFileSync(source.file, 'utf8');
+    } catch (error) {
+      throw new CredentialsError('file', `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  } else {
+    text = source.text;
+  }
+  return fromWire(validateWire(parseText(text)), now);
+}
+
+function parseText(text: string): unknown {
+  let body = text.trim();
+  const envLine = body.split(/\r?\n/).find((line) => line.startsWith(`${credentialsEnvVar}=`));
+  if (envLine !== undefined) body = envLine.slice(credentialsEnvVar.length + 1).trim().replace(/^["']|["']$/g, '');
+  if (!body.startsWith('{')) {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new CredentialsError('', 'is neither JSON nor base64 JSON');
+    body = Buffer.from(body, 'base64').toString('utf8');
+  }
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    throw new CredentialsError('', 'is not valid JSON (truncated?)');
+  }
+}

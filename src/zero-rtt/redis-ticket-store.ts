@@ -1,0 +1,110 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { QfaasConfigError } from '../errors.js';
+import { Secret } from './secret.js';
+import type { StoredSession, TicketStore } from './ticket-store.js';
+
+export interface RedisTicketStoreOptions {
+  /** An ioredis client to use (not closed by `close()`), or options/URL to create one. */
+  redis: Redis | RedisOptions | string;
+  /** Prefix of every key. @default 'qfaas:session:' */
+  keyPrefix?: string;
+  /** Upper bound on a key's time to live, whatever the session's own expiry. @default 24 hours */
+  ttlMs?: number;
+  /** Per-command timeout for a client this store creates. @default 200 */
+  commandTimeoutMs?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  s: string;
+  e: number;
+  st?: StoredSession['settings'];
+}
+
+/**
+ * Sessions in Redis, shared by every gateway replica. Keys expire with the session (`SET … PX`).
+ * A client this store creates fails fast when Redis is down (no offline queue, one attempt), so
+ * that the invoker falls back to 1-RTT instead of waiting; wrap it in FailSafeTicketStore.
+ */
+export class RedisTicketStore implements TicketStore {
+  readonly #redis: Redis;
+  readonly #owned: boolean;
+  readonly #prefix: string;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  constructor(options: RedisTicketStoreOptions) {
+    this.#prefix = options.keyPrefix ?? 'qfaas:session:';
+    this.#ttlMs = options.ttlMs ?? 24 * 3600_000;
+    this.#now = options.now ?? Date.now;
+    if (!(this.#ttlMs > 0)) throw new QfaasConfigError('ttlMs', 'must be positive');
+    if (options.redis instanceof Redis) {
+      this.#redis = options.redis;
+      this.#owned = false;
+    } else {
+      const failFast: RedisOptions = {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        commandTimeout: options.commandTimeoutMs ?? 200,
+        connectTimeout: 1000,
+        lazyConnect: false,
+        // Keep reconnecting in the background, at most every 2 s, so a restarted Redis is used again.
+        retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+      };
+      this.#redis = typeof options.redis === 'string' ? new Redis(options.redis, failFast) : new Redis({ ...failFast, ...options.redis });
+      this.#owned = true;
+      // Errors surface on the commands; the client's own error events must not crash the process.
+      this.#redis.on('error', () => undefined);
+    }
+  }
+
+  async get(serverName: string): Promise<StoredSession | undefined> {
+    const raw = await this.#redis.get(this.#key(serverName));
+    if (raw === null) return undefined;
+    let entry: Entry;
+    try {
+      entry = JSON.parse(raw) as Entry;
+      if (typeof entry.s !== 'string' || typeof entry.e !== 'number') throw new TypeError('bad entry');
+    } catch {
+      await this.#redis.del(this.#key(serverName));
+      return undefined;
+    }
+    return {
+      session: new Secret(Uint8Array.from(Buffer.from(entry.s, 'base64')), 'session ticket'),
+      expiresAt: entry.e,
+      ...(entry.st === undefined ? {} : { settings: entry.st }),
+    };
+  }
+
+  async set(serverName: string, session: StoredSession): Promise<void> {
+    const ttl = Math.min(this.#ttlMs, session.expiresAt - this.#now());
+    if (ttl <= 0) {
+      await this.delete(serverName);
+      return;
+    }
+    const entry: Entry = {
+      s: Buffer.from(session.session.reveal()).toString('base64'),
+      e: session.expiresAt,
+      ...(session.settings === undefined ? {} : { st: session.settings }),
+    };
+    await this.#redis.set(this.#key(serverName), JSON.stringify(entry), 'PX', Math.ceil(ttl));
+  }
+
+  async delete(serverName: string): Promise<void> {
+    await this.#redis.del(this.#key(serverName));
+  }
+
+  /** Closes the Redis client if this store created it. */
+  async close(): Promise<void> {
+    if (!this.#owned) return;
+    try {
+      await this.#redis.quit();
+    } catch {
+      this.#redis.disconnect();
+    }
+  }
+
+  #key(serverName: string): string {
+    return `${this.#prefix}${serverName}`;
+  }
+}

@@ -1,0 +1,113 @@
+import { QfaasError } from '../errors.js';
+import type { RememberedSettings } from './credentials.js';
+import type { Secret } from './secret.js';
+
+/**
+ * A session for one server name: the TLS session ticket (a secret: it lets its holder resume as the
+ * client that minted it), when it stops being usable, and the server's HTTP/3 SETTINGS that 0-RTT
+ * must respect (RFC 9114 section 7.2.4.2).
+ */
+export interface StoredSession {
+  session: Secret<Uint8Array>;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  settings?: RememberedSettings;
+}
+
+/**
+ * Where the gateway keeps sessions, keyed by server name. Methods may be synchronous or return
+ * promises. A newer session from a server replaces the stored one (`set`); an expired or rejected
+ * one is removed (`delete`).
+ */
+export interface TicketStore {
+  get(serverName: string): StoredSession | undefined | Promise<StoredSession | undefined>;
+  set(serverName: string, session: StoredSession): void | Promise<void>;
+  delete(serverName: string): void | Promise<void>;
+}
+
+/** A ticket store operation failed or took too long. */
+export class TicketStoreError extends QfaasError {
+  override readonly name = 'TicketStoreError';
+  readonly code = 'QFAAS_TICKET_STORE_FAILED';
+  readonly operation: 'get' | 'set' | 'delete';
+
+  constructor(operation: 'get' | 'set' | 'delete', detail: string, options?: { cause?: unknown }) {
+    super(`ticket store ${operation} failed: ${detail}`, options);
+    this.operation = operation;
+  }
+}
+
+export interface FailSafeTicketStoreOptions {
+  /** Longest wait for the store before carrying on without it. @default 250 */
+  timeoutMs?: number;
+  /** Told about every failure (for metrics); never given session bytes. */
+  onError?: (error: TicketStoreError) => void;
+  now?: () => number;
+}
+
+/**
+ * Wraps a store so that it can never fail a request: a store that throws, rejects or is slower
+ * than `timeoutMs` counts as "no session" (the request goes out over 1-RTT) and is reported to
+ * `onError`. Expired sessions are deleted instead of returned.
+ */
+export class FailSafeTicketStore {
+  readonly #store: TicketStore;
+  readonly #timeoutMs: number;
+  readonly #onError: ((error: TicketStoreError) => void) | undefined;
+  readonly #now: () => number;
+  #failures = 0;
+
+  constructor(store: TicketStore, options: FailSafeTicketStoreOptions = {}) {
+    this.#store = store;
+    this.#timeoutMs = options.timeoutMs ?? 250;
+    this.#onError = options.onError;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Failures so far (timeouts, errors). */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  async get(serverName: string): Promise<StoredSession | undefined> {
+    const session = await this.#guard('get', () => this.#store.get(serverName));
+    if (session === undefined) return undefined;
+    if (session.expiresAt <= this.#now()) {
+      void this.delete(serverName);
+      return undefined;
+    }
+    return session;
+  }
+
+  async set(serverName: string, session: StoredSession): Promise<void> {
+    await this.#guard('set', () => this.#store.set(serverName, session));
+  }
+
+  async delete(serverName: string): Promise<void> {
+    await this.#guard('delete', () => this.#store.delete(serverName));
+  }
+
+  async #guard<T>(operation: 'get' | 'set' | 'delete', run: () => T | Promise<T>): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        Promise.resolve().then(run),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new TicketStoreError(operation, `no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+          timer.unref();
+        }),
+      ]);
+      return result;
+    } catch (error) {
+      this.#failures++;
+      const failure =
+        error instanceof TicketStoreError
+          ? error
+          : new TicketStoreError(operation, error instanceof Error ? error.message : String(error), { cause: error });
+      this.#onError?.(failure);
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { QuicheConfig } from '../transport/quic/binding.js';
+import { createQuicheConfig, type QuicTransportSettings } from '../transport/quic/config.js';
+import type { WorkerCredentials } from './credentials.js';
+
+/**
+ * The QUIC server config of a worker, from its credentials. The 0-RTT generator mints sessions
+ * against exactly this config, so a worker must build its config here too, with the same
+ * `transport` settings as the generator (RFC 9000 section 7.4.1: a server accepting 0-RTT must
+ * not advertise smaller limits than the one that issued the session).
+ */
+export function createWorkerQuicConfig(credentials: WorkerCredentials, options: { transport?: QuicTransportSettings } = {}): QuicheConfig {
+  return createQuicheConfig({
+    role: 'server',
+    caPem: credentials.caPem,
+    certificate: { certPem: credentials.certificate.certPem, keyPem: credentials.certificate.keyPem.reveal() },
+    ticketKey: credentials.ticketKey.reveal(),
+    clientAuth: credentials.clientAuth,
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
+  });
+}
+
+/** The QUIC client config a worker's function code uses towards the chain gateway. */
+export function createChainClientQuicConfig(credentials: WorkerCredentials, options: { transport?: QuicTransportSettings } = {}): QuicheConfig | undefined {
+  const chain = credentials.chain;
+  if (chain === undefined) return undefined;
+  return createQuicheConfig({
+    role: 'client',
+    caPem: credentials.caPem,
+    certificate: { certPem: chain.certificate.certPem, keyPem: chain.certificate.keyPem.reveal() },
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
+  });
+}
