@@ -82,6 +82,32 @@ describe('closing connections', () => {
     expect(reason.message).toContain('PROTOCOL_VIOLATION');
   });
 
+  it('a write on a stream after its connection closed fails at once instead of waiting', async () => {
+    const { connection } = await setup();
+    const stream = await connection.openBidirectionalStream();
+    await connection.close({ kind: 'application', code: 0x100 });
+    await expect(stream.write(Buffer.from('too late'))).rejects.toMatchObject({ code: 'QUIC_CONNECTION_CLOSED' });
+  });
+
+  it('a client that closes in the same turn its 0-RTT response arrived still completes the handshake and the close', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const ticketKey = randomBytes(48);
+    const server = await startTestServer(pki, { ticketKey });
+    const client = await createQuicClient();
+    cleanup.push(server, client);
+    let session: Uint8Array | undefined;
+    const first = client.connect({ host: '127.0.0.1', port: server.port, serverName, config: clientConfig(pki), onSessionTicket: (s) => (session = s) });
+    await request(first, Buffer.from('one'));
+    await first.close();
+    const early = client.connect({ host: '127.0.0.1', port: server.port, serverName, config: clientConfig(pki), session });
+    await request(early, Buffer.from('two'));
+    // No await between the response and the close: the client's Finished is still queued.
+    await early.close({ kind: 'application', code: 0x100 });
+    const serverSide = server.connections[1] as QuicConnection;
+    expect(await serverSide.closed).toMatchObject({ initiator: 'peer', kind: 'application', errorCode: 0x100 });
+    expect(serverSide.handshakeCompleted).toBe(true);
+  });
+
   it('a local close tells the local side it closed, and the peer sees NO_ERROR', async () => {
     const { connection, serverConnection } = await setup();
     await connection.close();

@@ -104,7 +104,7 @@ export class Http3Connection {
   readonly #remembered: Http3PeerSettings | undefined;
   readonly #handler: Http3Handler | undefined;
   readonly #active = new Set<H3Stream>();
-  readonly #ready: Promise<H3Stream | undefined>;
+  #control: H3Stream | undefined;
   readonly #peerSettings: Promise<Http3PeerSettings>;
   #resolvePeerSettings!: (settings: Http3PeerSettings) => void;
   #currentPeerSettings: Http3PeerSettings | undefined;
@@ -138,7 +138,7 @@ export class Http3Connection {
       this.#resolveClosed = resolve;
     });
     transport.setStreamHandler((stream) => this.#onStream(stream));
-    this.#ready = this.#openControlStream();
+    void this.#openControlStream();
     void transport.closed.then((reason) => this.#onTransportClosed(reason));
   }
 
@@ -410,8 +410,9 @@ export class Http3Connection {
     if (this.#closeError !== undefined) return;
     if (this.#goawaySent === undefined) {
       this.#goawaySent = this.role === 'server' ? this.#nextRequestId : 0;
-      const control = await this.#ready;
-      await control?.write(encodeGoawayFrame(this.#goawaySent)).catch(() => undefined);
+      // A server's control stream opens only once the handshake completes; if it has not, there
+      // is nobody to tell, and waiting for it could last until the idle timeout.
+      await this.#control?.write(encodeGoawayFrame(this.#goawaySent)).catch(() => undefined);
     }
     if (this.#active.size > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -440,15 +441,15 @@ export class Http3Connection {
 
   // ---- Streams and control ------------------------------------------------------------------
 
-  async #openControlStream(): Promise<H3Stream | undefined> {
+  async #openControlStream(): Promise<void> {
     try {
       const stream = await this.#transport.openUnidirectionalStream();
       const parts = [encodeStreamType(streamType.control), encodeSettingsFrame(localSettings(this.#maxFieldSectionSize, this.#grease))];
       if (this.#grease) parts.push(encodeFrame(greaseValue(), Uint8Array.of(Math.floor(Math.random() * 256))));
       await stream.write(concat(parts));
-      return stream;
+      this.#control = stream;
     } catch {
-      return undefined; // the connection closed first; closed reports why
+      // The connection closed first; `closed` reports why.
     }
   }
 

@@ -326,6 +326,8 @@ export class QuicConnectionDriver {
 
   /** Sends up to `data.length` bytes; returns how many quiche accepted (0 when flow control is full). */
   streamSend(streamId: number, data: Uint8Array, fin: boolean): number {
+    // quiche answers "Done" after a close, which would leave a writer waiting forever.
+    if (this.#closeError !== undefined) throw this.#closeError;
     let written: number | null;
     try {
       written = this.#conn.streamSend(streamId, data, fin);

@@ -202,6 +202,9 @@ export class QuicConnection {
    */
   async close(options: { kind?: 'transport' | 'application'; code?: number; reason?: string } = {}): Promise<void> {
     if (this.#driver.closeError === undefined) {
+      // Send what is pending first (the client's Finished may still be queued): a peer left
+      // without it never completes its handshake and cannot even read our CONNECTION_CLOSE.
+      this.#flush();
       this.#driver.close(options.kind ?? 'transport', options.code ?? 0, options.reason ?? '', performance.now());
       this.#drainEvents();
       this.#flush();

@@ -65,6 +65,7 @@ export interface QuicConnectOptions {
 
 export interface QuicEndpointStats {
   datagramsReceived: number;
+  datagramsSent: number;
   /** Datagrams that matched no connection and could not start one (garbage, stray, too short). */
   datagramsDropped: number;
   versionNegotiationsSent: number;
@@ -102,6 +103,7 @@ export class QuicEndpoint {
   #closed: Promise<void> | undefined;
   readonly #stats = {
     datagramsReceived: 0,
+    datagramsSent: 0,
     datagramsDropped: 0,
     versionNegotiationsSent: 0,
     retriesSent: 0,
@@ -341,6 +343,7 @@ export class QuicEndpoint {
   // ---- Sending and bookkeeping --------------------------------------------------------------
 
   #send(slot: SendSlot, length: number, to: HostPort): void {
+    this.#stats.datagramsSent++;
     this.#socket.send(slot.buffer, 0, length, to.port, to.host, slot.onSent);
   }
 

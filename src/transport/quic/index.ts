@@ -1,3 +1,4 @@
+export type { QuicheConfig } from './binding.js';
 export {
   createQuicheConfig,
   defaultTransportSettings,
