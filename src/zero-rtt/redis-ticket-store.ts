@@ -23,7 +23,7 @@ interface Entry {
 
 /**
  * Sessions in Redis, shared by every gateway replica. Keys expire with the session (`SET … PX`).
- * A client this store creates fails fast when Redis is down (no offline queue, one attempt), so
+ * A client this store creates fails fast when Redis is down (a per-command timeout, one retry), so
  * that the invoker falls back to 1-RTT instead of waiting; wrap it in FailSafeTicketStore.
  */
 export class RedisTicketStore implements TicketStore {
@@ -43,7 +43,8 @@ export class RedisTicketStore implements TicketStore {
       this.#owned = false;
     } else {
       const failFast: RedisOptions = {
-        enableOfflineQueue: false,
+        // Commands wait for the first connection, but never longer than commandTimeoutMs.
+        enableOfflineQueue: true,
         maxRetriesPerRequest: 1,
         commandTimeout: options.commandTimeoutMs ?? 200,
         connectTimeout: 1000,

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPlatformCA,
+  CredentialsError,
+  encodeCredentials,
+  loadCredentials,
+  ZeroRttGenerator,
+  type PlatformCA,
+  type WorkerCredentials,
+} from '../../src/zero-rtt/index.js';
+
+/** Re-signs an edited wire bundle the way the library computes its digest (sorted-key JSON). */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+function redigest(wire: Record<string, unknown>): Record<string, unknown> {
+  const { digest: _digest, ...body } = wire;
+  return { ...body, digest: createHash('sha256').update(canonical(body)).digest('hex') };
+}
+const refusal = (load: () => unknown): CredentialsError => {
+  try {
+    load();
+  } catch (error) {
+    expect(error).toBeInstanceOf(CredentialsError);
+    return error as CredentialsError;
+  }
+  throw new Error('expected the bundle to be refused');
+};
+
+describe('worker credentials', () => {
+  let ca: PlatformCA;
+  let credentials: WorkerCredentials;
+  let wire: Record<string, unknown>;
+  const secrets: string[] = [];
+
+  beforeAll(async () => {
+    ca = await createPlatformCA();
+    const gateway = await ca.issue({ role: 'gateway', name: 'gw.qfaas.internal' });
+    const generator = new ZeroRttGenerator({
+      ca,
+      chainGateway: { serverName: 'gw.qfaas.internal', host: '10.0.0.1', port: 8443, certificate: gateway, ticketKey: new Uint8Array(48).fill(7) },
+    });
+    credentials = (await generator.provision({ functionName: 'echo', instanceId: 'i-1', hosts: ['127.0.0.1'] })).worker;
+    wire = JSON.parse(encodeCredentials(credentials, 'json')) as Record<string, unknown>;
+    secrets.push(
+      credentials.certificate.keyPem.reveal().split('\n')[1] as string,
+      Buffer.from(credentials.ticketKey.reveal()).toString('base64'),
+      Buffer.from(credentials.chain?.session?.reveal() as Uint8Array).toString('base64').slice(0, 40),
+    );
+  });
+
+  it('round-trips through json, env and a Kubernetes Secret manifest', () => {
+    const viaJson = loadCredentials({ text: encodeCredentials(credentials, 'json') });
+    const envFile = encodeCredentials(credentials, 'env');
+    expect(envFile.startsWith('QFAAS_CREDENTIALS=')).toBe(true);
+    const viaEnvFile = loadCredentials({ text: envFile });
+    const viaEnv = loadCredentials({ env: { QFAAS_CREDENTIALS: envFile.trim().slice('QFAAS_CREDENTIALS='.length) } });
+    const manifest = encodeCredentials(credentials, 'k8s-secret');
+    expect(manifest).toContain('kind: Secret');
+    expect(manifest).toContain('name: qfaas-echo-i-1');
+    const data = /QFAAS_CREDENTIALS: (\S+)/.exec(manifest)?.[1] as string;
+    // A pod maps the Secret key to its environment: Kubernetes base64-decodes data values.
+    const viaManifest = loadCredentials({ env: { QFAAS_CREDENTIALS: Buffer.from(data, 'base64').toString() } });
+    for (const loaded of [viaJson, viaEnvFile, viaEnv, viaManifest]) {
+      expect(loaded.serverName).toBe('i-1.echo.qfaas.internal');
+      expect(Buffer.from(loaded.ticketKey.reveal())).toEqual(Buffer.from(credentials.ticketKey.reveal()));
+      expect(loaded.certificate.keyPem.reveal()).toBe(credentials.certificate.keyPem.reveal());
+      expect(loaded.chain?.gatewayPort).toBe(8443);
+      expect(Buffer.from(loaded.chain?.session?.reveal() as Uint8Array)).toEqual(Buffer.from(credentials.chain?.session?.reveal() as Uint8Array));
+    }
+  });
+
+  it('loads from a file and from an object', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qfaas-creds-'));
+    try {
+      const file = join(dir, 'worker.env');
+      await writeFile(file, encodeCredentials(credentials, 'env'), { mode: 0o600 });
+      expect(loadCredentials({ file }).instanceId).toBe('i-1');
+      expect(loadCredentials(credentials).instanceId).toBe('i-1');
+      expect(refusal(() => loadCredentials({ file: join(dir, 'missing') })).field).toBe('file');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never shows a secret through inspect, String, JSON.stringify or an error', () => {
+    const shown = [inspect(credentials, { depth: 10 }), String(credentials.ticketKey), JSON.stringify(credentials), `${credentials.certificate.keyPem}`];
+    for (const text of shown) {
+      for (const secret of secrets) expect(text).not.toContain(secret);
+      expect(text).not.toContain('PRIVATE KEY');
+    }
+    const error = refusal(() => loadCredentials({ text: JSON.stringify({ ...wire, keyPem: 'not a key' }) }));
+    expect(error.message).not.toContain('not a key');
+  });
+
+  it('refuses an edited bundle (digest), a truncated one, and a missing variable, naming the field', () => {
+    expect(refusal(() => loadCredentials({ text: JSON.stringify({ ...wire, instanceId: 'i-2' }) })).field).toBe('digest');
+    const text = encodeCredentials(credentials, 'json');
+    expect(refusal(() => loadCredentials({ text: text.slice(0, text.length / 2) })).message).toMatch(/truncated/);
+    expect(refusal(() => loadCredentials({ env: {} })).field).toBe('QFAAS_CREDENTIALS');
+    expect(refusal(() => loadCredentials({ text: JSON.stringify({ ...wire, version: 2 }) })).field).toBe('version');
+    expect(refusal(() => loadCredentials({ text: JSON.stringify({ ...wire, functionName: 'Not_A_Label' }) })).field).toBe('functionName');
+  });
+
+  it('refuses a truncated ticket key, even with a recomputed digest', () => {
+    const short = redigest({ ...wire, ticketKey: Buffer.alloc(32).toString('base64') });
+    const error = refusal(() => loadCredentials({ text: JSON.stringify(short) }));
+    expect(error.field).toBe('ticketKey');
+    expect(error.message).toContain('48 bytes');
+  });
+
+  it('refuses a certificate from another CA, a wrong server name, a foreign key and an expired certificate', async () => {
+    const other = await createPlatformCA();
+    const foreign = await other.issue({ role: 'worker', name: 'i-1.echo.qfaas.internal' });
+    const wrongCa = redigest({ ...wire, certPem: foreign.certPem, keyPem: foreign.keyPem });
+    expect(refusal(() => loadCredentials({ text: JSON.stringify(wrongCa) }))).toMatchObject({ field: 'certPem' });
+    expect(refusal(() => loadCredentials({ text: JSON.stringify(redigest({ ...wire, serverName: 'i-2.echo.qfaas.internal' })) })).field).toBe(
+      'serverName',
+    );
+    const otherKey = (await ca.issue({ role: 'worker', name: 'x.qfaas.internal' })).keyPem;
+    expect(refusal(() => loadCredentials({ text: JSON.stringify(redigest({ ...wire, keyPem: otherKey })) })).field).toBe('keyPem');
+    const later = Date.now() + 31 * 24 * 3600_000;
+    const expired = refusal(() => loadCredentials({ text: JSON.stringify(wire) }, later));
+    expect(expired.field).toBe('certPem');
+    expect(expired.message).toContain('expired');
+  });
+});
