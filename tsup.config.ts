@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'transport/index': 'src/transport/index.ts',
     'zero-rtt/index': 'src/zero-rtt/index.ts',
+    'cli/qfaas': 'src/cli/qfaas.ts',
   },
   format: ['esm'],
   dts: true,

@@ -30,6 +30,8 @@ export { RedisTicketStore, type RedisTicketStoreOptions } from './redis-ticket-s
 export { Secret } from './secret.js';
 export { mintSession, SessionMintingError } from './session-minting.js';
 export {
+  decodeStoredSession,
+  encodeStoredSession,
   FailSafeTicketStore,
   TicketStoreError,
   type FailSafeTicketStoreOptions,

@@ -1,6 +1,6 @@
 import { QfaasError } from '../errors.js';
-import type { RememberedSettings } from './credentials.js';
-import type { Secret } from './secret.js';
+import { CredentialsError, type RememberedSettings } from './credentials.js';
+import { Secret } from './secret.js';
 
 /**
  * A session for one server name: the TLS session ticket (a secret: it lets its holder resume as the
@@ -110,4 +110,38 @@ export class FailSafeTicketStore {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * A session as JSON, for handing a provisioned session to a gateway's store (it contains the
+ * session ticket: treat the text as a secret).
+ */
+export function encodeStoredSession(serverName: string, session: StoredSession): string {
+  return `${JSON.stringify({
+    serverName,
+    session: Buffer.from(session.session.reveal()).toString('base64'),
+    expiresAt: session.expiresAt,
+    ...(session.settings === undefined ? {} : { settings: session.settings }),
+  })}\n`;
+}
+
+/** Reads what {@link encodeStoredSession} wrote. */
+export function decodeStoredSession(text: string): { serverName: string; session: StoredSession } {
+  let value: { serverName?: unknown; session?: unknown; expiresAt?: unknown; settings?: RememberedSettings };
+  try {
+    value = JSON.parse(text) as typeof value;
+  } catch {
+    throw new CredentialsError('', 'session file is not valid JSON');
+  }
+  if (typeof value.serverName !== 'string' || value.serverName === '') throw new CredentialsError('serverName', 'is missing');
+  if (typeof value.session !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(value.session)) throw new CredentialsError('session', 'must be base64');
+  if (typeof value.expiresAt !== 'number') throw new CredentialsError('expiresAt', 'must be a number');
+  return {
+    serverName: value.serverName,
+    session: {
+      session: new Secret(Uint8Array.from(Buffer.from(value.session, 'base64')), 'session ticket'),
+      expiresAt: value.expiresAt,
+      ...(value.settings === undefined ? {} : { settings: value.settings }),
+    },
+  };
 }

@@ -1,0 +1,67 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  connectHttp3,
+  createHttp3Server,
+  createQuicClient,
+  createQuicheConfig,
+  deserializePeerSettings,
+} from '../../src/transport/index.js';
+import { createWorkerQuicConfig, decodeStoredSession, loadCredentials } from '../../src/zero-rtt/index.js';
+import { runToEnd, spawnTs } from '../helpers/processes.js';
+
+const cli = (args: string[]) => runToEnd(spawnTs('src/cli/qfaas.ts', args));
+
+describe('qfaas CLI', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'qfaas-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('makes a CA, an invoker certificate, and a worker whose first request is 0-RTT', async () => {
+    const f = (name: string) => join(dir, name);
+    await cli(['ca', '--cert-out', f('ca.pem'), '--key-out', f('ca.key')]);
+    await cli(['issue', '--ca-cert', f('ca.pem'), '--ca-key', f('ca.key'), '--role', 'invoker', '--name', 'gateway', '--cert-out', f('inv.pem'), '--key-out', f('inv.key')]);
+    await cli([
+      'provision', '--ca-cert', f('ca.pem'), '--ca-key', f('ca.key'), '--invoker-cert', f('inv.pem'), '--invoker-key', f('inv.key'),
+      '--function', 'echo', '--instance', 'cli-1', '--host', '127.0.0.1', '--format', 'env', '--out', f('worker.env'), '--session-out', f('session.json'),
+    ]);
+    // Files holding secrets are for their owner only.
+    for (const file of ['ca.key', 'inv.key', 'worker.env', 'session.json']) expect((await stat(f(file))).mode & 0o077).toBe(0);
+
+    const credentials = loadCredentials({ file: f('worker.env') });
+    const { serverName, session } = decodeStoredSession(await readFile(f('session.json'), 'utf8'));
+    expect(serverName).toBe('cli-1.echo.qfaas.internal');
+    const worker = await createHttp3Server({ config: createWorkerQuicConfig(credentials), handler: (_r, info) => new Response(`early=${info.earlyData}`) });
+    const endpoint = await createQuicClient();
+    try {
+      const quic = endpoint.connect({
+        host: '127.0.0.1',
+        port: worker.address.port,
+        serverName,
+        config: createQuicheConfig({
+          role: 'client',
+          caPem: await readFile(f('ca.pem'), 'utf8'),
+          certificate: { certPem: await readFile(f('inv.pem'), 'utf8'), keyPem: await readFile(f('inv.key'), 'utf8') },
+        }),
+        session: session.session.reveal(),
+      });
+      const h3 = connectHttp3(quic, { rememberedPeerSettings: deserializePeerSettings(session.settings as never) });
+      expect(await (await h3.fetch(new Request(`https://${serverName}/`))).text()).toBe('early=true');
+      h3.close();
+    } finally {
+      await endpoint.close();
+      await worker.close({ timeoutMs: 100 });
+    }
+  }, 60_000);
+
+  it('refuses bad usage with exit code 2 and a message', async () => {
+    await expect(cli(['provision', '--function', 'echo'])).rejects.toThrow(/exited with 2.*--ca-cert is required/s);
+    await expect(cli(['bogus'])).rejects.toThrow(/unknown command "bogus"/);
+  }, 30_000);
+});
