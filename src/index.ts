@@ -1,3 +1,6 @@
 export { QfaasConfigError, QfaasError, isQfaasConfigError, isQfaasError } from './errors.js';
 export * from './transport/index.js';
 export * from './zero-rtt/index.js';
+export * from './invoker-client/index.js';
+export * from './handler-server/index.js';
+export * from './replay-guard/index.js';

@@ -1,3 +1,4 @@
+import { QfaasConfigError } from '../../errors.js';
 import type { QuicConnection } from '../quic/connection.js';
 import { createQuicServer, type QuicEndpoint, type QuicEndpointOptions, type QuicListenOptions } from '../quic/endpoint.js';
 import type { HostPort } from '../quic/connection-driver.js';
@@ -19,8 +20,11 @@ export function serveHttp3(connection: QuicConnection, options: Http3ConnectionO
 export interface Http3ServerOptions
   extends QuicEndpointOptions,
     Omit<QuicListenOptions, 'onConnection'>,
-    Omit<Http3ConnectionOptions, 'rememberedPeerSettings'> {
-  handler: Http3Handler;
+    Omit<Http3ConnectionOptions, 'rememberedPeerSettings' | 'handler'> {
+  /** Answers requests; or give `handlerFor` to bind a handler to each QUIC connection. */
+  handler?: Http3Handler;
+  /** A handler per connection, e.g. to know the client certificate of each request. */
+  handlerFor?: (quic: QuicConnection) => Http3Handler;
   /** Called with each HTTP/3 connection, e.g. to read the client certificate. */
   onConnection?: (connection: Http3Connection, quic: QuicConnection) => void;
 }
@@ -40,12 +44,15 @@ export interface Http3Server {
 /** An HTTP/3 server: a QUIC endpoint whose every connection serves `handler`. */
 export async function createHttp3Server(options: Http3ServerOptions): Promise<Http3Server> {
   const connections = new Set<Http3Connection>();
-  const { handler, maxFieldSectionSize, grease, onConnection, ...quicOptions } = options;
+  const { handler, handlerFor, maxFieldSectionSize, grease, onConnection, ...quicOptions } = options;
+  if ((handler === undefined) === (handlerFor === undefined)) {
+    throw new QfaasConfigError('handler', 'give exactly one of handler and handlerFor');
+  }
   const endpoint = await createQuicServer({
     ...quicOptions,
     onConnection(quic) {
       const h3 = serveHttp3(quic, {
-        handler,
+        handler: handlerFor === undefined ? (handler as Http3Handler) : handlerFor(quic),
         ...(maxFieldSectionSize === undefined ? {} : { maxFieldSectionSize }),
         ...(grease === undefined ? {} : { grease }),
       });

@@ -1,0 +1,252 @@
+import { X509Certificate } from 'node:crypto';
+import { QfaasConfigError } from '../errors.js';
+import type { QuicTransportSettings } from '../transport/quic/config.js';
+import type { QuicConnection } from '../transport/quic/connection.js';
+import type { HostPort } from '../transport/quic/connection-driver.js';
+import { createQuicheConfig } from '../transport/quic/config.js';
+import { createHttp3Server, type Http3Server } from '../transport/h3/server.js';
+import type { Http3RequestInfo } from '../transport/h3/connection.js';
+import type { WorkerCredentials } from '../zero-rtt/credentials.js';
+import { UpstreamProxy } from './upstream-proxy.js';
+import { parseDuration } from './watchdog-config.js';
+
+/** What a handler learns about a request besides the web `Request`. */
+export interface RequestInfo {
+  /** The request arrived in 0-RTT early data, before the handshake completed (RFC 8470). */
+  earlyData: boolean;
+  /** The connection resumed a TLS session (always true for early data). */
+  resumed: boolean;
+  /** Common name of the client certificate that authenticated the caller (mutual TLS). */
+  invoker?: string;
+  /** The certificate's role (its OU), e.g. 'invoker' or 'chain'. */
+  invokerRole?: string;
+  /** Aborted when the exec timeout fires or the caller cancels. */
+  signal: AbortSignal;
+  streamId: number;
+}
+
+export type RequestHandler = (request: Request, info: RequestInfo) => Response | Promise<Response>;
+
+export interface HandlerServerLimits {
+  /** Requests executing at once; one more gets 429 without running. 0 means no limit. @default 0 */
+  maxInflight?: number;
+  /** A request running longer gets 504 and its handler's signal (or upstream call) is aborted. 0 disables it. @default 0 */
+  execTimeoutMs?: number;
+  /** Largest request header section, as RFC 9114 section 4.2.2 counts it. @default 65536 */
+  maxFieldSectionSize?: number;
+  /** How long close() waits for requests in flight after sending GOAWAY. @default 10_000 */
+  drainTimeoutMs?: number;
+  /**
+   * A request header (e.g. 'x-timeout', as of-watchdog reads it) that shortens the exec timeout
+   * for one request; a Go duration or seconds. It can only lower `execTimeoutMs`. @default undefined
+   */
+  timeoutHeader?: string;
+}
+
+export interface HandlerServerOptions {
+  /** The worker's credentials from the 0-RTT generator (`loadCredentials()`). */
+  credentials: WorkerCredentials;
+  /** In-process mode: answers each request. */
+  handler?: RequestHandler;
+  /** Upstream mode (of-watchdog `mode=http`): the function's own HTTP server, e.g. http://127.0.0.1:3000. */
+  upstream?: string;
+  /** @default '0.0.0.0' */
+  host?: string;
+  /** UDP port. @default 0 (a free one) */
+  port?: number;
+  /**
+   * `'required'`: only clients with a certificate from the platform CA may invoke (mutual TLS).
+   * `'none'`: an explicit opt-out for networks that authenticate otherwise.
+   * @default credentials.clientAuth, which the generator sets to 'required'
+   */
+  clientAuth?: 'required' | 'none';
+  limits?: HandlerServerLimits;
+  /** Must match the generator's settings, or provisioned sessions will not resume in 0-RTT. */
+  transport?: QuicTransportSettings;
+  /** Told about handler and upstream failures (the response is 500/502 either way). */
+  onError?: (error: unknown) => void;
+}
+
+export interface HandlerServerMetrics {
+  requests: number;
+  earlyDataRequests: number;
+  inflight: number;
+  rejectedInflight: number;
+  execTimeouts: number;
+  handlerErrors: number;
+  upstreamErrors: number;
+  responsesByStatusClass: Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx', number>;
+}
+
+export interface HandlerServer {
+  readonly address: HostPort;
+  /** True once close() began: health checks report 503. */
+  readonly draining: boolean;
+  metrics(): HandlerServerMetrics;
+  /** Graceful shutdown: GOAWAY, finish requests in flight (up to drainTimeoutMs), then close. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+class ExecTimeout extends Error {
+  override readonly name = 'ExecTimeout';
+}
+
+/**
+ * The worker side of the hop: HTTP/3 over QUIC with the generator's credentials (so provisioned
+ * sessions resume in 0-RTT), in-process handler or of-watchdog-style upstream proxy, limits, and
+ * graceful shutdown.
+ */
+export async function createHandlerServer(options: HandlerServerOptions): Promise<HandlerServer> {
+  if ((options.handler === undefined) === (options.upstream === undefined)) {
+    throw new QfaasConfigError('handler', 'give exactly one of handler (in-process) and upstream (proxy mode)');
+  }
+  const limits = {
+    maxInflight: options.limits?.maxInflight ?? 0,
+    execTimeoutMs: options.limits?.execTimeoutMs ?? 0,
+    drainTimeoutMs: options.limits?.drainTimeoutMs ?? 10_000,
+  };
+  for (const [field, value] of Object.entries(limits)) {
+    if (!Number.isFinite(value) || value < 0) throw new QfaasConfigError(`limits.${field}`, 'must be zero or more');
+  }
+  const proxy = options.upstream === undefined ? undefined : new UpstreamProxy(options.upstream);
+  const credentials = options.credentials;
+  const config = createQuicheConfig({
+    role: 'server',
+    caPem: credentials.caPem,
+    certificate: { certPem: credentials.certificate.certPem, keyPem: credentials.certificate.keyPem.reveal() },
+    ticketKey: credentials.ticketKey.reveal(),
+    clientAuth: options.clientAuth ?? credentials.clientAuth,
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
+  });
+
+  const metrics: HandlerServerMetrics = {
+    requests: 0,
+    earlyDataRequests: 0,
+    inflight: 0,
+    rejectedInflight: 0,
+    execTimeouts: 0,
+    handlerErrors: 0,
+    upstreamErrors: 0,
+    responsesByStatusClass: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
+  };
+  const identities = new WeakMap<object, { invoker?: string; invokerRole?: string }>();
+  let draining = false;
+
+  const identityOf = (quic: QuicConnection): { invoker?: string; invokerRole?: string } => {
+    const cached = identities.get(quic);
+    if (cached !== undefined) return cached;
+    const der = quic.peerCertificateChain()?.[0];
+    let identity: { invoker?: string; invokerRole?: string } = {};
+    if (der !== undefined) {
+      const subject = new X509Certificate(der).subject;
+      const cn = /^CN=(.*)$/m.exec(subject)?.[1];
+      const ou = /^OU=(.*)$/m.exec(subject)?.[1];
+      identity = { ...(cn === undefined ? {} : { invoker: cn }), ...(ou === undefined ? {} : { invokerRole: ou }) };
+    }
+    identities.set(quic, identity);
+    return identity;
+  };
+
+  const finish = (response: Response): Response => {
+    const statusClass = `${Math.floor(response.status / 100)}xx` as keyof HandlerServerMetrics['responsesByStatusClass'];
+    if (statusClass in metrics.responsesByStatusClass) metrics.responsesByStatusClass[statusClass]++;
+    return response;
+  };
+
+  const effectiveTimeout = (request: Request): number => {
+    const header = options.limits?.timeoutHeader;
+    const requested = header === undefined ? null : request.headers.get(header);
+    if (requested === null) return limits.execTimeoutMs;
+    let ms: number;
+    try {
+      ms = parseDuration(requested, header as string);
+    } catch {
+      return limits.execTimeoutMs;
+    }
+    if (!(ms > 0)) return limits.execTimeoutMs;
+    return limits.execTimeoutMs === 0 ? ms : Math.min(ms, limits.execTimeoutMs);
+  };
+
+  const serve = async (request: Request, h3Info: Http3RequestInfo, quic: QuicConnection): Promise<Response> => {
+    metrics.requests++;
+    if (h3Info.earlyData) metrics.earlyDataRequests++;
+    if (limits.maxInflight > 0 && metrics.inflight >= limits.maxInflight) {
+      metrics.rejectedInflight++;
+      await request.body?.cancel().catch(() => undefined);
+      return finish(new Response('too many requests in flight\n', { status: 429, headers: { 'retry-after': '1' } }));
+    }
+    metrics.inflight++;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = effectiveTimeout(request);
+    const timedOut = new Promise<Response>((resolve) => {
+      if (timeoutMs === 0) return;
+      timer = setTimeout(() => {
+        metrics.execTimeouts++;
+        controller.abort(new ExecTimeout(`exec timeout of ${timeoutMs} ms`));
+        resolve(new Response('function timed out\n', { status: 504 }));
+      }, timeoutMs);
+    });
+    try {
+      const info: RequestInfo = {
+        earlyData: h3Info.earlyData,
+        resumed: h3Info.earlyData || (quic.handshakeInfo?.resumed ?? false),
+        ...identityOf(quic),
+        signal: controller.signal,
+        streamId: h3Info.streamId,
+      };
+      const run = async (): Promise<Response> => {
+        if (proxy !== undefined) {
+          try {
+            return await proxy.forward(request, { earlyData: info.earlyData, signal: controller.signal });
+          } catch (error) {
+            if (controller.signal.aborted) throw error;
+            metrics.upstreamErrors++;
+            options.onError?.(error);
+            return new Response('upstream unavailable\n', { status: 502 });
+          }
+        }
+        try {
+          const response = await (options.handler as RequestHandler)(request, info);
+          if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
+          return response;
+        } catch (error) {
+          if (controller.signal.aborted) throw error;
+          metrics.handlerErrors++;
+          options.onError?.(error);
+          // Never the stack trace: it can describe internals to whoever called.
+          return new Response('internal error\n', { status: 500 });
+        }
+      };
+      const response = await Promise.race([run(), timedOut]);
+      return finish(response);
+    } catch {
+      return finish(new Response('function timed out\n', { status: 504 }));
+    } finally {
+      clearTimeout(timer);
+      metrics.inflight--;
+    }
+  };
+
+  const server: Http3Server = await createHttp3Server({
+    host: options.host ?? '0.0.0.0',
+    port: options.port ?? 0,
+    config,
+    ...(options.limits?.maxFieldSectionSize === undefined ? {} : { maxFieldSectionSize: options.limits.maxFieldSectionSize }),
+    handlerFor: (quic) => (request, info) => serve(request, info, quic),
+  });
+
+  return {
+    address: server.address,
+    get draining() {
+      return draining;
+    },
+    metrics: () => ({ ...metrics, responsesByStatusClass: { ...metrics.responsesByStatusClass } }),
+    async close({ timeoutMs = limits.drainTimeoutMs } = {}) {
+      if (draining) return;
+      draining = true;
+      await server.close({ timeoutMs });
+      proxy?.close();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import http from 'node:http';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+
+/** Hop-by-hop and HTTP/3-forbidden fields, never forwarded either way (RFC 9110 section 7.6.1). */
+const hopByHop: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'host',
+]);
+
+/** The function's own HTTP/1.1 server reached over keep-alive connections (of-watchdog `mode=http`). */
+export class UpstreamProxy {
+  readonly #base: URL;
+  readonly #agent: http.Agent;
+
+  constructor(upstream: string, options: { maxSockets?: number } = {}) {
+    this.#base = new URL(upstream);
+    if (this.#base.protocol !== 'http:') throw new TypeError('upstream must be an http:// URL');
+    this.#agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
+  }
+
+  /**
+   * Forwards a request and streams both bodies. Adds `Early-Data: 1` when the request arrived in
+   * early data (RFC 8470 section 5.1). Resolves with the upstream's response; rejects when the
+   * upstream cannot be reached or the signal aborts.
+   */
+  forward(request: Request, options: { earlyData: boolean; signal: AbortSignal; extraHeaders?: Record<string, string> }): Promise<Response> {
+    const incoming = new URL(request.url);
+    const target = new URL(`${incoming.pathname}${incoming.search}`, this.#base);
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of request.headers) if (!hopByHop.has(name)) headers[name] = value;
+    if (options.earlyData) headers['early-data'] = '1';
+    Object.assign(headers, options.extraHeaders ?? {});
+    return new Promise<Response>((resolve, reject) => {
+      const upstream = http.request(target, { method: request.method, headers, agent: this.#agent, signal: options.signal });
+      upstream.once('error', reject);
+      upstream.once('response', (incomingResponse) => {
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(incomingResponse.headers)) {
+          if (value === undefined || hopByHop.has(name) || name === 'content-length') continue;
+          for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
+        }
+        const status = incomingResponse.statusCode ?? 502;
+        const noBody = request.method === 'HEAD' || status === 204 || status === 304;
+        if (noBody) incomingResponse.resume();
+        try {
+          resolve(
+            new Response(noBody ? null : (Readable.toWeb(incomingResponse) as unknown as ReadableStream<Uint8Array>), {
+              status,
+              headers: responseHeaders,
+            }),
+          );
+        } catch (error) {
+          incomingResponse.destroy();
+          reject(error);
+        }
+      });
+      if (request.body === null) upstream.end();
+      else Readable.fromWeb(request.body as unknown as NodeReadableStream<Uint8Array>).once('error', (error) => upstream.destroy(error)).pipe(upstream);
+    });
+  }
+
+  /** True when the upstream answers an HTTP request at `path` with any status. */
+  async ping(path: string, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const request = http.get(new URL(path, this.#base), { agent: this.#agent, timeout: timeoutMs }, (response) => {
+        response.resume();
+        resolve(true);
+      });
+      request.once('timeout', () => request.destroy());
+      request.once('error', () => resolve(false));
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}

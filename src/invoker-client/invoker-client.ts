@@ -1,0 +1,412 @@
+import { QfaasConfigError } from '../errors.js';
+import { isEarlyDataEligible, zeroRttPolicies, type ZeroRttPolicy } from '../replay-guard/policy.js';
+import type { QuicheConfig } from '../transport/quic/binding.js';
+import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
+import type { QuicConnection } from '../transport/quic/connection.js';
+import { QuicEndpoint } from '../transport/quic/endpoint.js';
+import { QuicConnectionClosedError } from '../transport/quic/errors.js';
+import type { Http3Connection } from '../transport/h3/connection.js';
+import { h3ErrorCodes, Http3Error, Http3GoawayError } from '../transport/h3/errors.js';
+import { connectHttp3 } from '../transport/h3/server.js';
+import { deserializePeerSettings, serializePeerSettings } from '../transport/h3/settings.js';
+import { MemoryTicketStore } from '../zero-rtt/memory-ticket-store.js';
+import { Secret } from '../zero-rtt/secret.js';
+import { FailSafeTicketStore, type StoredSession, type TicketStore } from '../zero-rtt/ticket-store.js';
+import type { RememberedSettings } from '../zero-rtt/credentials.js';
+import { InvokerError } from './errors.js';
+import { InvokerMetrics, prometheusText, type InvokerMetricsSnapshot } from './metrics.js';
+
+/** Where a function instance listens. */
+export interface InvokerTarget {
+  /** The name the worker's certificate carries (and the ticket store key). */
+  serverName: string;
+  host: string;
+  port: number;
+  /** Path and query of the request. @default '/' */
+  path?: string;
+}
+
+/** Transport facts of a response from {@link InvokerClient.fetch}. */
+export interface TransportInfo {
+  /** The request left in 0-RTT early data. */
+  earlyData: boolean;
+  /** It did, and the worker accepted it (did not make it wait for the handshake). */
+  earlyDataAccepted: boolean;
+  /** The connection resumed a TLS session. */
+  resumed: boolean;
+  /** The request used a connection that was already open. */
+  reusedConnection: boolean;
+  /** Handshake time of the connection the request opened; undefined when it reused one. */
+  handshakeMs: number | undefined;
+  /** How many attempts the request took (2 after a retry). */
+  attempts: number;
+}
+
+const transportInfo = new WeakMap<Response, TransportInfo>();
+
+/** Transport facts of a response returned by an invoker. */
+export function getTransportInfo(response: Response): TransportInfo | undefined {
+  return transportInfo.get(response);
+}
+
+export interface InvokerClientOptions {
+  /** The platform CA (anything with `certPem`) or its PEM: worker certificates must chain to it. */
+  ca: { certPem: string } | string;
+  /** The invoker's client certificate, for workers that require mutual TLS (the default). */
+  certificate?: CertificateAndKey;
+  /** Where sessions live. @default a MemoryTicketStore */
+  ticketStore?: TicketStore;
+  /** Which requests may go in 0-RTT. @default 'idempotent' */
+  zeroRtt?: ZeroRttPolicy;
+  /** QUIC transport settings; must match the workers' for 0-RTT. @default library defaults */
+  transport?: QuicTransportSettings;
+  /** Pooled connections at most; beyond it the least recently used idle one is closed. @default 1024 */
+  maxConnections?: number;
+  /** Close a pooled connection after this long without requests. 0 keeps it. @default 30_000 */
+  idleTimeoutMs?: number;
+  /** Longest wait for a handshake. @default 5_000 */
+  connectTimeoutMs?: number;
+  /** Longest wait for a response's header section, per attempt. 0 disables it. @default 30_000 */
+  requestTimeoutMs?: number;
+  /** Expiry given to session tickets the workers send. @default 24 hours */
+  sessionLifetimeMs?: number;
+  /** Longest wait for the ticket store before dialing without a session. @default 250 */
+  ticketStoreTimeoutMs?: number;
+  /** Local address of the client socket. @default '0.0.0.0' */
+  localAddress?: string;
+}
+
+interface PooledConnection {
+  key: string;
+  serverName: string;
+  quic: QuicConnection;
+  h3: Http3Connection;
+  /** Opened with a session: the first requests may go in 0-RTT. */
+  withSession: boolean;
+  active: number;
+  lastUsed: number;
+  idleTimer: NodeJS.Timeout | undefined;
+  settings: RememberedSettings | undefined;
+}
+
+/** Body types that can be sent again when a retry is allowed. */
+function isReplayable(body: RequestInit['body']): boolean {
+  return body === undefined || body === null || !(body instanceof ReadableStream);
+}
+
+/**
+ * The gateway's function invoker: HTTP/3 over QUIC to workers, one pooled connection per worker
+ * multiplexing concurrent requests, concurrent first requests sharing one handshake, and 0-RTT
+ * from the ticket store for the requests the policy allows. A request is retried (once) only when
+ * it provably was not processed: 425 Too Early, H3_REQUEST_REJECTED, GOAWAY, or a connection
+ * refused before any byte was accepted.
+ */
+export class InvokerClient {
+  readonly #config: QuicheConfig;
+  readonly #store: FailSafeTicketStore;
+  readonly #policy: ZeroRttPolicy;
+  readonly #maxConnections: number;
+  readonly #idleTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
+  readonly #requestTimeoutMs: number;
+  readonly #sessionLifetimeMs: number;
+  readonly #localAddress: string;
+  readonly #pool = new Map<string, PooledConnection>();
+  readonly #dialing = new Map<string, Promise<PooledConnection>>();
+  readonly #metrics = new InvokerMetrics();
+  #endpoint: Promise<QuicEndpoint> | undefined;
+  #closed = false;
+
+  constructor(options: InvokerClientOptions) {
+    const caPem = typeof options.ca === 'string' ? options.ca : options.ca.certPem;
+    this.#config = createQuicheConfig({
+      role: 'client',
+      caPem,
+      ...(options.certificate === undefined ? {} : { certificate: options.certificate }),
+      ...(options.transport === undefined ? {} : { transport: options.transport }),
+    });
+    this.#policy = options.zeroRtt ?? 'idempotent';
+    if (!zeroRttPolicies.includes(this.#policy)) throw new QfaasConfigError('zeroRtt', `must be one of ${zeroRttPolicies.join(', ')}`);
+    this.#maxConnections = positiveInteger(options.maxConnections ?? 1024, 'maxConnections');
+    this.#idleTimeoutMs = nonNegative(options.idleTimeoutMs ?? 30_000, 'idleTimeoutMs');
+    this.#connectTimeoutMs = positiveInteger(options.connectTimeoutMs ?? 5_000, 'connectTimeoutMs');
+    this.#requestTimeoutMs = nonNegative(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs');
+    this.#sessionLifetimeMs = positiveInteger(options.sessionLifetimeMs ?? 24 * 3600_000, 'sessionLifetimeMs');
+    this.#localAddress = options.localAddress ?? '0.0.0.0';
+    this.#store = new FailSafeTicketStore(options.ticketStore ?? new MemoryTicketStore(), {
+      timeoutMs: options.ticketStoreTimeoutMs ?? 250,
+      onError: () => {
+        this.#metrics.ticketStoreFailures++;
+      },
+    });
+  }
+
+  /**
+   * Sends a request to a worker and resolves with its response (the body streams). Rejects with
+   * the signal's reason, an InvokerError (timeouts, closed invoker, exhausted pool), an Http3Error
+   * or a QUIC error.
+   */
+  async fetch(target: InvokerTarget, init: RequestInit = {}): Promise<Response> {
+    if (this.#closed) throw new InvokerError('QFAAS_INVOKER_CLOSED', 'the invoker is closed');
+    this.#metrics.requests++;
+    const started = performance.now();
+    const replayable = isReplayable(init.body);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await this.#attempt(target, init, attempt);
+        if (response.status === 425 && attempt === 1 && replayable && getTransportInfo(response)?.earlyData === true) {
+          // RFC 8470 section 5.2: the worker wants it after the handshake; it was not processed.
+          await response.body?.cancel().catch(() => undefined);
+          this.#metrics.retries++;
+          continue;
+        }
+        this.#metrics.responses++;
+        this.#metrics.observeLatency((performance.now() - started) / 1000);
+        return response;
+      } catch (error) {
+        if (attempt === 1 && replayable && !init.signal?.aborted && notProcessed(error)) {
+          this.#metrics.retries++;
+          continue;
+        }
+        this.#metrics.errors++;
+        throw error;
+      }
+    }
+  }
+
+  async #attempt(target: InvokerTarget, init: RequestInit, attempt: number): Promise<Response> {
+    const request = new Request(`https://${target.serverName}${target.path ?? '/'}`, {
+      ...init,
+      signal: null,
+      ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    const eligible = attempt === 1 && isEarlyDataEligible(request.method, request.headers, this.#policy);
+    const controller = new AbortController();
+    const timers: NodeJS.Timeout[] = [];
+    const abortWith = (reason: unknown) => controller.abort(reason);
+    const userSignal = init.signal ?? undefined;
+    if (userSignal !== undefined) {
+      if (userSignal.aborted) throw userSignal.reason;
+      userSignal.addEventListener('abort', () => abortWith(userSignal.reason), { once: true });
+    }
+    if (this.#requestTimeoutMs > 0) {
+      timers.push(
+        setTimeout(() => abortWith(new InvokerError('QFAAS_REQUEST_TIMEOUT', `no response within ${this.#requestTimeoutMs} ms`)), this.#requestTimeoutMs),
+      );
+    }
+    const { pooled, reused } = await this.#connection(target);
+    pooled.active++;
+    this.#touch(pooled);
+    try {
+      if (!pooled.quic.handshakeCompleted) {
+        timers.push(
+          setTimeout(() => {
+            if (pooled.quic.handshakeCompleted) return;
+            const error = new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${target.serverName} within ${this.#connectTimeoutMs} ms`);
+            abortWith(error);
+            pooled.h3.close(h3ErrorCodes.H3_NO_ERROR, 'connect timeout');
+          }, this.#connectTimeoutMs),
+        );
+        // A request that may not go in early data waits for the handshake: it is never in a 0-RTT packet.
+        if (!(eligible && pooled.withSession)) await abortable(pooled.quic.handshake, controller.signal);
+      }
+      const earlyData = !pooled.quic.handshakeCompleted;
+      if (earlyData) this.#metrics.earlyDataRequests++;
+      if (reused) this.#metrics.reusedConnections++;
+      const response = await pooled.h3.fetch(request, { signal: controller.signal });
+      const handshake = pooled.quic.handshakeInfo ?? (await abortable(pooled.quic.handshake, controller.signal));
+      transportInfo.set(response, {
+        earlyData,
+        earlyDataAccepted: earlyData && handshake.earlyDataAccepted,
+        resumed: handshake.resumed,
+        reusedConnection: reused,
+        handshakeMs: reused ? undefined : handshake.handshakeMs,
+        attempts: attempt,
+      });
+      return response;
+    } catch (error) {
+      if (controller.signal.aborted) throw controller.signal.reason;
+      throw error;
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+      pooled.active--;
+      this.#touch(pooled);
+    }
+  }
+
+  /** Closes pooled connections that have no request in flight. */
+  closeIdleConnections(): void {
+    for (const pooled of [...this.#pool.values()]) if (pooled.active === 0) this.#retire(pooled);
+  }
+
+  /** Closes every connection and the socket; later calls to fetch reject. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const pooled of [...this.#pool.values()]) this.#retire(pooled);
+    if (this.#endpoint !== undefined) await (await this.#endpoint).close({ kind: 'application', code: h3ErrorCodes.H3_NO_ERROR });
+  }
+
+  metrics(): InvokerMetricsSnapshot {
+    return this.#metrics.snapshot(this.#pool.size);
+  }
+
+  /** The metrics in Prometheus text format. */
+  prometheusMetrics(): string {
+    return prometheusText(this.metrics());
+  }
+
+  // ---- Pool -----------------------------------------------------------------------------------
+
+  async #connection(target: InvokerTarget): Promise<{ pooled: PooledConnection; reused: boolean }> {
+    const key = `${target.serverName}|${target.host}|${target.port}`;
+    const existing = this.#pool.get(key);
+    if (existing !== undefined && usable(existing)) return { pooled: existing, reused: true };
+    if (existing !== undefined) this.#retire(existing);
+    const pending = this.#dialing.get(key);
+    if (pending !== undefined) {
+      this.#metrics.coalescedDials++;
+      return { pooled: await pending, reused: false };
+    }
+    const dial = this.#dial(key, target);
+    this.#dialing.set(key, dial);
+    try {
+      return { pooled: await dial, reused: false };
+    } finally {
+      this.#dialing.delete(key);
+    }
+  }
+
+  async #dial(key: string, target: InvokerTarget): Promise<PooledConnection> {
+    if (this.#pool.size >= this.#maxConnections) {
+      const idle = [...this.#pool.values()].filter((p) => p.active === 0).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      if (idle === undefined) throw new InvokerError('QFAAS_POOL_EXHAUSTED', `all ${this.#maxConnections} pooled connections are busy`);
+      this.#retire(idle);
+    }
+    const [endpoint, stored] = await Promise.all([this.#socket(), this.#store.get(target.serverName)]);
+    if (this.#closed) throw new InvokerError('QFAAS_INVOKER_CLOSED', 'the invoker is closed');
+    const serverName = target.serverName;
+    const settingsHolder: { settings: RememberedSettings | undefined } = { settings: stored?.settings };
+    const quic = endpoint.connect({
+      host: target.host,
+      port: target.port,
+      serverName,
+      config: this.#config,
+      ...(stored === undefined ? {} : { session: stored.session.reveal() }),
+      onSessionTicket: (ticket) => {
+        // A newer ticket replaces the stored one, with the SETTINGS known so far.
+        void this.#store.set(serverName, this.#storedSession(ticket, settingsHolder.settings));
+      },
+    });
+    const h3 = connectHttp3(quic, stored?.settings === undefined ? {} : { rememberedPeerSettings: deserializePeerSettings(stored.settings) });
+    const pooled: PooledConnection = {
+      key,
+      serverName,
+      quic,
+      h3,
+      withSession: stored !== undefined,
+      active: 0,
+      lastUsed: performance.now(),
+      idleTimer: undefined,
+      settings: stored?.settings,
+    };
+    this.#pool.set(key, pooled);
+    if (stored !== undefined) this.#metrics.zeroRttAttempted++;
+    void quic.handshake.then(
+      (info) => {
+        this.#metrics.handshakes++;
+        if (stored === undefined) return;
+        if (info.earlyDataAccepted) this.#metrics.zeroRttAccepted++;
+        else {
+          this.#metrics.zeroRttRejected++;
+          // The stale session goes; the worker's fresh ticket (onSessionTicket) takes its place.
+          void this.#store.delete(serverName);
+        }
+      },
+      () => undefined,
+    );
+    void h3.peerSettings.then((settings) => {
+      settingsHolder.settings = serializePeerSettings(settings);
+      pooled.settings = settingsHolder.settings;
+    });
+    void h3.closed.then(() => {
+      if (this.#pool.get(key) === pooled) this.#pool.delete(key);
+      clearTimeout(pooled.idleTimer);
+    });
+    return pooled;
+  }
+
+  #storedSession(ticket: Uint8Array, settings: RememberedSettings | undefined): StoredSession {
+    return {
+      session: new Secret(ticket, 'session ticket'),
+      expiresAt: Date.now() + this.#sessionLifetimeMs,
+      ...(settings === undefined ? {} : { settings }),
+    };
+  }
+
+  #socket(): Promise<QuicEndpoint> {
+    this.#endpoint ??= QuicEndpoint.bind({ host: this.#localAddress, port: 0 });
+    return this.#endpoint;
+  }
+
+  #touch(pooled: PooledConnection): void {
+    pooled.lastUsed = performance.now();
+    clearTimeout(pooled.idleTimer);
+    pooled.idleTimer = undefined;
+    if (pooled.active === 0 && this.#idleTimeoutMs > 0) {
+      pooled.idleTimer = setTimeout(() => this.#retire(pooled), this.#idleTimeoutMs);
+      pooled.idleTimer.unref();
+    }
+  }
+
+  #retire(pooled: PooledConnection): void {
+    if (this.#pool.get(pooled.key) === pooled) this.#pool.delete(pooled.key);
+    clearTimeout(pooled.idleTimer);
+    if (pooled.active === 0) pooled.h3.close();
+    else void pooled.h3.shutdown({ timeoutMs: this.#requestTimeoutMs || 30_000 });
+  }
+}
+
+function usable(pooled: PooledConnection): boolean {
+  return pooled.h3.closeError === undefined && !pooled.h3.goingAway;
+}
+
+/**
+ * True when the request provably was not processed, so sending it again cannot run it twice:
+ * GOAWAY before processing, H3_REQUEST_REJECTED, or a connection refused before any byte was
+ * accepted.
+ */
+function notProcessed(error: unknown): boolean {
+  if (error instanceof Http3GoawayError) return true;
+  if (error instanceof Http3Error) return error.initiator === 'peer' && error.errorCode === h3ErrorCodes.H3_REQUEST_REJECTED;
+  if (error instanceof QuicConnectionClosedError) return error.initiator === 'peer' && error.kind === 'transport' && error.errorCode === 0x2;
+  return false;
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function positiveInteger(value: number, field: string): number {
+  if (!Number.isInteger(value) || value <= 0) throw new QfaasConfigError(field, 'must be a positive integer');
+  return value;
+}
+
+function nonNegative(value: number, field: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new QfaasConfigError(field, 'must be zero or more');
+  return value;
+}
