@@ -212,7 +212,14 @@ export class QuicEndpoint {
       void connection.close(closeOptions);
       connection.destroy();
     }
-    this.#closed = new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+    // Sends are asynchronous: closing the socket first would drop the last responses and the
+    // CONNECTION_CLOSE frames. Wait for them, but not forever.
+    this.#closed = (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#pool.whenDrained(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+      clearTimeout(timer);
+      await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+    })();
     return this.#closed;
   }
 

@@ -13,12 +13,15 @@ export class SendBufferPool {
   readonly #free: SendSlot[] = [];
   #allocated = 0;
   #sendErrors = 0;
+  #inFlight = 0;
+  #drained: Array<() => void> = [];
 
   constructor(slotSize: number) {
     this.slotSize = slotSize;
   }
 
   take(): SendSlot {
+    this.#inFlight++;
     const slot = this.#free.pop();
     if (slot !== undefined) return slot;
     this.#allocated++;
@@ -28,6 +31,8 @@ export class SendBufferPool {
       onSent: (error) => {
         if (error !== null) this.#sendErrors++;
         this.#free.push(created);
+        this.#inFlight--;
+        if (this.#inFlight === 0) for (const resolve of this.#drained.splice(0)) resolve();
       },
     };
     return created;
@@ -36,6 +41,14 @@ export class SendBufferPool {
   /** Returns a slot that was taken but not handed to the socket. */
   giveBack(slot: SendSlot): void {
     this.#free.push(slot);
+    this.#inFlight--;
+    if (this.#inFlight === 0) for (const resolve of this.#drained.splice(0)) resolve();
+  }
+
+  /** Resolves once every buffer handed to the socket has been sent (or failed). */
+  whenDrained(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained.push(resolve));
   }
 
   /** Buffers ever allocated: stays flat once traffic reaches a steady state. */

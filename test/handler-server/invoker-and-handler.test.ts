@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandlerServer, type HandlerServer, type RequestHandler } from '../../src/handler-server/index.js';
+import { getTransportInfo, InvokerClient, InvokerError } from '../../src/invoker-client/index.js';
+import { QuicTlsError } from '../../src/transport/index.js';
+import {
+  createPlatformCA,
+  MemoryTicketStore,
+  ZeroRttGenerator,
+  type IssuedCertificate,
+  type PlatformCA,
+  type Provisioned,
+} from '../../src/zero-rtt/index.js';
+
+describe('InvokerClient ⇄ handler server (in-process handler)', () => {
+  let ca: PlatformCA;
+  let generator: ZeroRttGenerator;
+  let invokerCertificate: IssuedCertificate;
+  const servers: HandlerServer[] = [];
+  const invokers: InvokerClient[] = [];
+  beforeAll(async () => {
+    ca = await createPlatformCA();
+    generator = new ZeroRttGenerator({ ca });
+    invokerCertificate = await generator.invokerCertificate();
+  });
+  afterAll(async () => {
+    await Promise.all(invokers.map((i) => i.close()));
+    await Promise.all(servers.map((s) => s.close({ timeoutMs: 100 })));
+  });
+
+  const worker = async (handler: RequestHandler, extra: Partial<Parameters<typeof createHandlerServer>[0]> = {}, provisioned?: Provisioned) => {
+    const p = provisioned ?? (await generator.provision({ functionName: 'fn', instanceId: `i-${servers.length}`, hosts: ['127.0.0.1'] }));
+    const server = await createHandlerServer({ credentials: p.worker, host: '127.0.0.1', handler, ...extra });
+    servers.push(server);
+    return { provisioned: p, server, target: { serverName: p.serverName, host: '127.0.0.1', port: server.address.port } };
+  };
+  const invoker = (p: Provisioned | undefined, options: Partial<ConstructorParameters<typeof InvokerClient>[0]> = {}) => {
+    const ticketStore = new MemoryTicketStore();
+    if (p !== undefined) ticketStore.set(p.serverName, p.session);
+    const client = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore, ...options });
+    invokers.push(client);
+    return client;
+  };
+  const reportEarly: RequestHandler = (request, info) =>
+    Response.json({ method: request.method, earlyData: info.earlyData, invoker: info.invoker, role: info.invokerRole, resumed: info.resumed });
+
+  it('a GET to a freshly provisioned worker goes in 0-RTT; the worker sees early data and who called', async () => {
+    const { provisioned, target } = await worker(reportEarly);
+    const client = invoker(provisioned);
+    const response = await client.fetch(target);
+    expect(await response.json()).toEqual({ method: 'GET', earlyData: true, invoker: 'invoker', role: 'invoker', resumed: true });
+    expect(getTransportInfo(response)).toMatchObject({ earlyData: true, earlyDataAccepted: true, resumed: true, reusedConnection: false, attempts: 1 });
+    expect(client.metrics()).toMatchObject({ zeroRttAttempted: 1, earlyDataRequests: 1 });
+  });
+
+  it("policy 'idempotent': a POST on a fresh connection waits for the handshake and is not early data", async () => {
+    const { provisioned, target } = await worker(reportEarly);
+    const client = invoker(provisioned);
+    const response = await client.fetch(target, { method: 'POST', body: 'charge the card' });
+    expect(await response.json()).toMatchObject({ method: 'POST', earlyData: false, resumed: true });
+    expect(getTransportInfo(response)).toMatchObject({ earlyData: false, resumed: true });
+    // With an Idempotency-Key the same POST may go early.
+    const { provisioned: p2, target: t2 } = await worker(reportEarly);
+    const keyed = await invoker(p2).fetch(t2, { method: 'POST', body: 'x', headers: { 'idempotency-key': 'k-1' } });
+    expect(await keyed.json()).toMatchObject({ earlyData: true });
+  });
+
+  it("policy 'always' puts a POST in early data (the paper's default)", async () => {
+    const { provisioned, target } = await worker(reportEarly);
+    const response = await invoker(provisioned, { zeroRtt: 'always' }).fetch(target, { method: 'POST', body: 'x' });
+    expect(await response.json()).toMatchObject({ method: 'POST', earlyData: true });
+  });
+
+  it('2,000 requests over 50 concurrent streams share one pooled connection; none lost, duplicated or mixed up', async () => {
+    const seen = new Set<string>();
+    const { provisioned, target } = await worker(async (request) => {
+      const id = request.headers.get('x-request-id') as string;
+      seen.add(id);
+      return new Response(`${id}:${await request.text()}`);
+    });
+    const client = invoker(provisioned, { zeroRtt: 'always' });
+    let next = 0;
+    const mismatches: string[] = [];
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (next < 2000) {
+          const id = String(next++);
+          const response = await client.fetch(target, { method: 'POST', body: `body-${id}`, headers: { 'x-request-id': id } });
+          const text = await response.text();
+          if (text !== `${id}:body-${id}`) mismatches.push(`${id} got ${text}`);
+        }
+      }),
+    );
+    expect(mismatches).toEqual([]);
+    expect(seen.size).toBe(2000);
+    const metrics = client.metrics();
+    expect(metrics.handshakes).toBe(1);
+    expect(metrics.openConnections).toBe(1);
+    expect(metrics.responses).toBe(2000);
+    expect(metrics.reusedConnections).toBeGreaterThanOrEqual(1950);
+  }, 60_000);
+
+  it('concurrent first requests to a worker share one handshake (dial coalescing)', async () => {
+    const { target } = await worker(() => new Response('ok'));
+    const client = invoker(undefined);
+    const responses = await Promise.all(Array.from({ length: 20 }, () => client.fetch(target)));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(client.metrics().handshakes).toBe(1);
+    expect(client.metrics().coalescedDials).toBeGreaterThan(0);
+  });
+
+  it('0-RTT rejected (worker restarted with a new ticket key) → the request succeeds, exactly once', async () => {
+    let executions = 0;
+    const counting: RequestHandler = () => {
+      executions++;
+      return new Response('done');
+    };
+    const stale = await generator.provision({ functionName: 'fn', instanceId: 'restart', hosts: ['127.0.0.1'] });
+    // The instance restarted: same name and port, but a new ticket key.
+    const fresh = await generator.provision({ functionName: 'fn', instanceId: 'restart', hosts: ['127.0.0.1'] });
+    const { target } = await worker(counting, {}, fresh);
+    const client = invoker(stale, { zeroRtt: 'always' });
+    const response = await client.fetch(target, { method: 'POST', body: 'once' });
+    expect(await response.text()).toBe('done');
+    expect(executions).toBe(1);
+    expect(getTransportInfo(response)).toMatchObject({ earlyData: true, earlyDataAccepted: false, resumed: false });
+    expect(client.metrics()).toMatchObject({ zeroRttAttempted: 1, zeroRttRejected: 1 });
+  });
+
+  it('a 425 Too Early is retried once after the handshake (RFC 8470)', async () => {
+    let calls = 0;
+    const { provisioned, target } = await worker((_request, info) => {
+      calls++;
+      return info.earlyData ? new Response('too early', { status: 425 }) : new Response('now fine');
+    });
+    const client = invoker(provisioned);
+    const response = await client.fetch(target);
+    expect(await response.text()).toBe('now fine');
+    expect(getTransportInfo(response)).toMatchObject({ attempts: 2, earlyData: false });
+    expect(calls).toBe(2);
+    expect(client.metrics().retries).toBe(1);
+  });
+
+  it('limits: max in flight → 429, exec timeout → 504 with the handler aborted, a throwing handler → 500 without its stack', async () => {
+    let aborted = 0;
+    const { target } = await worker(
+      async (request, info) => {
+        const path = new URL(request.url).pathname;
+        if (path === '/throw') throw new Error('secret internals at /srv/app.js:42');
+        const ms = path === '/hang' ? 5_000 : 300;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          info.signal.addEventListener('abort', () => {
+            aborted++;
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        return new Response('slow done');
+      },
+      { limits: { maxInflight: 2, execTimeoutMs: 1_000 } },
+    );
+    const client = invoker(undefined);
+    const slow = [client.fetch({ ...target, path: '/slow' }), client.fetch({ ...target, path: '/slow' })];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const third = await client.fetch({ ...target, path: '/slow' });
+    expect(third.status).toBe(429);
+    expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
+    const hang = await client.fetch({ ...target, path: '/hang' });
+    expect(hang.status).toBe(504);
+    expect(aborted).toBe(1);
+    const thrown = await client.fetch({ ...target, path: '/throw' });
+    expect(thrown.status).toBe(500);
+    expect(await thrown.text()).not.toContain('secret internals');
+    // And the server keeps serving.
+    expect((await client.fetch({ ...target, path: '/slow' })).status).toBe(200);
+  }, 20_000);
+
+  it('an unauthenticated client never gets its request executed', async () => {
+    let executions = 0;
+    const { target } = await worker(() => {
+      executions++;
+      return new Response('secret');
+    });
+    const anonymous = new InvokerClient({ ca });
+    invokers.push(anonymous);
+    await expect(anonymous.fetch(target, { method: 'POST', body: 'x' })).rejects.toBeInstanceOf(QuicTlsError);
+    expect(executions).toBe(0);
+  });
+
+  it('request and connect timeouts, and a caller AbortSignal', async () => {
+    const { target } = await worker(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      return new Response('late');
+    });
+    const impatient = invoker(undefined, { requestTimeoutMs: 200 });
+    await expect(impatient.fetch(target)).rejects.toMatchObject({ code: 'QFAAS_REQUEST_TIMEOUT' });
+    const controller = new AbortController();
+    const pending = invoker(undefined).fetch(target, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('caller gave up')), 100);
+    await expect(pending).rejects.toThrow('caller gave up');
+    // Nobody listens on this port: the handshake never completes.
+    const unreachable = invoker(undefined, { connectTimeoutMs: 300 });
+    const started = performance.now();
+    const error = await unreachable.fetch({ serverName: 'nobody.qfaas.internal', host: '127.0.0.1', port: 9 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvokerError);
+    expect((error as InvokerError).code).toBe('QFAAS_CONNECT_TIMEOUT');
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
+  it('upstream down → 502', async () => {
+    const p = await generator.provision({ functionName: 'fn', instanceId: 'noup', hosts: ['127.0.0.1'] });
+    const server = await createHandlerServer({ credentials: p.worker, host: '127.0.0.1', upstream: 'http://127.0.0.1:9' });
+    servers.push(server);
+    const response = await invoker(undefined).fetch({ serverName: p.serverName, host: '127.0.0.1', port: server.address.port });
+    expect(response.status).toBe(502);
+    expect(server.metrics().upstreamErrors).toBe(1);
+  });
+
+  it('graceful close: a request in flight finishes, then the server is gone', async () => {
+    const { server, target } = await worker(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return new Response('finished');
+    });
+    const client = invoker(undefined);
+    await (await client.fetch(target)).text();
+    const inFlight = client.fetch(target);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closing = server.close({ timeoutMs: 5_000 });
+    expect(server.draining).toBe(true);
+    expect(await (await inFlight).text()).toBe('finished');
+    await closing;
+  });
+
+  it('exposes metrics as an object and as Prometheus text', async () => {
+    const { target } = await worker(() => new Response('m'));
+    const client = invoker(undefined);
+    await (await client.fetch(target)).text();
+    const text = client.prometheusMetrics();
+    expect(text).toContain('qfaas_invoker_requests_total 1');
+    expect(text).toContain('qfaas_invoker_request_duration_seconds_count 1');
+    expect(text).toMatch(/qfaas_invoker_request_duration_seconds_bucket\{le="\+Inf"\} 1/);
+  });
+});
