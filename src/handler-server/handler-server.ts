@@ -188,13 +188,17 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       }, timeoutMs);
     });
     try {
-      const info: RequestInfo = {
+      const info = {
         earlyData: h3Info.earlyData,
         resumed: h3Info.earlyData || (quic.handshakeInfo?.resumed ?? false),
-        ...identityOf(quic),
         signal: controller.signal,
         streamId: h3Info.streamId,
-      };
+      } as RequestInfo;
+      // Parsing the client certificate costs tens of microseconds: only when the handler asks.
+      Object.defineProperties(info, {
+        invoker: { enumerable: true, get: () => identityOf(quic).invoker },
+        invokerRole: { enumerable: true, get: () => identityOf(quic).invokerRole },
+      });
       const run = async (): Promise<Response> => {
         if (proxy !== undefined) {
           try {

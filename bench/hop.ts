@@ -1,0 +1,131 @@
+/**
+ * npm run bench:hop — the gateway→worker hop, on loopback, interleaved:
+ *   - node:http on a new TCP connection per request;
+ *   - node:https, TLS 1.3 and TLS 1.2, a new connection per request with Node's session cache;
+ *   - qfaas InvokerClient on a new connection with a cached session: GET in 0-RTT, POST over 1-RTT
+ *     (policy 'idempotent');
+ *   - warm connections: node:https keep-alive against a pooled qfaas connection.
+ * Servers run in a child process. Results go to docs/performance.md.
+ */
+import { fork } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
+import { fileURLToPath } from 'node:url';
+import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
+import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../src/zero-rtt/index.js';
+import { machineLine, writeSection } from './report.js';
+import { summarize, type Summary } from './stats.js';
+
+const quick = process.argv.includes('--quick');
+const samples = quick ? 60 : 300;
+
+const ca = await createPlatformCA();
+const generator = new ZeroRttGenerator({ ca });
+const provisioned = await generator.provision({ functionName: 'hop', instanceId: 'i-1', hosts: ['127.0.0.1'] });
+const child = fork(fileURLToPath(new URL('./hop-servers.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const ports = await new Promise<{ http: number; tls13: number; tls12: number; qfaas: number }>((resolve) => {
+  child.once('message', (message: { http: number; tls13: number; tls12: number; qfaas: number }) => resolve(message));
+  child.send({ credentials: encodeCredentials(provisioned.worker, 'json') });
+});
+
+const payload = Buffer.alloc(100, 0x62);
+const serverName = provisioned.serverName;
+
+function nodeRequest(module: typeof http | typeof https, agent: http.Agent, port: number, method: 'GET' | 'POST'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = module.request(
+      { host: '127.0.0.1', port, method, path: '/', agent, servername: serverName, ca: ca.certPem, headers: method === 'POST' ? { 'content-length': payload.length } : {} },
+      (response) => {
+        let bytes = 0;
+        response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        response.once('end', () => (bytes === 100 ? resolve() : reject(new Error(`got ${bytes} bytes`))));
+      },
+    );
+    request.once('error', reject);
+    request.end(method === 'POST' ? payload : undefined);
+  });
+}
+
+const freshHttp = new http.Agent({ keepAlive: false });
+const freshTls13 = new https.Agent({ keepAlive: false, maxCachedSessions: 100 });
+const freshTls12 = new https.Agent({ keepAlive: false, maxCachedSessions: 100 });
+const warmTls13 = new https.Agent({ keepAlive: true, maxSockets: 1 });
+const store = new MemoryTicketStore();
+store.set(serverName, provisioned.session);
+const invoker = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), ticketStore: store, idleTimeoutMs: 0 });
+const warmInvoker = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), idleTimeoutMs: 0 });
+const target = { serverName, host: '127.0.0.1', port: ports.qfaas };
+
+let notEarly = 0;
+async function qfaasFresh(method: 'GET' | 'POST'): Promise<void> {
+  // A new connection each time, resuming the session the worker issued last time.
+  invoker.closeIdleConnections();
+  const response = await invoker.fetch(target, method === 'POST' ? { method, body: payload } : {});
+  const bytes = (await response.arrayBuffer()).byteLength;
+  if (bytes !== 100) throw new Error(`got ${bytes} bytes`);
+  const info = getTransportInfo(response);
+  if (method === 'GET' && info?.earlyDataAccepted !== true) notEarly++;
+  if (method === 'POST' && info?.earlyData !== false) throw new Error('a POST went in early data under the idempotent policy');
+}
+async function qfaasWarm(): Promise<void> {
+  const response = await warmInvoker.fetch(target);
+  await response.arrayBuffer();
+}
+
+const cases: Array<[string, () => Promise<void>]> = [
+  ['node:http, new TCP connection, GET', () => nodeRequest(http, freshHttp, ports.http, 'GET')],
+  ['node:https TLS 1.3, new connection (session cache), GET', () => nodeRequest(https, freshTls13, ports.tls13, 'GET')],
+  ['node:https TLS 1.2, new connection (session cache), GET', () => nodeRequest(https, freshTls12, ports.tls12, 'GET')],
+  ['qfaas, new connection (session cached), GET in 0-RTT', () => qfaasFresh('GET')],
+  ['node:http, new TCP connection, POST', () => nodeRequest(http, freshHttp, ports.http, 'POST')],
+  ['node:https TLS 1.3, new connection (session cache), POST', () => nodeRequest(https, freshTls13, ports.tls13, 'POST')],
+  ['qfaas, new connection (session cached), POST over 1-RTT', () => qfaasFresh('POST')],
+  ['node:https TLS 1.3 keep-alive (warm), GET', () => nodeRequest(https, warmTls13, ports.tls13, 'GET')],
+  ['qfaas pooled connection (warm), GET', qfaasWarm],
+];
+const results = new Map<string, number[]>(cases.map(([name]) => [name, []]));
+for (let i = 0; i < 30; i++) for (const [, run] of cases) await run();
+notEarly = 0;
+for (let i = 0; i < samples; i++) {
+  for (let k = 0; k < cases.length; k++) {
+    const [name, run] = cases[(i + k) % cases.length] as [string, () => Promise<void>];
+    const started = performance.now();
+    await run();
+    results.get(name)?.push(performance.now() - started);
+  }
+  if (process.stdout.isTTY) process.stdout.write(`\rhop samples ${i + 1}/${samples}`);
+}
+if (process.stdout.isTTY) process.stdout.write('\n');
+if (notEarly > 0) throw new Error(`${notEarly} qfaas GETs were not accepted in 0-RTT`);
+await invoker.close();
+await warmInvoker.close();
+for (const agent of [freshHttp, freshTls13, freshTls12, warmTls13]) agent.destroy();
+child.disconnect();
+
+const summaries = new Map<string, Summary>([...results].map(([name, values]) => [name, summarize(values)]));
+const median = (name: string) => (summaries.get(name) as Summary).median;
+const fmt = (s: Summary) => `${s.median.toFixed(3)} ms (p10 ${s.p10.toFixed(3)}, p90 ${s.p90.toFixed(3)})`;
+const rows: string[][] = cases.map(([name]) => [name, fmt(summaries.get(name) as Summary), '']);
+rows.push(
+  ['qfaas 0-RTT GET / TLS 1.3 GET (new connections)', (median('qfaas, new connection (session cached), GET in 0-RTT') / median('node:https TLS 1.3, new connection (session cache), GET')).toFixed(2), '≤ 0.85'],
+  ['qfaas 0-RTT GET / node:http GET (new connections)', (median('qfaas, new connection (session cached), GET in 0-RTT') / median('node:http, new TCP connection, GET')).toFixed(2), ''],
+  ['qfaas 1-RTT POST / TLS 1.3 POST (new connections)', (median('qfaas, new connection (session cached), POST over 1-RTT') / median('node:https TLS 1.3, new connection (session cache), POST')).toFixed(2), ''],
+  ['qfaas warm / node:https keep-alive', (median('qfaas pooled connection (warm), GET') / median('node:https TLS 1.3 keep-alive (warm), GET')).toFixed(2), '≤ 1.1'],
+);
+console.table(rows.map(([what, measured, target]) => ({ what, measured, target })));
+if (!quick) {
+  writeSection(
+    'bench:hop',
+    [
+      '## The gateway→worker hop (`npm run bench:hop`)',
+      '',
+      `Machine: ${machineLine()}. Servers in a child process on loopback, 100-byte responses,`,
+      `${samples} samples per row with the rows rotated each round; certificates ECDSA P-256 from one CA.`,
+      'qfaas uses mutual TLS; node:https uses server authentication only.',
+      '',
+      '| measurement | median (p10, p90) or ratio | target |',
+      '|---|---|---|',
+      ...rows.map((row) => `| ${row.join(' | ')} |`),
+    ].join('\n'),
+  );
+}
