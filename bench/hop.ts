@@ -13,8 +13,8 @@ import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../src/zero-rtt/index.js';
-import { machineLine, writeSection } from './report.js';
-import { summarize, type Summary } from './stats.js';
+import { reportResults, type ResultRow } from './report.js';
+import { formatSummary, summarize, type Summary } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 60 : 300;
@@ -104,28 +104,18 @@ child.disconnect();
 
 const summaries = new Map<string, Summary>([...results].map(([name, values]) => [name, summarize(values)]));
 const median = (name: string) => (summaries.get(name) as Summary).median;
-const fmt = (s: Summary) => `${s.median.toFixed(3)} ms (p10 ${s.p10.toFixed(3)}, p90 ${s.p90.toFixed(3)})`;
-const rows: string[][] = cases.map(([name]) => [name, fmt(summaries.get(name) as Summary), '']);
+const fmt = formatSummary;
+const rows: ResultRow[] = cases.map(([name]): ResultRow => [name, fmt(summaries.get(name) as Summary), '']);
 rows.push(
   ['qfaas 0-RTT GET / TLS 1.3 GET (new connections)', (median('qfaas, new connection (session cached), GET in 0-RTT') / median('node:https TLS 1.3, new connection (session cache), GET')).toFixed(2), '≤ 0.85'],
   ['qfaas 0-RTT GET / node:http GET (new connections)', (median('qfaas, new connection (session cached), GET in 0-RTT') / median('node:http, new TCP connection, GET')).toFixed(2), ''],
   ['qfaas 1-RTT POST / TLS 1.3 POST (new connections)', (median('qfaas, new connection (session cached), POST over 1-RTT') / median('node:https TLS 1.3, new connection (session cache), POST')).toFixed(2), ''],
   ['qfaas warm / node:https keep-alive', (median('qfaas pooled connection (warm), GET') / median('node:https TLS 1.3 keep-alive (warm), GET')).toFixed(2), '≤ 1.1'],
 );
-console.table(rows.map(([what, measured, target]) => ({ what, measured, target })));
-if (!quick) {
-  writeSection(
-    'bench:hop',
-    [
-      '## The gateway→worker hop (`npm run bench:hop`)',
-      '',
-      `Machine: ${machineLine()}. Servers in a child process on loopback, 100-byte responses,`,
-      `${samples} samples per row with the rows rotated each round; certificates ECDSA P-256 from one CA.`,
-      'qfaas uses mutual TLS; node:https uses server authentication only.',
-      '',
-      '| measurement | median (p10, p90) or ratio | target |',
-      '|---|---|---|',
-      ...rows.map((row) => `| ${row.join(' | ')} |`),
-    ].join('\n'),
-  );
-}
+reportResults({
+  section: 'bench:hop',
+  title: 'The gateway→worker hop (`npm run bench:hop`)',
+  description: `Servers in a child process on loopback, 100-byte responses, ${samples} samples per row with the rows rotated each round; certificates ECDSA P-256 from one CA. qfaas uses mutual TLS; node:https uses server authentication only.`,
+  rows,
+  quick,
+});

@@ -19,3 +19,23 @@ export function writeSection(name: string, markdown: string, file = new URL('../
   const next = from >= 0 && to > from ? current.slice(0, from) + block + current.slice(to + end.length) : `${current.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, next);
 }
+
+export type ResultRow = readonly [what: string, measured: string, target: string];
+
+/** Prints the rows, and unless `quick`, writes them as a docs/performance.md section. */
+export function reportResults(options: { section: string; title: string; description: string; rows: readonly ResultRow[]; quick: boolean }): void {
+  console.table(options.rows.map(([what, measured, target]) => ({ what, measured, target })));
+  if (options.quick) return;
+  writeSection(
+    options.section,
+    [
+      `## ${options.title}`,
+      '',
+      `Machine: ${machineLine()}. ${options.description}`,
+      '',
+      '| measurement | result | target |',
+      '|---|---|---|',
+      ...options.rows.map((row) => `| ${row.join(' | ')} |`),
+    ].join('\n'),
+  );
+}

@@ -15,14 +15,16 @@ interface Setup {
 const response = Buffer.alloc(100, 0x61);
 
 process.once('message', async (setup: Setup) => {
+  // One config for both servers: they share certificate and ticket key.
+  const config = createQuicheConfig({
+    role: 'server',
+    caPem: setup.caPem,
+    certificate: { certPem: setup.certPem, keyPem: setup.keyPem },
+    ticketKey: Uint8Array.from(setup.ticketKey),
+  });
   const server = await createQuicServer({
     receiveBufferSize: 4 * 1024 * 1024,
-    config: createQuicheConfig({
-      role: 'server',
-      caPem: setup.caPem,
-      certificate: { certPem: setup.certPem, keyPem: setup.keyPem },
-      ticketKey: Uint8Array.from(setup.ticketKey),
-    }),
+    config,
     onConnection(connection) {
       connection.onStream = (stream) => {
         void (async () => {
@@ -36,12 +38,7 @@ process.once('message', async (setup: Setup) => {
   });
   const h3 = await createHttp3Server({
     receiveBufferSize: 4 * 1024 * 1024,
-    config: createQuicheConfig({
-      role: 'server',
-      caPem: setup.caPem,
-      certificate: { certPem: setup.certPem, keyPem: setup.keyPem },
-      ticketKey: Uint8Array.from(setup.ticketKey),
-    }),
+    config,
     handler: () => new Response(response),
   });
   process.send?.({ port: server.address.port, h3Port: h3.address.port });

@@ -19,8 +19,8 @@ import {
 } from '../src/transport/index.js';
 import { createPlatformCA } from '../src/zero-rtt/index.js';
 import { fakeTransportPair } from '../test/helpers/fake-h3-transport.js';
-import { machineLine, writeSection } from './report.js';
-import { summarize, type Summary } from './stats.js';
+import { reportResults, type ResultRow } from './report.js';
+import { formatSummary, requestsPerSecond, summarize } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 100 : 500;
@@ -143,34 +143,12 @@ if (notEarly > 0) throw new Error(`${notEarly} session requests were not accepte
 
 const warm = client.connect({ host: '127.0.0.1', port, serverName, config });
 await exchange(warm);
-let completed = 0;
-const deadline = performance.now() + warmSeconds * 1000;
-const warmStarted = performance.now();
-await Promise.all(
-  Array.from({ length: 32 }, async () => {
-    while (performance.now() < deadline) {
-      await exchange(warm);
-      completed++;
-    }
-  }),
-);
-const requestsPerSecond = completed / ((performance.now() - warmStarted) / 1000);
+const rawRequestsPerSecond = await requestsPerSecond(() => exchange(warm), 32, warmSeconds);
 await warm.close();
 
 const warmH3 = connectHttp3(client.connect({ host: '127.0.0.1', port: h3Port, serverName, config }));
 await h3Exchange(warmH3);
-let completedH3 = 0;
-const deadlineH3 = performance.now() + warmSeconds * 1000;
-const warmH3Started = performance.now();
-await Promise.all(
-  Array.from({ length: 32 }, async () => {
-    while (performance.now() < deadlineH3) {
-      await h3Exchange(warmH3);
-      completedH3++;
-    }
-  }),
-);
-const requestsPerSecondH3 = completedH3 / ((performance.now() - warmH3Started) / 1000);
+const h3RequestsPerSecond = await requestsPerSecond(() => h3Exchange(warmH3), 32, warmSeconds);
 warmH3.close();
 await client.close();
 child.disconnect();
@@ -230,8 +208,8 @@ const h3LayerOnly = await h3LayerOnlyMicroseconds();
 const oneRttSummary = summarize(oneRtt);
 const zeroRttSummary = summarize(zeroRtt);
 const zeroRttH3Summary = summarize(zeroRttH3);
-const fmt = (s: Summary) => `${s.median.toFixed(3)} ms (p10 ${s.p10.toFixed(3)}, p90 ${s.p90.toFixed(3)})`;
-const rows = [
+const fmt = formatSummary;
+const rows: ResultRow[] = [
   ['fresh connection, 1-RTT (full handshake), 100-byte response', fmt(oneRttSummary), '≤ 1.3 ms'],
   ['fresh connection, 0-RTT (session ticket), 100-byte response', fmt(zeroRttSummary), '≤ 1.0 ms'],
   ['0-RTT / 1-RTT median', (zeroRttSummary.median / oneRttSummary.median).toFixed(2), ''],
@@ -239,25 +217,15 @@ const rows = [
   ['HTTP/3 0-RTT / raw-stream 0-RTT median', (zeroRttH3Summary.median / zeroRttSummary.median).toFixed(2), '≤ 1.15'],
   ['handshake CPU only, full (mutual TLS), both sides in memory', fmt(handshakeFull), ''],
   ['handshake CPU only, resumed, both sides in memory', fmt(handshakeResumed), ''],
-  ['warm connection, 32 concurrent streams', `${Math.round(requestsPerSecond).toLocaleString('en-US')} requests/s`, '≥ 10,000 requests/s'],
-  ['warm connection, HTTP/3 GET, 32 concurrent requests', `${Math.round(requestsPerSecondH3).toLocaleString('en-US')} requests/s`, ''],
-  ['raw-stream / HTTP/3 requests per second', (requestsPerSecond / requestsPerSecondH3).toFixed(2), '≤ 1.15'],
+  ['warm connection, 32 concurrent streams', `${Math.round(rawRequestsPerSecond).toLocaleString('en-US')} requests/s`, '≥ 10,000 requests/s'],
+  ['warm connection, HTTP/3 GET, 32 concurrent requests', `${Math.round(h3RequestsPerSecond).toLocaleString('en-US')} requests/s`, ''],
+  ['raw-stream / HTTP/3 requests per second', (rawRequestsPerSecond / h3RequestsPerSecond).toFixed(2), '≤ 1.15'],
   ['HTTP/3 layer alone (both sides in memory, no QUIC), warm GET', `${h3LayerOnly.toFixed(1)} µs per request`, ''],
 ];
-console.table(rows.map(([what, measured, target]) => ({ what, measured, target })));
-
-if (!quick) {
-  writeSection(
-    'bench:transport',
-    [
-      '## QUIC transport on loopback (`npm run bench:transport`)',
-      '',
-      `Machine: ${machineLine()}. Server in a child process, client in the benchmark process;`,
-      `${samples} samples per fresh-connection row, 1-RTT and 0-RTT interleaved; mutual TLS with ECDSA P-256.`,
-      '',
-      '| measurement | median (p10, p90) or rate | target |',
-      '|---|---|---|',
-      ...rows.map((row) => `| ${row.join(' | ')} |`),
-    ].join('\n'),
-  );
-}
+reportResults({
+  section: 'bench:transport',
+  title: 'QUIC transport on loopback (`npm run bench:transport`)',
+  description: `Server in a child process, client in the benchmark process; ${samples} samples per fresh-connection row, 1-RTT, 0-RTT and HTTP/3 interleaved; mutual TLS with ECDSA P-256.`,
+  rows,
+  quick,
+});

@@ -9,8 +9,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connectHttp3, createQuicClient, createQuicheConfig, deserializePeerSettings } from '../src/transport/index.js';
 import { createPlatformCA, encodeCredentials, ZeroRttGenerator, type Provisioned } from '../src/zero-rtt/index.js';
-import { machineLine, writeSection } from './report.js';
-import { summarize, type Summary } from './stats.js';
+import { reportResults, type ResultRow } from './report.js';
+import { formatSummary, summarize } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 30 : 150;
@@ -85,29 +85,20 @@ if (process.stdout.isTTY) process.stdout.write('\n');
 await client.close();
 host.disconnect();
 
-const fmt = (s: Summary) => `${s.median.toFixed(3)} ms (p10 ${s.p10.toFixed(3)}, p90 ${s.p90.toFixed(3)})`;
+const fmt = formatSummary;
 const provision = summarize(provisionMs);
 const zero = summarize(zeroRtt);
 const one = summarize(oneRtt);
-const rows = [
+const rows: ResultRow[] = [
   ['provision() per worker instance', fmt(provision), '≤ 5 ms'],
   ['first request to a new worker, with the generator’s session (0-RTT, HTTP/3)', fmt(zero), ''],
   ['first request to a new worker, no session (1-RTT, HTTP/3)', fmt(one), ''],
   ['0-RTT / 1-RTT median', (zero.median / one.median).toFixed(2), ''],
 ];
-console.table(rows.map(([what, measured, target]) => ({ what, measured, target })));
-if (!quick) {
-  writeSection(
-    'bench:zero-rtt',
-    [
-      '## 0-RTT generator (`npm run bench:zero-rtt`)',
-      '',
-      `Machine: ${machineLine()}. Workers started in a helper process from provisioned credentials, one new`,
-      `instance per request; ${samples} samples each, 0-RTT and 1-RTT interleaved; mutual TLS, ECDSA P-256.`,
-      '',
-      '| measurement | median (p10, p90) or ratio | target |',
-      '|---|---|---|',
-      ...rows.map((row) => `| ${row.join(' | ')} |`),
-    ].join('\n'),
-  );
-}
+reportResults({
+  section: 'bench:zero-rtt',
+  title: '0-RTT generator (`npm run bench:zero-rtt`)',
+  description: `Workers started in a helper process from provisioned credentials, one new instance per request; ${samples} samples each, 0-RTT and 1-RTT interleaved; mutual TLS, ECDSA P-256.`,
+  rows,
+  quick,
+});

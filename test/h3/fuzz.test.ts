@@ -13,23 +13,13 @@ import {
   type Field,
 } from '../../src/transport/index.js';
 import { fakeTransportPair } from '../helpers/fake-h3-transport.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 /**
  * At least 10,000 random and mutated frames and field sections fed to the server side. Each case
  * must end in a response, a typed stream reset or a typed connection close: no uncaught exception,
  * no request left hanging, no runaway memory.
  */
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const knownCodes = new Set<number>(Object.values(h3ErrorCodes));
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -56,7 +46,7 @@ describe('fuzzing the server side of HTTP/3 and QPACK', () => {
   });
 
   it('10,000 cases: only typed HTTP/3 and QPACK errors, nothing hangs, memory stays bounded', async () => {
-    const random = prng(0x51fa5);
+    const random = mulberry32(0x51fa5);
     const int = (n: number) => Math.floor(random() * n);
     const randomBytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
     const mutate = (input: Uint8Array): Uint8Array => {

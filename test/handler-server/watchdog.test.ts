@@ -1,21 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
 import { parseDuration, readWatchdogConfig, splitCommandLine } from '../../src/handler-server/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
+import { freePort } from '../helpers/ports.js';
 import { spawnTs } from '../helpers/processes.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {

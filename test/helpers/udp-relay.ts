@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { mulberry32 } from './prng.js';
 
 export interface RelayStats {
   forwarded: number;
@@ -9,18 +10,6 @@ export interface UdpRelay {
   port: number;
   stats: { toServer: RelayStats; toClient: RelayStats };
   close(): Promise<void>;
-}
-
-/** Deterministic PRNG so a lossy run can be reproduced from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
