@@ -132,6 +132,47 @@ describe('HTTP/3 over an in-memory transport that delivers one byte at a time', 
     expect(body.every((byte) => byte === 1)).toBe(true);
   });
 
+  it('full duplex: request and response bodies interleave without either side waiting for the other to finish', async () => {
+    const { client } = pair({
+      chunked: true,
+      handler: (request) => {
+        const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+        // Echo each request chunk as it arrives, upper-cased, before the next one exists.
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              const { done, value } = await reader.read();
+              if (done) controller.close();
+              else controller.enqueue(Buffer.from(Buffer.from(value).toString().toUpperCase()));
+            },
+          }),
+        );
+      },
+    });
+    let sendNext: ((chunk: string | null) => void) | undefined;
+    const requestBody = new ReadableStream<Uint8Array>({
+      pull: (controller) =>
+        new Promise<void>((resolve) => {
+          sendNext = (chunk) => {
+            if (chunk === null) controller.close();
+            else controller.enqueue(Buffer.from(chunk));
+            resolve();
+          };
+        }),
+    });
+    const pending = client.fetch(new Request(`${origin}/duplex`, { method: 'POST', body: requestBody, duplex: 'half' } as RequestInit));
+    await settle();
+    sendNext?.('ping one');
+    const response = await pending;
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    expect(Buffer.from((await reader.read()).value as Uint8Array).toString()).toBe('PING ONE');
+    // Only now does the client produce its second chunk: nothing may be waiting for it.
+    sendNext?.('ping two');
+    expect(Buffer.from((await reader.read()).value as Uint8Array).toString()).toBe('PING TWO');
+    sendNext?.(null);
+    expect((await reader.read()).done).toBe(true);
+  });
+
   it('marks requests that arrived in early data, on the server and in the client response info', async () => {
     const { client } = pair({ earlyDataAccepted: true });
     const response = await client.fetch(new Request(`${origin}/early`));

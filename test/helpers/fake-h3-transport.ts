@@ -117,8 +117,9 @@ class FakeStream implements H3Stream {
     this.#writeError ??= new QuicStreamStoppedError(this.id, errorCode);
   }
 
+  /** The connection closed: like QUIC, a stream whose FIN already arrived stays readable. */
   fail(error: Error): void {
-    this.#readError ??= error;
+    if (!this.#ended) this.#readError ??= error;
     this.#writeError ??= error;
     this.#wake();
   }

@@ -7,31 +7,67 @@ import type { H3Stream } from './transport.js';
 /** Chunks up to this size are copied behind their DATA header and sent in one write. */
 const coalesceLimit = 16 * 1024;
 
+const notYet = Symbol('not yet');
 /**
- * Sends a body as DATA frames, then FIN. Reads the source only as fast as the stream accepts
- * bytes, so a large upload is never buffered whole.
+ * Settles after a few microtask hops: a body already in memory (a Response made from a string or
+ * buffer) yields its next chunk, or its end, within two.
  */
-export async function writeBody(stream: H3Stream, body: ReadableStream<Uint8Array> | null): Promise<void> {
+function shortly(): Promise<typeof notYet> {
+  return Promise.resolve()
+    .then(() => undefined)
+    .then(() => undefined)
+    .then(() => undefined)
+    .then(() => notYet);
+}
+
+function dataFrame(chunk: Uint8Array, prefix?: Uint8Array): Uint8Array {
+  const header = encodeFrameHeader(frameType.data, chunk.length);
+  const before = prefix?.length ?? 0;
+  const frame = new Uint8Array(before + header.length + chunk.length);
+  if (prefix !== undefined) frame.set(prefix, 0);
+  frame.set(header, before);
+  frame.set(chunk, before + header.length);
+  return frame;
+}
+
+/**
+ * Sends a message: its HEADERS frame, the body as DATA frames, then FIN. Reads the body only as
+ * fast as the stream accepts bytes, so a large upload is never buffered whole. A small body that
+ * fits one chunk leaves together with its headers and the FIN in a single write.
+ */
+export async function writeMessage(stream: H3Stream, headersFrame: Uint8Array, body: ReadableStream<Uint8Array> | null): Promise<void> {
   if (body === null) {
-    await stream.end();
+    await stream.end(headersFrame);
     return;
   }
   const reader = body.getReader();
+  let pending: Uint8Array | undefined = headersFrame;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const next = reader.read();
+      // Bytes held back (headers, a small frame) wait for the next chunk only a few microtasks: a
+      // body already in memory leaves in one write with its FIN, while a body that produces slowly
+      // (or waits for the peer) never has its bytes held up.
+      if (pending !== undefined && (await Promise.race([next, shortly()])) === notYet) {
+        await stream.write(pending);
+        pending = undefined;
+      }
+      const { done, value } = await next;
       if (done) break;
       if (value.length === 0) continue;
-      const header = encodeFrameHeader(frameType.data, value.length);
-      if (value.length <= coalesceLimit) {
-        const frame = new Uint8Array(header.length + value.length);
-        frame.set(header, 0);
-        frame.set(value, header.length);
-        await stream.write(frame);
-      } else {
-        await stream.write(header);
+      if (value.length > coalesceLimit) {
+        if (pending !== undefined) await stream.write(pending);
+        pending = undefined;
+        await stream.write(encodeFrameHeader(frameType.data, value.length));
         await stream.write(value);
+        continue;
       }
+      if (pending !== undefined && pending.length + value.length <= coalesceLimit) {
+        pending = dataFrame(value, pending);
+        continue;
+      }
+      if (pending !== undefined) await stream.write(pending);
+      pending = dataFrame(value);
     }
   } catch (error) {
     await reader.cancel(error).catch(() => undefined);
@@ -39,7 +75,7 @@ export async function writeBody(stream: H3Stream, body: ReadableStream<Uint8Arra
   } finally {
     reader.releaseLock();
   }
-  await stream.end();
+  await stream.end(pending);
 }
 
 /** Frames that may follow a message's HEADERS on a request stream, and what ends it. */

@@ -1,6 +1,6 @@
 import { QfaasConfigError } from '../../errors.js';
 import { QuicConnectionClosedError, QuicStreamResetError, QuicStreamStoppedError } from '../quic/errors.js';
-import { createBodyStream, unexpectedOnRequestStream, writeBody, type BodySource } from './body.js';
+import { createBodyStream, unexpectedOnRequestStream, writeMessage, type BodySource } from './body.js';
 import {
   connectionError,
   h3ErrorCodes,
@@ -217,8 +217,7 @@ export class Http3Connection {
       if (request.body === null) {
         await stream.end(headersFrame);
       } else {
-        await stream.write(headersFrame);
-        void writeBody(stream, request.body).catch((error: unknown) => {
+        void writeMessage(stream, headersFrame, request.body).catch((error: unknown) => {
           // After a complete response the server may stop the upload with H3_NO_ERROR (RFC 9114 section 4.1).
           if (error instanceof QuicStreamStoppedError && error.errorCode === h3ErrorCodes.H3_NO_ERROR) return;
           if (!settled) stream.reset(h3ErrorCodes.H3_REQUEST_CANCELLED);
@@ -374,13 +373,8 @@ export class Http3Connection {
     if (fieldSectionSize(fields) > limit) fields = [[':status', '500']];
     const headersFrame = encodeFrame(frameType.headers, encodeFieldSection(fields));
     const body = headRequest ? null : response.body;
-    if (body === null) {
-      await response.body?.cancel().catch(() => undefined);
-      await stream.end(headersFrame);
-      return;
-    }
-    await stream.write(headersFrame);
-    await writeBody(stream, body);
+    if (body === null) await response.body?.cancel().catch(() => undefined);
+    await writeMessage(stream, headersFrame, body);
   }
 
   #failServerStream(stream: H3Stream, error: unknown): void {

@@ -30,30 +30,56 @@ export function fieldSectionSize(fields: readonly Field[]): number {
   return size;
 }
 
+/**
+ * Encoded literal field lines of recent (name, value) pairs: the same few headers repeat on every
+ * request of a platform, and Huffman-coding them again each time is most of the encoder's work.
+ * Bounded, cleared when full; sensitive fields are never kept.
+ */
+const lineCache = new Map<string, Uint8Array>();
+const lineCacheLimit = 4096;
+const cacheableLength = 256;
+
 /** Encodes fields as a QPACK field section (static table and literals; Huffman where shorter). */
 export function encodeFieldSection(fields: readonly Field[], out: ByteWriter = new ByteWriter()): Uint8Array {
   // Encoded Required Insert Count 0 and Delta Base 0: no dynamic table references.
   out.byte(0);
   out.byte(0);
   for (const [name, value] of fields) {
-    const exact = exactIndex.get(`${name}\u0000${value}`);
+    const key = `${name}\u0000${value}`;
+    const exact = exactIndex.get(key);
     if (exact !== undefined) {
       writePrefixedInt(out, 0b1100_0000, 6, exact);
       continue;
     }
-    const never = sensitiveNames.has(name) ? 0x20 : 0;
-    const named = nameIndex.get(name);
-    if (named !== undefined) {
-      writePrefixedInt(out, 0b0101_0000 | never, 4, named);
-    } else {
-      const huffman = huffmanEncodedLength(name) < name.length;
-      writePrefixedInt(out, 0b0010_0000 | (never >> 1) | (huffman ? 0x08 : 0), 3, huffman ? huffmanEncodedLength(name) : name.length);
-      if (huffman) huffmanEncode(name, out);
-      else out.latin1(name);
+    const cached = lineCache.get(key);
+    if (cached !== undefined) {
+      out.bytes(cached);
+      continue;
     }
-    writeString(out, value);
+    const cacheable = key.length <= cacheableLength && !sensitiveNames.has(name);
+    const start = out.length;
+    writeLiteralLine(out, name, value);
+    if (cacheable) {
+      if (lineCache.size >= lineCacheLimit) lineCache.clear();
+      lineCache.set(key, out.view().slice(start));
+    }
   }
   return out.toBytes();
+}
+
+function writeLiteralLine(out: ByteWriter, name: string, value: string): void {
+  const never = sensitiveNames.has(name) ? 0x20 : 0;
+  const named = nameIndex.get(name);
+  if (named !== undefined) {
+    writePrefixedInt(out, 0b0101_0000 | never, 4, named);
+  } else {
+    const huffmanLength = huffmanEncodedLength(name);
+    const huffman = huffmanLength < name.length;
+    writePrefixedInt(out, 0b0010_0000 | (never >> 1) | (huffman ? 0x08 : 0), 3, huffman ? huffmanLength : name.length);
+    if (huffman) huffmanEncode(name, out);
+    else out.latin1(name);
+  }
+  writeString(out, value);
 }
 
 function writeString(out: ByteWriter, value: string): void {
