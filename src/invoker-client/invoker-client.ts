@@ -181,40 +181,45 @@ export class InvokerClient {
       ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}),
     } as RequestInit);
     const eligible = attempt === 1 && isEarlyDataEligible(request.method, request.headers, this.#policy);
+    // Our timeouts abort `controller`; the caller's signal joins it for the whole exchange,
+    // body included (AbortSignal.any holds no listener on the caller's signal once collected).
     const controller = new AbortController();
+    const signal = init.signal == null ? controller.signal : AbortSignal.any([init.signal, controller.signal]);
+    if (signal.aborted) throw signal.reason;
     const timers: NodeJS.Timeout[] = [];
-    const abortWith = (reason: unknown) => controller.abort(reason);
-    const userSignal = init.signal ?? undefined;
-    if (userSignal !== undefined) {
-      if (userSignal.aborted) throw userSignal.reason;
-      userSignal.addEventListener('abort', () => abortWith(userSignal.reason), { once: true });
-    }
     if (this.#requestTimeoutMs > 0) {
       timers.push(
-        setTimeout(() => abortWith(new InvokerError('QFAAS_REQUEST_TIMEOUT', `no response within ${this.#requestTimeoutMs} ms`)), this.#requestTimeoutMs),
+        setTimeout(
+          () => controller.abort(new InvokerError('QFAAS_REQUEST_TIMEOUT', `no response within ${this.#requestTimeoutMs} ms`)),
+          this.#requestTimeoutMs,
+        ),
       );
     }
-    const { pooled, reused } = await this.#connection(target);
-    pooled.active++;
-    this.#touch(pooled);
+    let pooled: PooledConnection | undefined;
     try {
-      if (!pooled.quic.handshakeCompleted) {
+      const connection = await abortable(this.#connection(target), signal);
+      pooled = connection.pooled;
+      const reused = connection.reused;
+      pooled.active++;
+      this.#touch(pooled);
+      const quic = pooled.quic;
+      if (!quic.handshakeCompleted) {
+        const h3 = pooled.h3;
         timers.push(
           setTimeout(() => {
-            if (pooled.quic.handshakeCompleted) return;
-            const error = new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${target.serverName} within ${this.#connectTimeoutMs} ms`);
-            abortWith(error);
-            pooled.h3.close(h3ErrorCodes.H3_NO_ERROR, 'connect timeout');
+            if (quic.handshakeCompleted) return;
+            controller.abort(new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${target.serverName} within ${this.#connectTimeoutMs} ms`));
+            h3.close(h3ErrorCodes.H3_NO_ERROR, 'connect timeout');
           }, this.#connectTimeoutMs),
         );
         // A request that may not go in early data waits for the handshake: it is never in a 0-RTT packet.
-        if (!(eligible && pooled.withSession)) await abortable(pooled.quic.handshake, controller.signal);
+        if (!(eligible && pooled.withSession)) await abortable(quic.handshake, signal);
       }
-      const earlyData = !pooled.quic.handshakeCompleted;
+      const earlyData = !quic.handshakeCompleted;
       if (earlyData) this.#metrics.earlyDataRequests++;
       if (reused) this.#metrics.reusedConnections++;
-      const response = await pooled.h3.fetch(request, { signal: controller.signal });
-      const handshake = pooled.quic.handshakeInfo ?? (await abortable(pooled.quic.handshake, controller.signal));
+      const response = await pooled.h3.fetch(request, { signal });
+      const handshake = quic.handshakeInfo ?? (await abortable(quic.handshake, signal));
       transportInfo.set(response, {
         earlyData,
         earlyDataAccepted: earlyData && handshake.earlyDataAccepted,
@@ -225,12 +230,14 @@ export class InvokerClient {
       });
       return response;
     } catch (error) {
-      if (controller.signal.aborted) throw controller.signal.reason;
+      if (signal.aborted) throw signal.reason;
       throw error;
     } finally {
       for (const timer of timers) clearTimeout(timer);
-      pooled.active--;
-      this.#touch(pooled);
+      if (pooled !== undefined) {
+        pooled.active--;
+        this.#touch(pooled);
+      }
     }
   }
 

@@ -252,6 +252,14 @@ describe('HTTP/3 over an in-memory transport that delivers one byte at a time', 
     expect(received).toBeGreaterThan(0);
   });
 
+  it('a signal shared by many requests does not collect listeners', async () => {
+    const { getEventListeners } = await import('node:events');
+    const { client } = pair({ chunked: true });
+    const shared = new AbortController().signal;
+    for (let i = 0; i < 50; i++) await (await client.fetch(new Request(`${origin}/n${i}`), { signal: shared })).text();
+    expect(getEventListeners(shared, 'abort')).toHaveLength(0);
+  });
+
   it('the server receives trailers after the body', async () => {
     let info: Http3RequestInfo | undefined;
     const { raw } = await rawClient(async (request, requestInfo) => {

@@ -207,6 +207,30 @@ describe('InvokerClient ⇄ handler server (in-process handler)', () => {
     expect(performance.now() - started).toBeLessThan(3_000);
   });
 
+  it('aborting while the body streams cancels it', async () => {
+    const { target } = await worker(
+      () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              await new Promise((resolve) => setTimeout(resolve, 20));
+              controller.enqueue(new Uint8Array(1000));
+            },
+          }),
+        ),
+    );
+    const controller = new AbortController();
+    const response = await invoker(undefined).fetch(target, { signal: controller.signal });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    controller.abort(new Error('enough'));
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return 'ended';
+      })(),
+    ).rejects.toThrow();
+  });
+
   it('upstream down → 502', async () => {
     const p = await generator.provision({ functionName: 'fn', instanceId: 'noup', hosts: ['127.0.0.1'] });
     const server = await createHandlerServer({ credentials: p.worker, host: '127.0.0.1', upstream: 'http://127.0.0.1:9' });

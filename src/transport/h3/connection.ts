@@ -194,24 +194,27 @@ export class Http3Connection {
     const stream = await this.#transport.openBidirectionalStream();
     this.#active.add(stream);
     let settled = false;
+    let rejectAborted!: (reason: unknown) => void;
+    const aborted = new Promise<never>((_, reject) => {
+      rejectAborted = reject;
+    });
+    aborted.catch(() => undefined);
+    // One listener per request, removed when the request settles: a signal shared by many
+    // requests must not collect listeners.
     const onAbort = () => {
+      rejectAborted(signal.reason);
       if (settled) return;
       stream.reset(h3ErrorCodes.H3_REQUEST_CANCELLED);
       stream.stopSending(h3ErrorCodes.H3_REQUEST_CANCELLED);
       this.#release(stream);
     };
     signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
     const cleanup = () => {
       settled = true;
       signal.removeEventListener('abort', onAbort);
       this.#release(stream);
     };
-
-    const aborted = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(signal.reason);
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-    });
-    aborted.catch(() => undefined);
 
     try {
       if (request.body === null) {

@@ -610,4 +610,3 @@ function closeErrorFrom(initiator: 'local' | 'peer', error: QuicheConnectionErro
   return new QuicConnectionClosedError(initiator, error.isApp ? 'application' : 'transport', error.errorCode, reason);
 }
 
-export { isBidirectional, isLocallyInitiated };

@@ -1,5 +1,6 @@
 import { QuicStreamStateError } from './errors.js';
-import { isBidirectional, isLocallyInitiated, type QuicRole } from './connection-driver.js';
+import type { QuicRole } from './connection-driver.js';
+import { isBidirectional, isLocallyInitiated } from './stream-id.js';
 
 /** What a stream needs from its connection; kept narrow so streams can be tested alone. */
 export interface StreamHost {
