@@ -7,6 +7,7 @@ import { createQuicheConfig } from '../transport/quic/config.js';
 import { createHttp3Server, type Http3Server } from '../transport/h3/server.js';
 import type { Http3RequestInfo } from '../transport/h3/connection.js';
 import type { WorkerCredentials } from '../zero-rtt/credentials.js';
+import { ReplayGuard, type ReplayGuardMetrics, type ReplayGuardOptions } from '../replay-guard/server-guard.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import { parseDuration } from './watchdog-config.js';
 
@@ -65,6 +66,13 @@ export interface HandlerServerOptions {
   transport?: QuicTransportSettings;
   /** Told about handler and upstream failures (the response is 500/502 either way). */
   onError?: (error: unknown) => void;
+  /**
+   * Anti-replay for 0-RTT (see docs/security.md): early requests run at once only when the policy
+   * allows them and their nonce is fresh; others wait for the handshake or get 425. `false` turns
+   * it off (every early request runs at once: only behind another replay defence).
+   * @default new ReplayGuard() (policy 'idempotent', defer, in-memory strike register, 10 s window)
+   */
+  replayGuard?: ReplayGuard | ReplayGuardOptions | false;
 }
 
 export interface HandlerServerMetrics {
@@ -76,6 +84,7 @@ export interface HandlerServerMetrics {
   handlerErrors: number;
   upstreamErrors: number;
   responsesByStatusClass: Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx', number>;
+  replayGuard: ReplayGuardMetrics | undefined;
 }
 
 export interface HandlerServer {
@@ -119,7 +128,9 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     ...(options.transport === undefined ? {} : { transport: options.transport }),
   });
 
-  const metrics: HandlerServerMetrics = {
+  const guard =
+    options.replayGuard === false ? undefined : options.replayGuard instanceof ReplayGuard ? options.replayGuard : new ReplayGuard(options.replayGuard ?? {});
+  const metrics: Omit<HandlerServerMetrics, 'replayGuard'> = {
     requests: 0,
     earlyDataRequests: 0,
     inflight: 0,
@@ -148,7 +159,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
   };
 
   const finish = (response: Response): Response => {
-    const statusClass = `${Math.floor(response.status / 100)}xx` as keyof HandlerServerMetrics['responsesByStatusClass'];
+    const statusClass = `${Math.floor(response.status / 100)}xx` as keyof (typeof metrics)['responsesByStatusClass'];
     if (statusClass in metrics.responsesByStatusClass) metrics.responsesByStatusClass[statusClass]++;
     return response;
   };
@@ -170,6 +181,25 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
   const serve = async (request: Request, h3Info: Http3RequestInfo, quic: QuicConnection): Promise<Response> => {
     metrics.requests++;
     if (h3Info.earlyData) metrics.earlyDataRequests++;
+    // Anti-replay decides first: a replayed request must not even count against the limits.
+    let earlyData = h3Info.earlyData;
+    if (guard !== undefined && earlyData) {
+      const verdict = await guard.check(request, true);
+      if (verdict.action === 'respond') {
+        await request.body?.cancel().catch(() => undefined);
+        return finish(verdict.response);
+      }
+      if (verdict.action === 'defer') {
+        try {
+          // A replayed flight never completes a handshake: its request never runs.
+          await quic.handshake;
+        } catch {
+          await request.body?.cancel().catch(() => undefined);
+          return finish(new Response(null, { status: 425 }));
+        }
+        earlyData = false;
+      }
+    }
     if (limits.maxInflight > 0 && metrics.inflight >= limits.maxInflight) {
       metrics.rejectedInflight++;
       await request.body?.cancel().catch(() => undefined);
@@ -189,7 +219,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     });
     try {
       const info = {
-        earlyData: h3Info.earlyData,
+        earlyData,
         resumed: h3Info.earlyData || (quic.handshakeInfo?.resumed ?? false),
         signal: controller.signal,
         streamId: h3Info.streamId,
@@ -222,7 +252,8 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
           return new Response('internal error\n', { status: 500 });
         }
       };
-      const response = await Promise.race([run(), timedOut]);
+      const execute = guard === undefined ? run : () => guard.run(request, run);
+      const response = await Promise.race([execute(), timedOut]);
       return finish(response);
     } catch {
       return finish(new Response('function timed out\n', { status: 504 }));
@@ -245,7 +276,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     get draining() {
       return draining;
     },
-    metrics: () => ({ ...metrics, responsesByStatusClass: { ...metrics.responsesByStatusClass } }),
+    metrics: () => ({ ...metrics, responsesByStatusClass: { ...metrics.responsesByStatusClass }, replayGuard: guard?.metrics() }),
     async close({ timeoutMs = limits.drainTimeoutMs } = {}) {
       if (draining) return;
       draining = true;

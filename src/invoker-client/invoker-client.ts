@@ -1,4 +1,5 @@
 import { QfaasConfigError } from '../errors.js';
+import { markEarlyRequest } from '../replay-guard/early-data-headers.js';
 import { isEarlyDataEligible, zeroRttPolicies, type ZeroRttPolicy } from '../replay-guard/policy.js';
 import type { QuicheConfig } from '../transport/quic/binding.js';
 import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
@@ -216,7 +217,11 @@ export class InvokerClient {
         if (!(eligible && pooled.withSession)) await abortable(quic.handshake, signal);
       }
       const earlyData = !quic.handshakeCompleted;
-      if (earlyData) this.#metrics.earlyDataRequests++;
+      if (earlyData) {
+        // A nonce and our clock let the worker refuse a replay of this flight (docs/security.md).
+        markEarlyRequest(request.headers);
+        this.#metrics.earlyDataRequests++;
+      }
       if (reused) this.#metrics.reusedConnections++;
       const response = await pooled.h3.fetch(request, { signal });
       const handshake = quic.handshakeInfo ?? (await abortable(quic.handshake, signal));

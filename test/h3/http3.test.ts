@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
   encodeFieldSection,
@@ -253,11 +254,10 @@ describe('HTTP/3 over an in-memory transport that delivers one byte at a time', 
   });
 
   it('a signal shared by many requests does not collect listeners', async () => {
-    const { getEventListeners } = await import('node:events');
     const { client } = pair({ chunked: true });
     const shared = new AbortController().signal;
     for (let i = 0; i < 50; i++) await (await client.fetch(new Request(`${origin}/n${i}`), { signal: shared })).text();
-    expect(getEventListeners(shared, 'abort')).toHaveLength(0);
+    expect(EventEmitter.getEventListeners(shared, 'abort')).toHaveLength(0);
   });
 
   it('the server receives trailers after the body', async () => {

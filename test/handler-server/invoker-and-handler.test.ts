@@ -64,10 +64,19 @@ describe('InvokerClient ⇄ handler server (in-process handler)', () => {
     expect(await keyed.json()).toMatchObject({ earlyData: true });
   });
 
-  it("policy 'always' puts a POST in early data (the paper's default)", async () => {
-    const { provisioned, target } = await worker(reportEarly);
-    const response = await invoker(provisioned, { zeroRtt: 'always' }).fetch(target, { method: 'POST', body: 'x' });
+  it("policy 'always' puts a POST in early data (the paper's default); the worker's guard decides when it runs", async () => {
+    // A worker whose guard also allows it runs it in early data, after checking its nonce.
+    const permissive = await worker(reportEarly, { replayGuard: { policy: 'always' } });
+    const response = await invoker(permissive.provisioned, { zeroRtt: 'always' }).fetch(permissive.target, { method: 'POST', body: 'x' });
+    expect(getTransportInfo(response)?.earlyData).toBe(true);
     expect(await response.json()).toMatchObject({ method: 'POST', earlyData: true });
+    expect(permissive.server.metrics().replayGuard).toMatchObject({ earlyAccepted: 1 });
+    // The default guard lets it wait for the handshake: it still runs, once, but not in early data.
+    const strict = await worker(reportEarly);
+    const deferred = await invoker(strict.provisioned, { zeroRtt: 'always' }).fetch(strict.target, { method: 'POST', body: 'x' });
+    expect(getTransportInfo(deferred)?.earlyData).toBe(true);
+    expect(await deferred.json()).toMatchObject({ method: 'POST', earlyData: false });
+    expect(strict.server.metrics().replayGuard).toMatchObject({ earlyDeferred: 1, earlyAccepted: 0 });
   });
 
   it('2,000 requests over 50 concurrent streams share one pooled connection; none lost, duplicated or mixed up', async () => {

@@ -1,0 +1,124 @@
+import { QfaasConfigError } from '../errors.js';
+import { readEarlyRequestMark } from './early-data-headers.js';
+import { IdempotencyCache, type IdempotencyOptions } from './idempotency.js';
+import { isEarlyDataEligible, zeroRttPolicies, type ZeroRttPolicy } from './policy.js';
+import { MemoryStrikeRegister, type StrikeRegister } from './strike-register.js';
+
+export interface ReplayGuardOptions {
+  /** Which requests may run while still in early data. @default 'idempotent' */
+  policy?: ZeroRttPolicy;
+  /**
+   * An early request the policy does not allow either waits for the handshake (`'defer'`: a
+   * replayed flight never completes one) or gets `425 Too Early` (`'reject'`, RFC 8470), which the
+   * invoker retries after the handshake. @default 'defer'
+   */
+  ineligible?: 'defer' | 'reject';
+  /** Where nonces of early requests are remembered. @default a MemoryStrikeRegister */
+  strikeRegister?: StrikeRegister;
+  /** How far an early request's timestamp may be from this server's clock. @default 10_000 */
+  freshnessWindowMs?: number;
+  /** `Idempotency-Key` handling for unsafe methods; false turns it off. @default enabled */
+  idempotency?: false | IdempotencyOptions;
+  now?: () => number;
+}
+
+/** What to do with a request. */
+export type GuardVerdict = { action: 'execute' } | { action: 'defer' } | { action: 'respond'; response: Response };
+
+export interface ReplayGuardMetrics {
+  /** Early requests run in early data after their nonce was checked. */
+  earlyAccepted: number;
+  /** Early requests made to wait for the handshake (not eligible, unmarked, or register down). */
+  earlyDeferred: number;
+  /** Early requests answered 425 (not eligible with 'reject', stale, or replayed). */
+  earlyRejected: number;
+  /** Nonces seen twice, and stale timestamps: replays stopped before execution. */
+  replaysDetected: number;
+  /** Repeats answered from the Idempotency-Key cache, or 409. */
+  idempotentRepeats: number;
+}
+
+const unsafeForIdempotency = (method: string) => !['GET', 'HEAD', 'OPTIONS', 'TRACE'].includes(method.toUpperCase());
+
+/**
+ * The worker's defence against replayed 0-RTT flights (RFC 8446 section 8, RFC 8470, RFC 9114
+ * section 10.9). quiche accepts the same captured flight twice; this decides, per request that
+ * arrived in early data, whether it may run now, must wait for the handshake, or gets 425.
+ */
+export class ReplayGuard {
+  readonly #policy: ZeroRttPolicy;
+  readonly #ineligible: 'defer' | 'reject';
+  readonly #register: StrikeRegister;
+  readonly #windowMs: number;
+  readonly #idempotency: IdempotencyCache | undefined;
+  readonly #now: () => number;
+  readonly #metrics: ReplayGuardMetrics = { earlyAccepted: 0, earlyDeferred: 0, earlyRejected: 0, replaysDetected: 0, idempotentRepeats: 0 };
+
+  constructor(options: ReplayGuardOptions = {}) {
+    this.#policy = options.policy ?? 'idempotent';
+    if (!zeroRttPolicies.includes(this.#policy)) throw new QfaasConfigError('replayGuard.policy', `must be one of ${zeroRttPolicies.join(', ')}`);
+    this.#ineligible = options.ineligible ?? 'defer';
+    if (this.#ineligible !== 'defer' && this.#ineligible !== 'reject') throw new QfaasConfigError('replayGuard.ineligible', "must be 'defer' or 'reject'");
+    this.#now = options.now ?? Date.now;
+    this.#register = options.strikeRegister ?? new MemoryStrikeRegister({ now: this.#now });
+    this.#windowMs = options.freshnessWindowMs ?? 10_000;
+    if (!(this.#windowMs > 0)) throw new QfaasConfigError('replayGuard.freshnessWindowMs', 'must be positive');
+    this.#idempotency = options.idempotency === false ? undefined : new IdempotencyCache(options.idempotency ?? {}, this.#now);
+  }
+
+  metrics(): ReplayGuardMetrics {
+    return { ...this.#metrics };
+  }
+
+  /** Decides about a request; only early-data requests are ever held back. */
+  async check(request: Request, earlyData: boolean): Promise<GuardVerdict> {
+    if (!earlyData) return { action: 'execute' };
+    if (!isEarlyDataEligible(request.method, request.headers, this.#policy)) {
+      if (this.#ineligible === 'reject') return this.#tooEarly('not allowed in early data');
+      this.#metrics.earlyDeferred++;
+      return { action: 'defer' };
+    }
+    const mark = readEarlyRequestMark(request.headers);
+    if (mark === undefined) {
+      // Without a nonce a replay cannot be told apart: run it once the handshake proves the client.
+      this.#metrics.earlyDeferred++;
+      return { action: 'defer' };
+    }
+    if (Math.abs(this.#now() - mark.timestamp) > this.#windowMs) {
+      this.#metrics.replaysDetected++;
+      return this.#tooEarly('stale early-data timestamp');
+    }
+    let fresh: boolean;
+    try {
+      // Kept for two windows: a nonce cannot come back while its timestamp is still fresh.
+      fresh = await this.#register.insert(mark.nonce, 2 * this.#windowMs);
+    } catch {
+      // Fail closed for replay, still served: wait for the handshake.
+      this.#metrics.earlyDeferred++;
+      return { action: 'defer' };
+    }
+    if (!fresh) {
+      this.#metrics.replaysDetected++;
+      return this.#tooEarly('replayed early data');
+    }
+    this.#metrics.earlyAccepted++;
+    return { action: 'execute' };
+  }
+
+  /** Runs a request that passed `check`, applying Idempotency-Key to unsafe methods. */
+  async run(request: Request, execute: () => Promise<Response>): Promise<Response> {
+    const key = request.headers.get('idempotency-key');
+    if (this.#idempotency === undefined || key === null || key.trim() === '' || !unsafeForIdempotency(request.method)) return execute();
+    const { response, repeated } = await this.#idempotency.run(`${request.method} ${new URL(request.url).pathname} ${key}`, execute);
+    if (repeated) {
+      this.#metrics.idempotentRepeats++;
+      await request.body?.cancel().catch(() => undefined);
+    }
+    return response;
+  }
+
+  #tooEarly(reason: string): GuardVerdict {
+    this.#metrics.earlyRejected++;
+    return { action: 'respond', response: new Response(`${reason}\n`, { status: 425 }) };
+  }
+}
