@@ -9,6 +9,11 @@ export interface RelayStats {
 export interface UdpRelay {
   port: number;
   stats: { toServer: RelayStats; toClient: RelayStats };
+  /**
+   * For each client address, in order of arrival: the datagrams it sent before the server's first
+   * answer reached it (its first flight: Initial, and 0-RTT when it had a session).
+   */
+  firstFlights(): Uint8Array[][];
   close(): Promise<void>;
 }
 
@@ -23,6 +28,7 @@ export async function startUdpRelay(options: { targetPort: number; lossRate?: nu
   const stats = { toServer: { forwarded: 0, dropped: 0 }, toClient: { forwarded: 0, dropped: 0 } };
   const front = dgram.createSocket('udp4');
   const upstreams = new Map<string, dgram.Socket>();
+  const flights = new Map<string, { datagrams: Uint8Array[]; answered: boolean }>();
 
   const upstreamFor = (address: string, port: number): dgram.Socket => {
     const key = `${address}:${port}`;
@@ -31,6 +37,8 @@ export async function startUdpRelay(options: { targetPort: number; lossRate?: nu
       socket = dgram.createSocket('udp4');
       socket.bind(0, '127.0.0.1');
       socket.on('message', (message) => {
+        const flight = flights.get(key);
+        if (flight !== undefined) flight.answered = true;
         if (random() < lossRate) {
           stats.toClient.dropped++;
           return;
@@ -45,6 +53,13 @@ export async function startUdpRelay(options: { targetPort: number; lossRate?: nu
   };
 
   front.on('message', (message, remote) => {
+    const key = `${remote.address}:${remote.port}`;
+    let flight = flights.get(key);
+    if (flight === undefined) {
+      flight = { datagrams: [], answered: false };
+      flights.set(key, flight);
+    }
+    if (!flight.answered) flight.datagrams.push(Uint8Array.from(message));
     const upstream = upstreamFor(remote.address, remote.port);
     if (random() < lossRate) {
       stats.toServer.dropped++;
@@ -59,6 +74,7 @@ export async function startUdpRelay(options: { targetPort: number; lossRate?: nu
   return {
     port: front.address().port,
     stats,
+    firstFlights: () => [...flights.values()].map((flight) => flight.datagrams),
     async close() {
       const sockets = [front, ...upstreams.values()];
       await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
