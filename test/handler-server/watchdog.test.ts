@@ -124,3 +124,33 @@ describe('qfaas-watchdog in front of a real function process', () => {
     expect(await exited).toBe(0);
   }, 30_000);
 });
+
+describe('qfaas-watchdog when the function crashes', () => {
+  it('the request in flight gets 502 and the watchdog exits 1, as of-watchdog does', async () => {
+    const ca = await createPlatformCA();
+    const generator = new ZeroRttGenerator({ ca });
+    const provisioned = await generator.provision({ functionName: 'crashy', instanceId: 'w-2', hosts: ['127.0.0.1'] });
+    const upstreamPort = await freePort();
+    const credentials = encodeCredentials(provisioned.worker, 'env').trim();
+    const watchdog = spawnTs('src/cli/qfaas-watchdog.ts', [], {
+      fprocess: `${process.execPath} test/fixtures/function-server.mjs`,
+      PORT: String(upstreamPort),
+      upstream_url: `http://127.0.0.1:${upstreamPort}`,
+      port: '0',
+      QFAAS_HOST: '127.0.0.1',
+      QFAAS_CREDENTIALS: credentials.slice(credentials.indexOf('=') + 1),
+    });
+    const exited = new Promise<number | null>((resolve) => watchdog.once('exit', (code) => resolve(code)));
+    const client = new InvokerClient({ ca, certificate: await generator.invokerCertificate() });
+    try {
+      const match = await waitForStderr(watchdog, /udp\/(\d+) \(HTTP\/3\)/);
+      const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: Number(match[1]), path: '/crash' };
+      const response = await client.fetch(target);
+      expect(response.status).toBe(502);
+      expect(await exited).toBe(1);
+    } finally {
+      await client.close();
+      if (watchdog.exitCode === null) watchdog.kill('SIGKILL');
+    }
+  }, 60_000);
+});
