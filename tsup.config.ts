@@ -8,6 +8,7 @@ export default defineConfig({
     'invoker-client/index': 'src/invoker-client/index.ts',
     'handler-server/index': 'src/handler-server/index.ts',
     'replay-guard/index': 'src/replay-guard/index.ts',
+    'chain/index': 'src/chain/index.ts',
     'cli/qfaas': 'src/cli/qfaas.ts',
     'cli/qfaas-watchdog': 'src/cli/qfaas-watchdog.ts',
   },

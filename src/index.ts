@@ -4,3 +4,4 @@ export * from './zero-rtt/index.js';
 export * from './invoker-client/index.js';
 export * from './handler-server/index.js';
 export * from './replay-guard/index.js';
+export * from './chain/index.js';

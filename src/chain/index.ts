@@ -1,0 +1,20 @@
+export {
+  callIdOf,
+  chain,
+  ChainClient,
+  createChainClient,
+  isFunctionError,
+  isPlatformError,
+  type ChainClientOptions,
+  type InvokeAsyncInit,
+  type InvokeInit,
+} from './chain-client.js';
+export {
+  createChainGateway,
+  type ChainCaller,
+  type ChainGateway,
+  type ChainGatewayCredentials,
+  type ChainGatewayMetrics,
+  type ChainGatewayOptions,
+} from './chain-gateway.js';
+export { chainHeaders, defaultHopLimit } from './headers.js';
