@@ -1,0 +1,210 @@
+/**
+ * A small local FaaS platform built only from qfaas's public API:
+ *   - an HTTP gateway for end users (node:http) and the chain gateway for function-to-function calls;
+ *   - the invoker, with its ticket store;
+ *   - workers as child processes started on demand (a cold start): before a worker starts, the
+ *     0-RTT generator provisions its credentials (passed in its environment) and the invoker's
+ *     session, so the first request to it is 0-RTT; idle workers scale to zero.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createChainGateway, type ChainCaller, type ChainGateway } from 'qfaas/chain';
+import { getTransportInfo, InvokerClient, type InvokerTarget } from 'qfaas/invoker-client';
+import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from 'qfaas/zero-rtt';
+
+export interface MiniPlatformOptions {
+  /** Stop a worker after this long without requests (scale to zero). @default 10_000 */
+  idleMs?: number;
+  /** Port of the end users' HTTP gateway. @default 0 */
+  port?: number;
+  /** Which function may call which. @default everyone may call everything */
+  allow?: (caller: ChainCaller, target: string) => boolean;
+}
+
+interface Instance {
+  child: ChildProcess;
+  target: InvokerTarget;
+  idleTimer: NodeJS.Timeout | undefined;
+  active: number;
+}
+
+const workerScript = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export class MiniPlatform {
+  readonly invoker: InvokerClient;
+  readonly chainGateway: ChainGateway;
+  readonly #server: http.Server;
+  readonly #generator: ZeroRttGenerator;
+  readonly #store: MemoryTicketStore;
+  readonly #idleMs: number;
+  readonly #instances = new Map<string, Instance>();
+  readonly #starting = new Map<string, Promise<Instance>>();
+  #nextInstance = 1;
+  /** Cold starts so far, by function. */
+  readonly coldStarts = new Map<string, number>();
+
+  private constructor(parts: { invoker: InvokerClient; chainGateway: ChainGateway; server: http.Server; generator: ZeroRttGenerator; store: MemoryTicketStore; idleMs: number }) {
+    this.invoker = parts.invoker;
+    this.chainGateway = parts.chainGateway;
+    this.#server = parts.server;
+    this.#generator = parts.generator;
+    this.#store = parts.store;
+    this.#idleMs = parts.idleMs;
+  }
+
+  static async start(options: MiniPlatformOptions = {}): Promise<MiniPlatform> {
+    const ca = await createPlatformCA();
+    const gatewayName = 'gateway.qfaas.internal';
+    const gatewayCertificate = await ca.issue({ role: 'gateway', name: gatewayName, hosts: ['127.0.0.1'] });
+    const gatewayTicketKey = randomBytes(48);
+    const bootstrap = new ZeroRttGenerator({ ca });
+    const invokerCertificate = await bootstrap.invokerCertificate();
+    const store = new MemoryTicketStore();
+    const invoker = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: store });
+    let platform: MiniPlatform | undefined;
+    const chainGateway = await createChainGateway({
+      credentials: { caPem: ca.certPem, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
+      invoker,
+      host: '127.0.0.1',
+      resolve: (name) => (platform as MiniPlatform).instanceFor(name),
+      ...(options.allow === undefined ? {} : { allow: options.allow }),
+    });
+    const generator = new ZeroRttGenerator({
+      ca,
+      invokerCertificate,
+      chainGateway: { serverName: gatewayName, host: '127.0.0.1', port: chainGateway.address.port, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
+    });
+    const server = http.createServer((request, response) => void (platform as MiniPlatform).#serveEndUser(request, response));
+    await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
+    platform = new MiniPlatform({ invoker, chainGateway, server, generator, store, idleMs: options.idleMs ?? 10_000 });
+    return platform;
+  }
+
+  /** The end users' gateway, e.g. http://127.0.0.1:8080/function/echo. */
+  get url(): string {
+    const address = this.#server.address() as { port: number };
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  /** Running instances. */
+  get running(): string[] {
+    return [...this.#instances.keys()];
+  }
+
+  /** The running instance of a function, started (cold) if there is none. */
+  async instanceFor(name: string): Promise<InvokerTarget> {
+    const instance = this.#instances.get(name) ?? (await this.#coldStart(name));
+    this.#touch(name, instance);
+    return instance.target;
+  }
+
+  /** Stops a function's instance now (what scale-to-zero does after idleMs). */
+  stopInstance(name: string): void {
+    const instance = this.#instances.get(name);
+    if (instance === undefined) return;
+    this.#instances.delete(name);
+    clearTimeout(instance.idleTimer);
+    instance.child.stdin?.end();
+    setTimeout(() => instance.child.kill('SIGKILL'), 2000).unref();
+  }
+
+  /** Calls a function as the gateway does for an end user; the transport facts come along. */
+  async invoke(name: string, init: RequestInit & { path?: string } = {}): Promise<Response> {
+    const target = await this.instanceFor(name);
+    const instance = this.#instances.get(name);
+    if (instance !== undefined) instance.active++;
+    try {
+      return await this.invoker.fetch({ ...target, path: init.path ?? '/' }, init);
+    } finally {
+      if (instance !== undefined) {
+        instance.active--;
+        this.#touch(name, instance);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const name of [...this.#instances.keys()]) this.stopInstance(name);
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await this.chainGateway.close({ timeoutMs: 500 });
+    await this.invoker.close();
+  }
+
+  #coldStart(name: string): Promise<Instance> {
+    const pending = this.#starting.get(name);
+    if (pending !== undefined) return pending;
+    const starting = (async () => {
+      const provisioned = await this.#generator.provision({ functionName: name, instanceId: `i-${this.#nextInstance++}`, hosts: ['127.0.0.1'] });
+      // The invoker's session exists before the worker does: its first request will be 0-RTT.
+      await this.#store.set(provisioned.serverName, provisioned.session);
+      const env = encodeCredentials(provisioned.worker, 'env').trim();
+      const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
+        cwd: projectRoot,
+        env: { ...process.env, QFAAS_CREDENTIALS: env.slice(env.indexOf('=') + 1) },
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /LISTENING (\d+)/.exec(out);
+          if (match !== null) resolve(Number(match[1]));
+        });
+        child.once('exit', (code) => reject(new Error(`worker for ${name} exited with ${code} while starting`)));
+      });
+      const instance: Instance = { child, target: { serverName: provisioned.serverName, host: '127.0.0.1', port }, idleTimer: undefined, active: 0 };
+      // A crashed or stopped worker is forgotten: the next request starts a new instance.
+      child.once('exit', () => {
+        if (this.#instances.get(name) === instance) this.#instances.delete(name);
+        clearTimeout(instance.idleTimer);
+      });
+      this.#instances.set(name, instance);
+      this.coldStarts.set(name, (this.coldStarts.get(name) ?? 0) + 1);
+      return instance;
+    })();
+    this.#starting.set(name, starting);
+    void starting.finally(() => this.#starting.delete(name)).catch(() => undefined);
+    return starting;
+  }
+
+  #touch(name: string, instance: Instance): void {
+    clearTimeout(instance.idleTimer);
+    if (instance.active > 0) return;
+    instance.idleTimer = setTimeout(() => this.stopInstance(name), this.#idleMs);
+    instance.idleTimer.unref();
+  }
+
+  async #serveEndUser(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://gateway');
+    const match = /^\/function\/([a-z0-9-]+)(\/.*)?$/.exec(url.pathname);
+    if (match === null) {
+      response.writeHead(404).end('use /function/<name>\n');
+      return;
+    }
+    const [, name, rest] = match as unknown as [string, string, string | undefined];
+    try {
+      const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+      const headers = new Headers();
+      for (const [key, value] of Object.entries(request.headers)) if (typeof value === 'string' && !['host', 'connection', 'transfer-encoding'].includes(key)) headers.set(key, value);
+      const result = await this.invoke(name, {
+        method: request.method ?? 'GET',
+        headers,
+        path: `${rest ?? '/'}${url.search}`,
+        ...(hasBody ? { body: Readable.toWeb(request) as unknown as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
+      } as RequestInit & { path: string });
+      const info = getTransportInfo(result);
+      const out: Record<string, string> = { 'x-qfaas-early-data': String(info?.earlyDataAccepted ?? false) };
+      result.headers.forEach((value, key) => (out[key] = value));
+      response.writeHead(result.status, out);
+      if (result.body === null) response.end();
+      else Readable.fromWeb(result.body as unknown as import('node:stream/web').ReadableStream<Uint8Array>).pipe(response);
+    } catch (error) {
+      if (!response.headersSent) response.writeHead(502, { 'x-qfaas-error': 'platform' });
+      response.end(`function ${name} failed: ${(error as Error).message}\n`);
+    }
+  }
+}
