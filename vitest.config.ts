@@ -1,6 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = fileURLToPath(new URL('./src/', import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Examples import the package by name, as users do; in tests that name is the source tree.
+    alias: [
+      { find: /^qfaas\/(.+)$/, replacement: `${src}$1/index.ts` },
+      { find: /^qfaas$/, replacement: `${src}index.ts` },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,

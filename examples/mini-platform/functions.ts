@@ -27,6 +27,17 @@ export const functions: Record<string, FunctionCode> = {
     await new Promise((resolve) => setTimeout(resolve, Number(new URL(request.url).searchParams.get('ms') ?? 1000)));
     return new Response('slept');
   },
+  // Starts f5 asynchronously; the gateway POSTs the result to the `callback` URL.
+  fanout: async (request, chain) => {
+    const callbackUrl = new URL(request.url).searchParams.get('callback') ?? undefined;
+    const accepted = await chain.invokeAsync('f5', { parent: request, ...(callbackUrl === undefined ? {} : { callbackUrl }) });
+    return new Response(accepted.headers.get('x-call-id'), { status: accepted.status });
+  },
+  // Tries to write to the product store directly, which the platform's allow-list forbids.
+  sneaky: async (request, chain) => {
+    const response = await chain.invoke('retail-store', { method: 'POST', body: JSON.stringify({ item: 'apple', quantity: 1, paid: true }), parent: request });
+    return new Response(await response.text(), { status: response.status });
+  },
   loop: async (request, chain) => {
     const response = await chain.invoke('loop', { parent: request });
     return new Response(await response.text(), { status: response.status, headers: response.headers });
