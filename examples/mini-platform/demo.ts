@@ -1,121 +1,96 @@
 /**
- * npm run demo — starts the mini-platform on this machine and shows, as a table, what the hops
- * cost: the first request to a cold worker (0-RTT thanks to the 0-RTT generator), non-continuous
- * requests (a new connection each time, resuming the stored session), continuous requests (one
- * warm connection), a POST (1-RTT under the default policy), and a chain of 6 functions.
- * Then it stops everything and exits.
+ * npm run demo — starts the mini-platform three times, with its internal hops over QUIC (qfaas,
+ * 0-RTT), plain HTTP/1.1 (TCP) and HTTPS (TCP + TLS 1.3), and shows, as a table, what the hops
+ * cost: the first request to a cold worker, non-continuous requests (a new connection each time),
+ * continuous requests (one warm connection), a POST, and a chain of 6 functions.
  */
 import { getTransportInfo } from 'qfaas/invoker-client';
+import type { HttpHops } from './http-hops.js';
 import { MiniPlatform } from './platform.js';
 
 const started = performance.now();
-const steps = 5 + 20 + 50 + 20 + 10;
+const transports: Array<'quic' | HttpHops> = ['quic', 'http', 'https'];
+const plan = { cold: 3, nonContinuous: 20, continuous: 40, post: 20, chain: 8 };
+const steps = transports.length * Object.values(plan).reduce((a, b) => a + b, 0);
 let done = 0;
 const tick = (label: string) => {
   done++;
   if (!process.stdout.isTTY) return;
   const width = 30;
   const filled = Math.round((done / steps) * width);
-  process.stdout.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${label.padEnd(40)}`);
+  process.stdout.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${label.padEnd(48)}`);
 };
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
-
-const platform = await MiniPlatform.start({ idleMs: 60_000 });
-const rows: Array<{ scenario: string; samples: number; 'median ms': string; 'sent in 0-RTT': string }> = [];
-const record = (scenario: string, times: number[], early: boolean[]) =>
-  rows.push({
-    scenario,
-    samples: times.length,
-    'median ms': median(times).toFixed(2),
-    'sent in 0-RTT': `${early.filter(Boolean).length}/${early.length}`,
-  });
-
-try {
-  // 1. The first request to a cold worker: the generator provisioned the session before the
-  //    worker existed. Timed from the request, once the worker process is up.
-  {
+type Result = { ms: number; early: string };
+async function scenarios(hops: 'quic' | HttpHops): Promise<Map<string, Result>> {
+  const platform = await MiniPlatform.start({ idleMs: 60_000, hops });
+  const results = new Map<string, Result>();
+  const label = (text: string) => `${hops}: ${text}`;
+  const timed = async (name: string, count: number, before: () => void | Promise<void>, run: () => Promise<Response>, expect?: string) => {
     const times: number[] = [];
-    const early: boolean[] = [];
-    for (let i = 0; i < 5; i++) {
-      platform.stopInstance('echo');
-      await platform.instanceFor('echo'); // the cold start itself (a new process)
-      platform.invoker.closeIdleConnections();
+    let early = 0;
+    for (let i = 0; i < count; i++) {
+      await before();
       const t = performance.now();
-      const response = await platform.invoke('echo', { path: '/?cold' });
-      await response.text();
-      times.push(performance.now() - t);
-      early.push(getTransportInfo(response)?.earlyDataAccepted === true);
-      tick('first request to a cold worker');
-    }
-    record('first request to a cold worker (generator session)', times, early);
-  }
-  // 2. Non-continuous: a new connection per request, resuming the stored session.
-  {
-    const times: number[] = [];
-    const early: boolean[] = [];
-    for (let i = 0; i < 20; i++) {
-      platform.invoker.closeIdleConnections();
-      const t = performance.now();
-      const response = await platform.invoke('echo', { path: `/?n=${i}` });
-      await response.text();
-      times.push(performance.now() - t);
-      early.push(getTransportInfo(response)?.earlyDataAccepted === true);
-      tick('non-continuous requests');
-    }
-    record('non-continuous GET (new connection, session)', times, early);
-  }
-  // 3. Continuous: one warm connection.
-  {
-    const times: number[] = [];
-    const early: boolean[] = [];
-    for (let i = 0; i < 50; i++) {
-      const t = performance.now();
-      const response = await platform.invoke('echo', { path: `/?c=${i}` });
-      await response.text();
-      times.push(performance.now() - t);
-      early.push(getTransportInfo(response)?.earlyData === true);
-      tick('continuous requests');
-    }
-    record('continuous GET (warm connection)', times, early);
-  }
-  // 4. A POST on a new connection: not idempotent, so it waits for the handshake (1-RTT).
-  {
-    const times: number[] = [];
-    const early: boolean[] = [];
-    for (let i = 0; i < 20; i++) {
-      platform.invoker.closeIdleConnections();
-      const t = performance.now();
-      const response = await platform.invoke('echo', { method: 'POST', body: `order ${i}` });
-      await response.text();
-      times.push(performance.now() - t);
-      early.push(getTransportInfo(response)?.earlyData === true);
-      tick('POST over 1-RTT');
-    }
-    record('POST (new connection, 1-RTT by policy)', times, early);
-  }
-  // 5. A chain of 6: f1 → f2 → … → f6 through the chain gateway (warm workers after the first).
-  {
-    const times: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const t = performance.now();
-      const response = await platform.invoke('f1');
+      const response = await run();
       const text = await response.text();
-      if (text !== 'f1>f2>f3>f4>f5>f6') throw new Error(`chain returned ${text}`);
       times.push(performance.now() - t);
-      tick('chain of 6');
+      if (expect !== undefined && text !== expect) throw new Error(`${name} returned ${text}`);
+      if (getTransportInfo(response)?.earlyDataAccepted === true) early++;
+      tick(label(name));
     }
-    const gatewayEarly = platform.chainGateway.metrics().earlyDataCalls;
-    rows.push({ scenario: 'chain of 6 (f1 → … → f6)', samples: times.length, 'median ms': median(times).toFixed(2), 'sent in 0-RTT': `${gatewayEarly} gateway calls` });
+    results.set(name, { ms: median(times), early: hops === 'quic' ? `${early}/${count}` : '—' });
+  };
+  try {
+    // Untimed warm-up: start every worker once and let the JIT settle, so that the table compares
+    // transports rather than fresh Node.js processes.
+    for (let i = 0; i < 30; i++) await (await platform.invoke('echo', { path: '/?warm' })).text();
+    for (let i = 0; i < 3; i++) await (await platform.invoke('f1')).text();
+    await timed(
+      'first request to a cold worker',
+      plan.cold,
+      async () => {
+        platform.stopInstance('echo');
+        await platform.instanceFor('echo'); // the cold start itself: a new process
+        platform.invoker.closeIdleConnections();
+      },
+      () => platform.invoke('echo', { path: '/?cold' }),
+    );
+    await timed('non-continuous GET (new connection)', plan.nonContinuous, () => platform.invoker.closeIdleConnections(), () =>
+      platform.invoke('echo', { path: '/?n' }),
+    );
+    await timed('continuous GET (warm connection)', plan.continuous, () => undefined, () => platform.invoke('echo', { path: '/?c' }));
+    await timed('POST (new connection)', plan.post, () => platform.invoker.closeIdleConnections(), () =>
+      platform.invoke('echo', { method: 'POST', body: 'order' }),
+    );
+    await timed('chain of 6 (f1 → … → f6)', plan.chain, () => undefined, () => platform.invoke('f1'), 'f1>f2>f3>f4>f5>f6');
+    if (hops === 'quic') {
+      const chainResult = results.get('chain of 6 (f1 → … → f6)') as Result;
+      chainResult.early = `${platform.chainGateway?.metrics().earlyDataCalls ?? 0} cold calls`;
+    }
+  } finally {
+    await platform.stop();
   }
-} finally {
-  await platform.stop();
+  return results;
 }
+
+const byTransport = new Map<string, Map<string, Result>>();
+for (const hops of transports) byTransport.set(hops, await scenarios(hops));
 if (process.stdout.isTTY) process.stdout.write('\n');
-console.log('qfaas mini-platform: every hop is QUIC + TLS 1.3 (mutual), workers are child processes');
+
+const quic = byTransport.get('quic') as Map<string, Result>;
+const rows = [...quic.keys()].map((scenario) => {
+  const cell = (hops: string) => (byTransport.get(hops)?.get(scenario)?.ms ?? Number.NaN).toFixed(2);
+  return {
+    scenario,
+    'QUIC (qfaas) ms': cell('quic'),
+    'in 0-RTT': quic.get(scenario)?.early,
+    'HTTP/1.1 ms': cell('http'),
+    'HTTPS (TLS 1.3) ms': cell('https'),
+  };
+});
+console.log('qfaas mini-platform on this machine: medians per scenario; workers are child processes');
 console.table(rows);
 console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 process.exit(0);

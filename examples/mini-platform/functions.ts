@@ -2,9 +2,15 @@
  * The mini-platform's functions. Each is plain function code: a web Request in, a Response out,
  * and `chain` to call other functions through the gateway.
  */
-import type { ChainClient } from 'qfaas/chain';
+import type { InvokeAsyncInit, InvokeInit } from 'qfaas/chain';
 
-export type FunctionCode = (request: Request, chain: ChainClient) => Response | Promise<Response>;
+/** What function code needs to call other functions (a ChainClient over QUIC, or the HTTP comparison). */
+export interface Chain {
+  invoke(functionName: string, init?: InvokeInit): Promise<Response>;
+  invokeAsync(functionName: string, init?: InvokeAsyncInit): Promise<Response>;
+}
+
+export type FunctionCode = (request: Request, chain: Chain) => Response | Promise<Response>;
 
 const chainStep =
   (index: number, last: number): FunctionCode =>

@@ -14,6 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { createChainGateway, type ChainCaller, type ChainGateway } from 'qfaas/chain';
 import { getTransportInfo, InvokerClient, type InvokerTarget } from 'qfaas/invoker-client';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from 'qfaas/zero-rtt';
+import { createHttpServer, HttpHopClient, type HttpHops } from './http-hops.js';
+
+/** The gateway's client towards workers: the qfaas InvokerClient, or the HTTP(S) comparison. */
+export interface HopClient {
+  fetch(target: InvokerTarget, init?: RequestInit): Promise<Response>;
+  closeIdleConnections(): void;
+  close(): Promise<void>;
+}
 
 export interface MiniPlatformOptions {
   /** Stop a worker after this long without requests (scale to zero). @default 10_000 */
@@ -22,6 +30,11 @@ export interface MiniPlatformOptions {
   port?: number;
   /** Which function may call which. @default everyone may call everything */
   allow?: (caller: ChainCaller, target: string) => boolean;
+  /**
+   * The internal hops: QUIC with 0-RTT (qfaas), or for comparison HTTP/1.1 over TCP or HTTPS over
+   * TCP+TLS 1.3 (node:http/https, keep-alive and TLS session resumption). @default 'quic'
+   */
+  hops?: 'quic' | HttpHops;
 }
 
 interface Instance {
@@ -35,8 +48,12 @@ const workerScript = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export class MiniPlatform {
-  readonly invoker: InvokerClient;
-  readonly chainGateway: ChainGateway;
+  readonly invoker: HopClient;
+  readonly hops: 'quic' | HttpHops;
+  /** The QUIC chain gateway (undefined in the HTTP comparison runs). */
+  readonly chainGateway: ChainGateway | undefined;
+  readonly #chainGatewayPort: number;
+  readonly #closeChainGateway: () => Promise<void>;
   readonly #server: http.Server;
   readonly #generator: ZeroRttGenerator;
   readonly #store: MemoryTicketStore;
@@ -47,9 +64,22 @@ export class MiniPlatform {
   /** Cold starts so far, by function. */
   readonly coldStarts = new Map<string, number>();
 
-  private constructor(parts: { invoker: InvokerClient; chainGateway: ChainGateway; server: http.Server; generator: ZeroRttGenerator; store: MemoryTicketStore; idleMs: number }) {
+  private constructor(parts: {
+    invoker: HopClient;
+    hops: 'quic' | HttpHops;
+    chainGateway: ChainGateway | undefined;
+    chainGatewayPort: number;
+    closeChainGateway: () => Promise<void>;
+    server: http.Server;
+    generator: ZeroRttGenerator;
+    store: MemoryTicketStore;
+    idleMs: number;
+  }) {
     this.invoker = parts.invoker;
+    this.hops = parts.hops;
     this.chainGateway = parts.chainGateway;
+    this.#chainGatewayPort = parts.chainGatewayPort;
+    this.#closeChainGateway = parts.closeChainGateway;
     this.#server = parts.server;
     this.#generator = parts.generator;
     this.#store = parts.store;
@@ -64,23 +94,50 @@ export class MiniPlatform {
     const bootstrap = new ZeroRttGenerator({ ca });
     const invokerCertificate = await bootstrap.invokerCertificate();
     const store = new MemoryTicketStore();
-    const invoker = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: store });
+    const hops = options.hops ?? 'quic';
     let platform: MiniPlatform | undefined;
-    const chainGateway = await createChainGateway({
-      credentials: { caPem: ca.certPem, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
-      invoker,
-      host: '127.0.0.1',
-      resolve: (name) => (platform as MiniPlatform).instanceFor(name),
-      ...(options.allow === undefined ? {} : { allow: options.allow }),
-    });
+    let invoker: HopClient;
+    let chainGateway: ChainGateway | undefined;
+    let chainGatewayPort: number;
+    let closeChainGateway: () => Promise<void>;
+    if (hops === 'quic') {
+      const quicInvoker = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: store });
+      invoker = quicInvoker;
+      chainGateway = await createChainGateway({
+        credentials: { caPem: ca.certPem, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
+        invoker: quicInvoker,
+        host: '127.0.0.1',
+        resolve: (name) => (platform as MiniPlatform).instanceFor(name),
+        ...(options.allow === undefined ? {} : { allow: options.allow }),
+      });
+      chainGatewayPort = chainGateway.address.port;
+      closeChainGateway = () => (chainGateway as ChainGateway).close({ timeoutMs: 500 });
+    } else {
+      const httpInvoker = new HttpHopClient(hops, { caPem: ca.certPem, certPem: invokerCertificate.certPem, keyPem: invokerCertificate.keyPem });
+      invoker = httpInvoker;
+      // The comparison's chain gateway only forwards: same routing, no QUIC.
+      const gatewayServer = createHttpServer(hops, { caPem: ca.certPem, certPem: gatewayCertificate.certPem, keyPem: gatewayCertificate.keyPem }, async (request) => {
+        const url = new URL(request.url);
+        const name = /^\/function\/([a-z0-9-]+)$/.exec(url.pathname)?.[1];
+        if (name === undefined) return new Response('use /function/<name>\n', { status: 404 });
+        const target = await (platform as MiniPlatform).instanceFor(name);
+        return httpInvoker.fetch({ ...target, path: `/${url.search}` }, { method: request.method, headers: request.headers, ...(request.body === null ? {} : { body: request.body }) });
+      });
+      await new Promise<void>((resolve) => gatewayServer.listen(0, '127.0.0.1', () => resolve()));
+      chainGatewayPort = (gatewayServer.address() as { port: number }).port;
+      closeChainGateway = async () => {
+        gatewayServer.closeAllConnections();
+        await new Promise<void>((resolve) => gatewayServer.close(() => resolve()));
+      };
+    }
     const generator = new ZeroRttGenerator({
       ca,
       invokerCertificate,
-      chainGateway: { serverName: gatewayName, host: '127.0.0.1', port: chainGateway.address.port, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
+      chainGateway: { serverName: gatewayName, host: '127.0.0.1', port: chainGatewayPort, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
     });
     const server = http.createServer((request, response) => void (platform as MiniPlatform).#serveEndUser(request, response));
     await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
-    platform = new MiniPlatform({ invoker, chainGateway, server, generator, store, idleMs: options.idleMs ?? 10_000 });
+    platform = new MiniPlatform({ invoker, hops, chainGateway, chainGatewayPort, closeChainGateway, server, generator, store, idleMs: options.idleMs ?? 10_000 });
     return platform;
   }
 
@@ -129,8 +186,9 @@ export class MiniPlatform {
 
   async stop(): Promise<void> {
     for (const name of [...this.#instances.keys()]) this.stopInstance(name);
+    this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    await this.chainGateway.close({ timeoutMs: 500 });
+    await this.#closeChainGateway();
     await this.invoker.close();
   }
 
@@ -144,7 +202,12 @@ export class MiniPlatform {
       const env = encodeCredentials(provisioned.worker, 'env').trim();
       const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
         cwd: projectRoot,
-        env: { ...process.env, QFAAS_CREDENTIALS: env.slice(env.indexOf('=') + 1) },
+        env: {
+          ...process.env,
+          QFAAS_CREDENTIALS: env.slice(env.indexOf('=') + 1),
+          QFAAS_HOPS: this.hops,
+          QFAAS_CHAIN_GATEWAY: `127.0.0.1:${this.#chainGatewayPort}`,
+        },
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       const port = await new Promise<number>((resolve, reject) => {

@@ -1,25 +1,61 @@
 /**
  * A worker process of the mini-platform: credentials from QFAAS_CREDENTIALS (provisioned by the
- * 0-RTT generator just before this process started), its function from the credentials, HTTP/3
- * on loopback. Prints "LISTENING <port>"; exits when stdin closes.
+ * 0-RTT generator just before this process started), its function from the credentials. Serves
+ * HTTP/3 over QUIC on loopback, or, for the comparison runs (QFAAS_HOPS=http|https), HTTP/1.1 or
+ * HTTPS. Prints "LISTENING <port>"; exits when stdin closes.
  */
 import { createChainClient } from 'qfaas/chain';
 import { createHandlerServer } from 'qfaas/handler-server';
 import { loadCredentials } from 'qfaas/zero-rtt';
-import { functions } from './functions.js';
+import { functions, type Chain } from './functions.js';
+import { createHttpServer, HttpHopClient, type HttpHops } from './http-hops.js';
 
 const credentials = loadCredentials();
 const code = functions[credentials.functionName];
 if (code === undefined) throw new Error(`unknown function ${credentials.functionName}`);
-const chain = createChainClient({ credentials });
-const server = await createHandlerServer({
-  credentials,
-  host: '127.0.0.1',
-  handler: (request) => code(request, chain),
-  limits: { execTimeoutMs: 30_000 },
-});
-process.stdout.write(`LISTENING ${server.address.port}\n`);
+const hops = (process.env.QFAAS_HOPS ?? 'quic') as 'quic' | HttpHops;
+let close: () => Promise<void>;
+
+if (hops === 'quic') {
+  const chain = createChainClient({ credentials });
+  const server = await createHandlerServer({ credentials, host: '127.0.0.1', handler: (request) => code(request, chain), limits: { execTimeoutMs: 30_000 } });
+  process.stdout.write(`LISTENING ${server.address.port}\n`);
+  close = async () => {
+    await Promise.all([chain.close(), server.close({ timeoutMs: 500 })]);
+  };
+} else {
+  const chainCredentials = credentials.chain;
+  const [gatewayHost, gatewayPort] = (process.env.QFAAS_CHAIN_GATEWAY ?? '').split(':') as [string, string];
+  const client = new HttpHopClient(hops, {
+    caPem: credentials.caPem,
+    certPem: chainCredentials?.certificate.certPem ?? credentials.certificate.certPem,
+    keyPem: chainCredentials?.certificate.keyPem.reveal() ?? credentials.certificate.keyPem.reveal(),
+  });
+  const chain: Chain = {
+    invoke: (name, init = {}) => {
+      const { parent, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      const callId = (parent instanceof Request ? parent.headers : parent)?.get('x-call-id');
+      if (callId) headers.set('x-call-id', callId);
+      return client.fetch(
+        { serverName: chainCredentials?.gatewayServerName ?? 'gateway', host: gatewayHost, port: Number(gatewayPort), path: `/function/${name}` },
+        { ...rest, headers },
+      );
+    },
+    invokeAsync: async () => new Response('async calls are not part of the comparison runs\n', { status: 501 }),
+  };
+  const server = createHttpServer(hops, { caPem: credentials.caPem, certPem: credentials.certificate.certPem, keyPem: credentials.certificate.keyPem.reveal() }, async (request) =>
+    code(request, chain),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  process.stdout.write(`LISTENING ${(server.address() as { port: number }).port}\n`);
+  close = async () => {
+    await client.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+}
 process.stdin.resume();
 process.stdin.on('end', () => {
-  void Promise.all([chain.close(), server.close({ timeoutMs: 500 })]).then(() => process.exit(0));
+  void close().then(() => process.exit(0));
 });

@@ -4,13 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callIdOf, createChainClient, createChainGateway, isFunctionError, isPlatformError, type ChainClient, type ChainGateway } from '../../src/chain/index.js';
 import { createHandlerServer, type HandlerServer, type RequestHandler } from '../../src/handler-server/index.js';
 import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
-import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type PlatformCA } from '../../src/zero-rtt/index.js';
+import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type PlatformCA, type WorkerCredentials } from '../../src/zero-rtt/index.js';
 
 describe('function chains through the chain gateway', () => {
   let ca: PlatformCA;
   let gateway: ChainGateway;
   let invoker: InvokerClient;
-  const workers = new Map<string, { server: HandlerServer; serverName: string; client: ChainClient }>();
+  const workers = new Map<string, { server: HandlerServer; serverName: string; client: ChainClient; credentials: WorkerCredentials }>();
+  let gatewayCredentials: Parameters<typeof createChainGateway>[0]['credentials'];
+  let resolveWorker: (name: string) => { serverName: string; host: string; port: number };
   const clients: ChainClient[] = [];
 
   beforeAll(async () => {
@@ -22,15 +24,17 @@ describe('function chains through the chain gateway', () => {
     // The gateway must be listening before workers learn its address.
     const bootstrap = new ZeroRttGenerator({ ca });
     invoker = new InvokerClient({ ca, certificate: await bootstrap.invokerCertificate(), ticketStore });
+    gatewayCredentials = { caPem: ca.certPem, certificate: gatewayCertificate, ticketKey: gatewayTicketKey };
+    resolveWorker = (name) => {
+      const worker = workers.get(name);
+      if (worker === undefined) throw new Error(`no function ${name}`);
+      return { serverName: worker.serverName, host: '127.0.0.1', port: worker.server.address.port };
+    };
     gateway = await createChainGateway({
-      credentials: { caPem: ca.certPem, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
+      credentials: gatewayCredentials,
       invoker,
       host: '127.0.0.1',
-      resolve: (name) => {
-        const worker = workers.get(name);
-        if (worker === undefined) throw new Error(`no function ${name}`);
-        return { serverName: worker.serverName, host: '127.0.0.1', port: worker.server.address.port };
-      },
+      resolve: (name) => resolveWorker(name),
       allow: (caller, target) => !(target === 'secret' && caller.functionName !== 'f1'),
     });
     const generator = new ZeroRttGenerator({
@@ -45,7 +49,7 @@ describe('function chains through the chain gateway', () => {
       const client = createChainClient({ credentials: provisioned.worker });
       clients.push(client);
       const server = await createHandlerServer({ credentials: provisioned.worker, host: '127.0.0.1', handler: handler(client) });
-      workers.set(name, { server, serverName: provisioned.serverName, client });
+      workers.set(name, { server, serverName: provisioned.serverName, client, credentials: provisioned.worker });
     };
 
     // f1 → f2 → … → f6: each calls the next and prepends its name.
@@ -66,6 +70,10 @@ describe('function chains through the chain gateway', () => {
       return new Response(await response.text(), { status: response.status, headers: response.headers });
     });
     await deploy('boom', () => () => new Response('handled failure', { status: 500 }));
+    await deploy('slow', () => async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return new Response('slow done');
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -150,6 +158,29 @@ describe('function chains through the chain gateway', () => {
       expect(gateway.metrics().callbacksDelivered).toBe(1);
     } finally {
       await new Promise<void>((resolve) => callbackServer.close(() => resolve()));
+    }
+  });
+
+  it('the async queue is bounded: when full, the gateway answers 429', async () => {
+    const small = await createChainGateway({
+      credentials: gatewayCredentials,
+      invoker,
+      host: '127.0.0.1',
+      resolve: (name) => resolveWorker(name),
+      asyncQueueSize: 1,
+      asyncConcurrency: 1,
+    });
+    const credentials = (workers.get('f1') as { credentials: WorkerCredentials }).credentials;
+    const client = createChainClient({ credentials, gateway: { host: '127.0.0.1', port: small.address.port } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await client.invokeAsync('slow')).status);
+      // One running, one queued, the rest refused.
+      expect(statuses).toEqual([202, 202, 429, 429]);
+      await small.whenAsyncIdle();
+    } finally {
+      await client.close();
+      await small.close({ timeoutMs: 100 });
     }
   });
 });
