@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
 import { MemoryStrikeRegister } from '../src/replay-guard/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../src/zero-rtt/index.js';
+import { fillWithNonces } from '../test/helpers/nonces.js';
 import { startRedis } from '../test/helpers/redis.js';
 import { reportResults, type ResultRow } from './report.js';
 import { formatSummary, summarize, type Summary } from './stats.js';
@@ -23,12 +24,7 @@ function memoryOfMillionNonces(): number {
   collect();
   const before = process.memoryUsage().heapUsed;
   const register = new MemoryStrikeRegister();
-  const nonce = Buffer.alloc(16);
-  for (let i = 0; i < 1_000_000; i++) {
-    nonce.writeUInt32LE(i, 0);
-    nonce.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, 8);
-    register.insert(nonce.toString('base64url'), 60_000);
-  }
+  fillWithNonces(register, 1_000_000, 60_000);
   collect();
   const used = process.memoryUsage().heapUsed - before;
   if (register.size !== 1_000_000) throw new Error('register lost entries');

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { connectRedis, type RedisConnection } from '../redis-connection.js';
 import { StrikeRegisterUnavailableError, type StrikeRegister } from './strike-register.js';
 
 export interface RedisStrikeRegisterOptions {
@@ -16,27 +17,14 @@ export interface RedisStrikeRegisterOptions {
  * not answer, inserts fail and the guard makes early requests wait for the handshake.
  */
 export class RedisStrikeRegister implements StrikeRegister {
+  readonly #connection: RedisConnection;
   readonly #redis: Redis;
-  readonly #owned: boolean;
   readonly #prefix: string;
 
   constructor(options: RedisStrikeRegisterOptions) {
     this.#prefix = options.keyPrefix ?? 'qfaas:strike:';
-    if (options.redis instanceof Redis) {
-      this.#redis = options.redis;
-      this.#owned = false;
-    } else {
-      const failFast: RedisOptions = {
-        enableOfflineQueue: true,
-        maxRetriesPerRequest: 1,
-        commandTimeout: options.commandTimeoutMs ?? 100,
-        connectTimeout: 1000,
-        retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-      };
-      this.#redis = typeof options.redis === 'string' ? new Redis(options.redis, failFast) : new Redis({ ...failFast, ...options.redis });
-      this.#owned = true;
-      this.#redis.on('error', () => undefined);
-    }
+    this.#connection = connectRedis(options.redis, options.commandTimeoutMs ?? 100);
+    this.#redis = this.#connection.client;
   }
 
   async insert(nonce: string, ttlMs: number): Promise<boolean> {
@@ -49,12 +37,8 @@ export class RedisStrikeRegister implements StrikeRegister {
     return result === 'OK';
   }
 
-  async close(): Promise<void> {
-    if (!this.#owned) return;
-    try {
-      await this.#redis.quit();
-    } catch {
-      this.#redis.disconnect();
-    }
+  /** Closes the Redis client if this register created it. */
+  close(): Promise<void> {
+    return this.#connection.close();
   }
 }

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { connectRedis, type RedisConnection } from '../redis-connection.js';
 import { QfaasConfigError } from '../errors.js';
 import { Secret } from './secret.js';
 import type { StoredSession, TicketStore } from './ticket-store.js';
@@ -27,8 +28,8 @@ interface Entry {
  * that the invoker falls back to 1-RTT instead of waiting; wrap it in FailSafeTicketStore.
  */
 export class RedisTicketStore implements TicketStore {
+  readonly #connection: RedisConnection;
   readonly #redis: Redis;
-  readonly #owned: boolean;
   readonly #prefix: string;
   readonly #ttlMs: number;
   readonly #now: () => number;
@@ -38,25 +39,8 @@ export class RedisTicketStore implements TicketStore {
     this.#ttlMs = options.ttlMs ?? 24 * 3600_000;
     this.#now = options.now ?? Date.now;
     if (!(this.#ttlMs > 0)) throw new QfaasConfigError('ttlMs', 'must be positive');
-    if (options.redis instanceof Redis) {
-      this.#redis = options.redis;
-      this.#owned = false;
-    } else {
-      const failFast: RedisOptions = {
-        // Commands wait for the first connection, but never longer than commandTimeoutMs.
-        enableOfflineQueue: true,
-        maxRetriesPerRequest: 1,
-        commandTimeout: options.commandTimeoutMs ?? 200,
-        connectTimeout: 1000,
-        lazyConnect: false,
-        // Keep reconnecting in the background, at most every 2 s, so a restarted Redis is used again.
-        retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-      };
-      this.#redis = typeof options.redis === 'string' ? new Redis(options.redis, failFast) : new Redis({ ...failFast, ...options.redis });
-      this.#owned = true;
-      // Errors surface on the commands; the client's own error events must not crash the process.
-      this.#redis.on('error', () => undefined);
-    }
+    this.#connection = connectRedis(options.redis, options.commandTimeoutMs ?? 200);
+    this.#redis = this.#connection.client;
   }
 
   async get(serverName: string): Promise<StoredSession | undefined> {
@@ -96,13 +80,8 @@ export class RedisTicketStore implements TicketStore {
   }
 
   /** Closes the Redis client if this store created it. */
-  async close(): Promise<void> {
-    if (!this.#owned) return;
-    try {
-      await this.#redis.quit();
-    } catch {
-      this.#redis.disconnect();
-    }
+  close(): Promise<void> {
+    return this.#connection.close();
   }
 
   #key(serverName: string): string {

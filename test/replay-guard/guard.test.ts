@@ -13,6 +13,7 @@ import {
   type StrikeRegister,
   type ZeroRttPolicy,
 } from '../../src/replay-guard/index.js';
+import { fillWithNonces } from '../helpers/nonces.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
 const methods = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE', 'POST', 'PATCH', 'CONNECT', 'PURGE'];
@@ -66,12 +67,7 @@ describe('MemoryStrikeRegister', () => {
     collect?.();
     const before = process.memoryUsage().heapUsed;
     const register = new MemoryStrikeRegister();
-    const nonce = Buffer.alloc(16);
-    for (let i = 0; i < 1_000_000; i++) {
-      nonce.writeUInt32LE(i, 0);
-      nonce.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, 8);
-      register.insert(nonce.toString('base64url'), 10_000);
-    }
+    fillWithNonces(register, 1_000_000, 10_000);
     collect?.();
     const used = process.memoryUsage().heapUsed - before;
     expect(register.size).toBe(1_000_000);
