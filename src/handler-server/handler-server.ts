@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { QfaasConfigError } from '../errors.js';
+import { QfaasConfigError, QfaasError } from '../errors.js';
 import type { QuicTransportSettings } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
@@ -96,8 +96,10 @@ export interface HandlerServer {
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
-class ExecTimeout extends Error {
-  override readonly name = 'ExecTimeout';
+/** The reason `info.signal` aborts when a request outlives the exec timeout. */
+export class ExecTimeoutError extends QfaasError {
+  override readonly name = 'ExecTimeoutError';
+  readonly code = 'QFAAS_EXEC_TIMEOUT';
 }
 
 /**
@@ -213,7 +215,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       if (timeoutMs === 0) return;
       timer = setTimeout(() => {
         metrics.execTimeouts++;
-        controller.abort(new ExecTimeout(`exec timeout of ${timeoutMs} ms`));
+        controller.abort(new ExecTimeoutError(`exec timeout of ${timeoutMs} ms`));
         resolve(new Response('function timed out\n', { status: 504 }));
       }, timeoutMs);
     });

@@ -1,5 +1,6 @@
 export {
   createHandlerServer,
+  ExecTimeoutError,
   type HandlerServer,
   type HandlerServerLimits,
   type HandlerServerMetrics,

@@ -159,7 +159,7 @@ describe('InvokerClient ⇄ handler server (in-process handler)', () => {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, ms);
           info.signal.addEventListener('abort', () => {
-            aborted++;
+            if ((info.signal.reason as { code?: string }).code === 'QFAAS_EXEC_TIMEOUT') aborted++;
             clearTimeout(timer);
             resolve();
           });

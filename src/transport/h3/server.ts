@@ -3,6 +3,7 @@ import type { QuicConnection } from '../quic/connection.js';
 import { createQuicServer, type QuicEndpoint, type QuicEndpointOptions, type QuicListenOptions } from '../quic/endpoint.js';
 import type { HostPort } from '../quic/connection-driver.js';
 import { Http3Connection, type Http3ConnectionOptions, type Http3Handler } from './connection.js';
+import { h3ErrorCodes } from './errors.js';
 import { h3TransportFor } from './transport.js';
 
 /** Speaks HTTP/3 as a client on a QUIC connection. */
@@ -67,7 +68,7 @@ export async function createHttp3Server(options: Http3ServerOptions): Promise<Ht
     connections,
     async close({ timeoutMs = 5000 } = {}) {
       await Promise.all([...connections].map((connection) => connection.shutdown({ timeoutMs })));
-      await endpoint.close({ kind: 'application', code: 0x100 });
+      await endpoint.close({ kind: 'application', code: h3ErrorCodes.H3_NO_ERROR });
     },
   };
 }
