@@ -81,6 +81,8 @@ export interface HandlerServerMetrics {
   inflight: number;
   rejectedInflight: number;
   execTimeouts: number;
+  /** Requests whose invoker cancelled (or whose connection ended) while the function ran. */
+  cancelled: number;
   handlerErrors: number;
   upstreamErrors: number;
   responsesByStatusClass: Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx', number>;
@@ -138,6 +140,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     inflight: 0,
     rejectedInflight: 0,
     execTimeouts: 0,
+    cancelled: 0,
     handlerErrors: 0,
     upstreamErrors: 0,
     responsesByStatusClass: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
@@ -209,6 +212,9 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     }
     metrics.inflight++;
     const controller = new AbortController();
+    // The invoker cancelled or the connection ended: stop the function's work too.
+    const onClientGone = () => controller.abort(h3Info.signal.reason);
+    h3Info.signal.addEventListener('abort', onClientGone, { once: true });
     let timer: NodeJS.Timeout | undefined;
     const timeoutMs = effectiveTimeout(request);
     const timedOut = new Promise<Response>((resolve) => {
@@ -258,9 +264,15 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       const response = await Promise.race([execute(), timedOut]);
       return finish(response);
     } catch {
+      if (controller.signal.aborted && !(controller.signal.reason instanceof ExecTimeoutError)) {
+        // Nobody is left to read an answer: not counted as a response.
+        metrics.cancelled++;
+        return new Response(null, { status: 503 });
+      }
       return finish(new Response('function timed out\n', { status: 504 }));
     } finally {
       clearTimeout(timer);
+      h3Info.signal.removeEventListener('abort', onClientGone);
       metrics.inflight--;
     }
   };

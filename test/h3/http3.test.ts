@@ -253,6 +253,60 @@ describe('HTTP/3 over an in-memory transport that delivers one byte at a time', 
     expect(received).toBeGreaterThan(0);
   });
 
+  it("a cancelled upload aborts the server handler's info.signal", async () => {
+    let serverSignal: AbortSignal | undefined;
+    const { client } = pair({
+      chunked: true,
+      handler: async (request, info) => {
+        serverSignal = info.signal;
+        await request.body?.pipeTo(new WritableStream()).catch(() => undefined);
+        return new Response('done');
+      },
+    });
+    const controller = new AbortController();
+    const endless = new ReadableStream<Uint8Array>({
+      pull: async (c) => {
+        await tick();
+        c.enqueue(new Uint8Array(100));
+      },
+    });
+    const pending = client.fetch(new Request(`${origin}/upload`, { method: 'POST', body: endless, duplex: 'half' } as RequestInit), {
+      signal: controller.signal,
+    });
+    await settle();
+    expect(serverSignal?.aborted).toBe(false);
+    controller.abort(new Error('stop uploading'));
+    await expect(pending).rejects.toThrow('stop uploading');
+    await settle();
+    expect(serverSignal?.aborted).toBe(true);
+  });
+
+  it("closing the connection aborts every running request's info.signal", async () => {
+    const reasons: unknown[] = [];
+    let started: (() => void) | undefined;
+    const bothStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const { client, server } = pair({
+      chunked: true,
+      handler: async (_request, info) => {
+        if (reasons.push(undefined) === 2) started?.();
+        await new Promise((resolve) => info.signal.addEventListener('abort', resolve, { once: true }));
+        reasons.push(info.signal.reason);
+        return new Response('too late');
+      },
+    });
+    const first = client.fetch(new Request(`${origin}/a`));
+    const second = client.fetch(new Request(`${origin}/b`));
+    await bothStarted;
+    server.close();
+    await Promise.allSettled([first, second]);
+    await settle();
+    const aborted = reasons.slice(2);
+    expect(aborted).toHaveLength(2);
+    for (const reason of aborted) expect(reason).toBeInstanceOf(Http3Error);
+  });
+
   it('a signal shared by many requests does not collect listeners', async () => {
     const { client } = pair({ chunked: true });
     const shared = new AbortController().signal;

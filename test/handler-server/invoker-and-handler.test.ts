@@ -184,6 +184,29 @@ describe('InvokerClient ⇄ handler server (in-process handler)', () => {
     expect((await client.fetch({ ...target, path: '/slow' })).status).toBe(200);
   }, 20_000);
 
+  it("an invoker that goes away aborts the function's signal; the request counts as cancelled", async () => {
+    let started: (() => void) | undefined;
+    const handlerStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    let reason: unknown;
+    const { server, target } = await worker(async (_request, info) => {
+      started?.();
+      await new Promise((resolve) => info.signal.addEventListener('abort', resolve, { once: true }));
+      reason = info.signal.reason;
+      throw info.signal.reason;
+    });
+    const client = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: new MemoryTicketStore() });
+    const pending = client.fetch({ ...target, path: '/long' }).catch((error: unknown) => error);
+    await handlerStarted;
+    await client.close();
+    expect(await pending).toBeInstanceOf(Error);
+    await expect.poll(() => server.metrics().cancelled).toBe(1);
+    expect(reason).toBeInstanceOf(Error);
+    expect((reason as { code?: string }).code).not.toBe('QFAAS_EXEC_TIMEOUT');
+    expect(server.metrics()).toMatchObject({ execTimeouts: 0, handlerErrors: 0, inflight: 0 });
+  });
+
   it('an unauthenticated client never gets its request executed', async () => {
     let executions = 0;
     const { target } = await worker(() => {

@@ -50,6 +50,12 @@ export interface Http3RequestInfo {
   earlyData: boolean;
   /** Trailers, once the body has been read to its end (undefined when there were none). */
   trailers: Promise<Headers | undefined>;
+  /**
+   * Aborted when the client cancels (a reset or STOP_SENDING seen while reading the body or writing
+   * the response) or the connection closes. Not `request.signal`: undici charges ~15 µs per
+   * request for a linked signal.
+   */
+  signal: AbortSignal;
 }
 
 export type Http3Handler = (request: Request, info: Http3RequestInfo) => Response | Promise<Response>;
@@ -104,6 +110,8 @@ export class Http3Connection {
   readonly #remembered: Http3PeerSettings | undefined;
   readonly #handler: Http3Handler | undefined;
   readonly #active = new Set<H3Stream>();
+  /** Server: each request's `info.signal`, aborted when the client cancels or the connection ends. */
+  readonly #requestAborts = new Map<H3Stream, AbortController>();
   #control: H3Stream | undefined;
   readonly #peerSettings: Promise<Http3PeerSettings>;
   #resolvePeerSettings!: (settings: Http3PeerSettings) => void;
@@ -290,15 +298,18 @@ export class Http3Connection {
     }
     this.#nextRequestId = Math.max(this.#nextRequestId, stream.id + 4);
     this.#active.add(stream);
+    const abort = new AbortController();
+    this.#requestAborts.set(stream, abort);
     // Once the stream failed (reset, malformed body), nothing more is written to it.
     let failed = false;
     const fail = (error: unknown) => {
       if (failed) return;
       failed = true;
+      abort.abort(error);
       this.#failServerStream(stream, error);
     };
     try {
-      const response = await this.#handleRequest(stream, fail);
+      const response = await this.#handleRequest(stream, fail, abort.signal);
       if (!failed) await this.#respond(stream, response.response, response.head);
       if (response.stopReading) stream.stopSending(h3ErrorCodes.H3_NO_ERROR);
     } catch (error) {
@@ -312,6 +323,7 @@ export class Http3Connection {
   async #handleRequest(
     stream: H3Stream,
     fail: (error: unknown) => void,
+    signal: AbortSignal,
   ): Promise<{ response: Response; head: boolean; stopReading: boolean }> {
     const reader = new FrameReader({ maxFramePayload: this.#maxHeadersPayload() });
     let payload: Uint8Array | undefined;
@@ -359,7 +371,7 @@ export class Http3Connection {
       throw streamError('H3_MESSAGE_ERROR', 'the request cannot be represented as a web Request');
     }
     if (bodyless) void skipBody(bodySource);
-    const info: Http3RequestInfo = { streamId: stream.id, earlyData: stream.earlyData, trailers };
+    const info: Http3RequestInfo = { streamId: stream.id, earlyData: stream.earlyData, trailers, signal };
     let response: Response;
     try {
       response = await (this.#handler as Http3Handler)(request, info);
@@ -648,11 +660,13 @@ export class Http3Connection {
 
   #finish(error: Error): void {
     this.#resolveClosed(error);
+    for (const abort of this.#requestAborts.values()) abort.abort(error);
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
     for (const resolve of this.#goawayWaiters.splice(0)) resolve();
   }
 
   #release(stream: H3Stream): void {
+    this.#requestAborts.delete(stream);
     if (!this.#active.delete(stream)) return;
     if (this.#active.size === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
