@@ -1,7 +1,8 @@
 /**
  * Benchmark servers for `npm run bench:hop`, in their own process: node:http, node:https with
  * TLS 1.3 and with TLS 1.2 (same certificate), and a qfaas handler server. Every one answers with
- * the same 100 bytes. Reports the ports over IPC.
+ * the same 100 bytes. Listens on the host it is told (loopback, or the delay link's inside address)
+ * and reports the ports over IPC.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -16,16 +17,15 @@ const answer = (request: http.IncomingMessage, response: http.ServerResponse) =>
     response.end(body);
   });
 };
-const listen = (server: http.Server | https.Server) =>
-  new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-
-process.once('message', async (setup: { credentials: string }) => {
+process.once('message', async (setup: { credentials: string; host: string }) => {
+  const listen = (server: http.Server | https.Server) =>
+    new Promise<number>((resolve) => server.listen(0, setup.host, () => resolve((server.address() as { port: number }).port)));
   const credentials = loadCredentials({ text: setup.credentials });
   const tls = { cert: credentials.certificate.certPem, key: credentials.certificate.keyPem.reveal() };
   const plain = http.createServer({ keepAliveTimeout: 60_000 }, answer);
   const tls13 = https.createServer({ ...tls, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', keepAliveTimeout: 60_000 }, answer);
   const tls12 = https.createServer({ ...tls, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', keepAliveTimeout: 60_000 }, answer);
-  const qfaas = await createHandlerServer({ credentials, host: '127.0.0.1', handler: () => new Response(body) });
+  const qfaas = await createHandlerServer({ credentials, host: setup.host, handler: () => new Response(body) });
   process.send?.({ http: await listen(plain), tls13: await listen(tls13), tls12: await listen(tls12), qfaas: qfaas.address.port });
   process.once('disconnect', () => {
     void qfaas.close({ timeoutMs: 50 }).then(() => process.exit(0));
