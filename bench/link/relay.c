@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -211,15 +212,18 @@ static int relay(int argc, char **argv) {
     }
   }
   uint64_t forwarded = out_to_in.forwarded + in_to_out.forwarded;
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  double cpu_s = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 + (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
   int64_t late_max = out_to_in.late_max_ns > in_to_out.late_max_ns ? out_to_in.late_max_ns : in_to_out.late_max_ns;
   fprintf(stderr,
           "relay: forwarded %llu/%llu, lost %llu/%llu, queue full %llu/%llu (outside→inside/inside→outside); "
-          "sent after due time: mean %.1f µs, max %.1f µs\n",
+          "sent after due time: mean %.1f µs, max %.1f µs; CPU %.2f s\n",
           (unsigned long long)out_to_in.forwarded, (unsigned long long)in_to_out.forwarded,
           (unsigned long long)out_to_in.dropped_loss, (unsigned long long)in_to_out.dropped_loss,
           (unsigned long long)out_to_in.dropped_full, (unsigned long long)in_to_out.dropped_full,
           forwarded == 0 ? 0.0 : (double)(out_to_in.late_sum_ns + in_to_out.late_sum_ns) / (double)forwarded / 1000.0,
-          (double)late_max / 1000.0);
+          (double)late_max / 1000.0, cpu_s);
   return 0;
 }
 
