@@ -35,7 +35,7 @@ reportResults({
   section: 'link',
   title: 'The benchmarks’ delay link (`npm run bench:link`)',
   description:
-    'A network namespace, two TUN devices and the C relay (bench/link/relay.c). Median UDP echo RTT of 200 between Node.js outside and a C echo server inside; the floor is the same echo with the relay at zero delay, so "added" is what the link itself adds.',
+    'A network namespace, two TUN devices and the C relay (bench/link/relay.c). Median UDP echo RTT of 200 from the relay binary\'s pinger outside (spinning, not sleeping) to its echo server inside; the floor is the same echo with the relay at zero delay, so "added" is what the link itself adds.',
   rows,
   quick,
 });

@@ -10,7 +10,6 @@
  * Needs root. Everything created is removed by close(), on exit and on Ctrl-C.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +29,7 @@ export interface DelayLinkOptions {
 
 export interface LinkSelfCheck {
   delayUs: number;
-  /** Median UDP echo RTT through the link with no delay: the hosts' own cost. */
+  /** Median UDP echo RTT through the link with no delay: the kernel's and the relay's own cost. */
   floorRttUs: number;
   /** Median UDP echo RTT at `delayUs`. */
   rttUs: number;
@@ -189,27 +188,23 @@ export async function createDelayLink(options: DelayLinkOptions = {}): Promise<D
     return child;
   };
 
+  // The C pinger and echo server spin instead of sleeping: what is measured is the link itself.
   const medianEchoRtt = async (samples: number): Promise<number> => {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, outsideAddress, resolve));
-    const rtts: number[] = [];
-    try {
-      for (let i = 0; i < samples; i++) {
-        const started = process.hrtime.bigint();
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error('no echo through the link within 1 s')), 1000);
-          socket.once('message', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          socket.send(Buffer.alloc(64), echoPort, insideAddress);
-        });
-        rtts.push(Number(process.hrtime.bigint() - started) / 1000);
-      }
-    } finally {
-      socket.close();
-    }
-    rtts.sort((a, b) => a - b);
+    const output = await new Promise<string>((resolve, reject) => {
+      const pinger = spawn(binary, ['ping', insideAddress, String(echoPort), String(samples)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.add(pinger);
+      let text = '';
+      pinger.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      pinger.once('error', reject);
+      pinger.once('exit', (code) => {
+        children.delete(pinger);
+        if (code === 0) resolve(text);
+        else reject(new Error(text.includes('timeout') ? 'no echo through the link within 1 s' : `the pinger exited with code ${code}`));
+      });
+    });
+    const rtts = output.trim().split('\n').map(Number).sort((a, b) => a - b);
     return rtts[Math.floor(rtts.length / 2)] as number;
   };
 

@@ -8,6 +8,11 @@
  *       relay never outlives the benchmark that started it.
  *   relay echo <port>
  *       A UDP echo server (the link's self-check; run inside the namespace).
+ *   relay ping <ipv4> <port> <count>
+ *       Sends <count> 64-byte datagrams one at a time and prints each RTT in µs.
+ * Ping spins on a non-blocking socket instead of sleeping, so that the self-check measures the
+ * link rather than how long an idle process takes to wake up. The echo server sleeps: with ping
+ * and the relay spinning, a third spinner on two cores would deschedule the relay.
  *
  * Precision: packets are stamped when read, held in a FIFO per direction (a fixed delay keeps
  * order), and written when due. The relay sleeps with ppoll() until shortly before the next
@@ -19,6 +24,7 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -251,8 +257,42 @@ static int echo(int argc, char **argv) {
   }
 }
 
+static int ping(int argc, char **argv) {
+  if (argc != 5) {
+    fprintf(stderr, "usage: relay ping <ipv4> <port> <count>\n");
+    return 2;
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket");
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3]))};
+  if (inet_pton(AF_INET, argv[2], &to.sin_addr) != 1) {
+    fprintf(stderr, "relay: not an IPv4 address: %s\n", argv[2]);
+    return 2;
+  }
+  if (connect(fd, (struct sockaddr *)&to, sizeof to) < 0) die("connect");
+  int count = atoi(argv[4]);
+  unsigned char buffer[64] = {0};
+  for (int i = 0; i < count; i++) {
+    int64_t started = now_ns();
+    if (send(fd, buffer, sizeof buffer, 0) < 0) die("send");
+    for (;;) {
+      if (recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) >= 0) break;
+      if (errno != EAGAIN && errno != EINTR) die("recv");
+      if (now_ns() - started > 1000000000LL) {
+        printf("timeout\n");
+        fflush(stdout);
+        return 1;
+      }
+    }
+    printf("%.1f\n", (double)(now_ns() - started) / 1000.0);
+  }
+  fflush(stdout);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc >= 2 && strcmp(argv[1], "echo") == 0) return echo(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "ping") == 0) return ping(argc, argv);
   return relay(argc, argv);
 }
