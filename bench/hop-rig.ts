@@ -25,6 +25,10 @@ export interface HopRig {
     qfaasOneRttPost: Exchange;
     tls13WarmGet: Exchange;
     qfaasWarmGet: Exchange;
+    /** New connections, a 1 MiB response (the paper's Fig. 5d). */
+    httpLargeGet: Exchange;
+    tls13LargeGet: Exchange;
+    qfaasLargeGet: Exchange;
   };
   /** qfaas GETs since the last reset that did not go in accepted 0-RTT. */
   takeNotEarly(): number;
@@ -49,14 +53,15 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
 
   const payload = Buffer.alloc(100, 0x62);
   const serverName = provisioned.serverName;
-  const nodeRequest = (module: typeof http | typeof https, agent: http.Agent, port: number, method: 'GET' | 'POST'): Promise<void> =>
+  const nodeRequest = (module: typeof http | typeof https, agent: http.Agent, port: number, method: 'GET' | 'POST', path = '/'): Promise<void> =>
     new Promise((resolve, reject) => {
+      const expected = path === '/1mib' ? 1 << 20 : 100;
       const request = module.request(
-        { host, port, method, path: '/', agent, servername: serverName, ca: ca.certPem, headers: method === 'POST' ? { 'content-length': payload.length } : {} },
+        { host, port, method, path, agent, servername: serverName, ca: ca.certPem, headers: method === 'POST' ? { 'content-length': payload.length } : {} },
         (response) => {
           let bytes = 0;
           response.on('data', (chunk: Buffer) => (bytes += chunk.length));
-          response.once('end', () => (bytes === 100 ? resolve() : reject(new Error(`got ${bytes} bytes`))));
+          response.once('end', () => (bytes === expected ? resolve() : reject(new Error(`got ${bytes} bytes`))));
         },
       );
       request.once('error', reject);
@@ -74,12 +79,12 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
   const target = { serverName, host, port: ports.qfaas };
 
   let notEarly = 0;
-  const qfaasFresh = async (method: 'GET' | 'POST'): Promise<void> => {
+  const qfaasFresh = async (method: 'GET' | 'POST', path = '/'): Promise<void> => {
     // A new connection each time, resuming the session the worker issued last time.
     invoker.closeIdleConnections();
-    const response = await invoker.fetch(target, method === 'POST' ? { method, body: payload } : {});
+    const response = await invoker.fetch({ ...target, path }, method === 'POST' ? { method, body: payload } : {});
     const bytes = (await response.arrayBuffer()).byteLength;
-    if (bytes !== 100) throw new Error(`got ${bytes} bytes`);
+    if (bytes !== (path === '/1mib' ? 1 << 20 : 100)) throw new Error(`got ${bytes} bytes`);
     const info = getTransportInfo(response);
     if (method === 'GET' && info?.earlyDataAccepted !== true) notEarly++;
     if (method === 'POST' && info?.earlyData !== false) throw new Error('a POST went in early data under the idempotent policy');
@@ -99,6 +104,9 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
       qfaasWarmGet: async () => {
         await (await warmInvoker.fetch(target)).arrayBuffer();
       },
+      httpLargeGet: () => nodeRequest(http, freshHttp, ports.http, 'GET', '/1mib'),
+      tls13LargeGet: () => nodeRequest(https, freshTls13, ports.tls13, 'GET', '/1mib'),
+      qfaasLargeGet: () => qfaasFresh('GET', '/1mib'),
     },
     takeNotEarly() {
       const count = notEarly;
