@@ -19,7 +19,7 @@ import { formatSummary, summarize, type Summary } from './stats.js';
 const quick = process.argv.includes('--quick');
 const samples = quick ? 60 : 300;
 const delayUs = linkDelayArgument();
-const checked = delayUs === undefined ? undefined : await checkedLink(delayUs);
+const checked = delayUs === undefined ? undefined : await checkedLink(delayUs, { strict: !quick });
 const link = checked?.link;
 const rig = await startHopRig(link);
 const x = rig.exchanges;

@@ -39,7 +39,7 @@ reportResults({
   rows,
   quick,
 });
-if (failed > 0) {
+if (failed > 0 && !quick) {
   console.log(`${failed} delay(s) outside tolerance: runs at those delays would not be trustworthy.`);
   process.exitCode = 1;
 }
