@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { afterEach, beforeAll } from 'vitest';
 import {
   createQuicClient,
   createQuicServer,
@@ -24,6 +25,30 @@ export async function createTestPki(): Promise<TestPki> {
   const server = await ca.issue({ role: 'worker', name: serverName, hosts: ['127.0.0.1'] });
   const client = await ca.issue({ role: 'invoker', name: 'invoker.gateway.qfaas.internal' });
   return { ca, server, client };
+}
+
+/**
+ * For one describe block: a test PKI made once before its tests (read `testbed.pki` inside them),
+ * and every server or endpoint given to `track()` closed after each test.
+ */
+export function useQuicTestbed(): { readonly pki: TestPki; track(...items: Array<{ close(): Promise<void> }>): void } {
+  let pki: TestPki | undefined;
+  const open: Array<{ close(): Promise<void> }> = [];
+  beforeAll(async () => {
+    pki = await createTestPki();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((item) => item.close()));
+  });
+  return {
+    get pki() {
+      if (pki === undefined) throw new Error('the test PKI is made in beforeAll: read it inside a test');
+      return pki;
+    },
+    track(...items) {
+      open.push(...items);
+    },
+  };
 }
 
 /** A CA the test PKI does not trust, with a server certificate for the usual name. */

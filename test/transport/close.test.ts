@@ -1,42 +1,32 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   QuicConnectionClosedError,
   QuicIdleTimeoutError,
   isQfaasError,
   type QuicConnection,
-  type QuicEndpoint,
 } from '../../src/index.js';
 import {
   clientConfig,
   createQuicClient,
-  createTestPki,
   request,
   serverName,
   startTestServer,
-  type TestPki,
-  type TestServer,
+  useQuicTestbed,
 } from '../helpers/quic.js';
 
 describe('closing connections', () => {
-  let pki: TestPki;
-  const cleanup: Array<TestServer | QuicEndpoint> = [];
-  beforeAll(async () => {
-    pki = await createTestPki();
-  });
-  afterEach(async () => {
-    await Promise.all(cleanup.splice(0).map((item) => item.close()));
-  });
+  const testbed = useQuicTestbed();
 
   const setup = async (idleMs?: number) => {
     const transport = idleMs === undefined ? undefined : { maxIdleTimeoutMs: idleMs };
-    const server = await startTestServer(pki, transport === undefined ? {} : { transport });
+    const server = await startTestServer(testbed.pki, transport === undefined ? {} : { transport });
     const client = await createQuicClient();
-    cleanup.push(server, client);
+    testbed.track(server, client);
     const connection = client.connect({
       host: '127.0.0.1',
       port: server.port,
       serverName,
-      config: clientConfig(pki, transport === undefined ? {} : { transport }),
+      config: clientConfig(testbed.pki, transport === undefined ? {} : { transport }),
     });
     await request(connection, Buffer.from('hello'));
     return { server, client, connection, serverConnection: server.connections[0] as QuicConnection };
@@ -92,14 +82,14 @@ describe('closing connections', () => {
   it('a client that closes in the same turn its 0-RTT response arrived still completes the handshake and the close', async () => {
     const { randomBytes } = await import('node:crypto');
     const ticketKey = randomBytes(48);
-    const server = await startTestServer(pki, { ticketKey });
+    const server = await startTestServer(testbed.pki, { ticketKey });
     const client = await createQuicClient();
-    cleanup.push(server, client);
+    testbed.track(server, client);
     let session: Uint8Array | undefined;
-    const first = client.connect({ host: '127.0.0.1', port: server.port, serverName, config: clientConfig(pki), onSessionTicket: (s) => (session = s) });
+    const first = client.connect({ host: '127.0.0.1', port: server.port, serverName, config: clientConfig(testbed.pki), onSessionTicket: (s) => (session = s) });
     await request(first, Buffer.from('one'));
     await first.close();
-    const early = client.connect({ host: '127.0.0.1', port: server.port, serverName, config: clientConfig(pki), session });
+    const early = client.connect({ host: '127.0.0.1', port: server.port, serverName, config: clientConfig(testbed.pki), session });
     await request(early, Buffer.from('two'));
     // No await between the response and the close: the client's Finished is still queued.
     await early.close({ kind: 'application', code: 0x100 });

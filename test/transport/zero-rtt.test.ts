@@ -1,35 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { QuicEndpoint } from '../../src/transport/index.js';
 import {
   clientConfig,
   createQuicClient,
-  createTestPki,
   request,
   serverName,
   startTestServer,
-  type TestPki,
+  useQuicTestbed,
   type TestServer,
 } from '../helpers/quic.js';
 
 describe('0-RTT over UDP on loopback', () => {
-  let pki: TestPki;
-  const cleanup: Array<TestServer | QuicEndpoint> = [];
-  beforeAll(async () => {
-    pki = await createTestPki();
-  });
-  afterEach(async () => {
-    await Promise.all(cleanup.splice(0).map((item) => item.close()));
-  });
+  const testbed = useQuicTestbed();
 
   const server = async (ticketKey: Uint8Array) => {
-    const started = await startTestServer(pki, { ticketKey });
-    cleanup.push(started);
+    const started = await startTestServer(testbed.pki, { ticketKey });
+    testbed.track(started);
     return started;
   };
   const client = async () => {
     const endpoint = await createQuicClient();
-    cleanup.push(endpoint);
+    testbed.track(endpoint);
     return endpoint;
   };
 
@@ -40,7 +32,7 @@ describe('0-RTT over UDP on loopback', () => {
       host: '127.0.0.1',
       port: target.port,
       serverName,
-      config: clientConfig(pki),
+      config: clientConfig(testbed.pki),
       onSessionTicket: (session) => tickets.push(session),
     });
     expect((await request(connection, Buffer.from('first'))).toString()).toBe('echo:first');
@@ -59,7 +51,7 @@ describe('0-RTT over UDP on loopback', () => {
     const endpoint = await client();
     const session = await sessionFrom(endpoint, target);
 
-    const connection = endpoint.connect({ host: '127.0.0.1', port: target.port, serverName, config: clientConfig(pki), session });
+    const connection = endpoint.connect({ host: '127.0.0.1', port: target.port, serverName, config: clientConfig(testbed.pki), session });
     // Streams are usable before any packet has left: the request rides in the first flight.
     const stream = await connection.openBidirectionalStream();
     expect(connection.handshakeCompleted).toBe(false);
@@ -84,7 +76,7 @@ describe('0-RTT over UDP on loopback', () => {
 
     const second = await server(Uint8Array.from(ticketKey));
     expect(second.port).not.toBe(first.port);
-    const connection = endpoint.connect({ host: '127.0.0.1', port: second.port, serverName, config: clientConfig(pki), session });
+    const connection = endpoint.connect({ host: '127.0.0.1', port: second.port, serverName, config: clientConfig(testbed.pki), session });
     expect((await request(connection, Buffer.from('to the new instance'))).toString()).toBe('echo:to the new instance');
     expect(await connection.handshake).toMatchObject({ resumed: true, earlyDataAccepted: true });
     expect(second.requests).toHaveLength(1);
@@ -102,7 +94,7 @@ describe('0-RTT over UDP on loopback', () => {
       host: '127.0.0.1',
       port: other.port,
       serverName,
-      config: clientConfig(pki),
+      config: clientConfig(testbed.pki),
       session,
       onSessionTicket: (fresh) => tickets.push(fresh),
     });
@@ -121,7 +113,7 @@ describe('0-RTT over UDP on loopback', () => {
   it('a client without a session waits for the handshake: nothing leaves in early data', async () => {
     const target = await server(randomBytes(48));
     const endpoint = await client();
-    const connection = endpoint.connect({ host: '127.0.0.1', port: target.port, serverName, config: clientConfig(pki) });
+    const connection = endpoint.connect({ host: '127.0.0.1', port: target.port, serverName, config: clientConfig(testbed.pki) });
     const opened = connection.openBidirectionalStream();
     expect(connection.handshakeCompleted).toBe(false);
     const stream = await opened;
