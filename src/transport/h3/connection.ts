@@ -109,9 +109,11 @@ export class Http3Connection {
   readonly #grease: boolean;
   readonly #remembered: Http3PeerSettings | undefined;
   readonly #handler: Http3Handler | undefined;
-  readonly #active = new Set<H3Stream>();
-  /** Server: each request's `info.signal`, aborted when the client cancels or the connection ends. */
-  readonly #requestAborts = new Map<H3Stream, AbortController>();
+  /**
+   * Request streams in progress. On a server each carries its request's `info.signal` controller,
+   * aborted when the client cancels or the connection ends.
+   */
+  readonly #active = new Map<H3Stream, AbortController | undefined>();
   #control: H3Stream | undefined;
   readonly #peerSettings: Promise<Http3PeerSettings>;
   #resolvePeerSettings!: (settings: Http3PeerSettings) => void;
@@ -200,7 +202,7 @@ export class Http3Connection {
     const headersFrame = encodeFrame(frameType.headers, encodeFieldSection(fields));
 
     const stream = await this.#transport.openBidirectionalStream();
-    this.#active.add(stream);
+    this.#active.set(stream, undefined);
     let settled = false;
     let rejectAborted!: (reason: unknown) => void;
     const aborted = new Promise<never>((_, reject) => {
@@ -297,9 +299,8 @@ export class Http3Connection {
       return;
     }
     this.#nextRequestId = Math.max(this.#nextRequestId, stream.id + 4);
-    this.#active.add(stream);
     const abort = new AbortController();
-    this.#requestAborts.set(stream, abort);
+    this.#active.set(stream, abort);
     // Once the stream failed (reset, malformed body), nothing more is written to it.
     let failed = false;
     const fail = (error: unknown) => {
@@ -577,7 +578,7 @@ export class Http3Connection {
     for (const resolve of this.#goawayWaiters.splice(0)) resolve();
     if (this.role === 'client') {
       // Requests at or above the identifier were not processed and will not be.
-      for (const stream of this.#active) {
+      for (const stream of this.#active.keys()) {
         if (stream.id >= id) {
           stream.reset(h3ErrorCodes.H3_REQUEST_CANCELLED);
           stream.stopSending(h3ErrorCodes.H3_REQUEST_CANCELLED);
@@ -660,13 +661,12 @@ export class Http3Connection {
 
   #finish(error: Error): void {
     this.#resolveClosed(error);
-    for (const abort of this.#requestAborts.values()) abort.abort(error);
+    for (const abort of this.#active.values()) abort?.abort(error);
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
     for (const resolve of this.#goawayWaiters.splice(0)) resolve();
   }
 
   #release(stream: H3Stream): void {
-    this.#requestAborts.delete(stream);
     if (!this.#active.delete(stream)) return;
     if (this.#active.size === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
