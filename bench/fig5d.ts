@@ -4,11 +4,10 @@
  * over the delay link (the paper used 0.5 ms). Writes docs/bench/fig5d[@N].json and a section of
  * docs/performance.md; `--quick`: 20 samples, nothing written.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { interleaved, startHopRig } from './hop-rig.js';
+import { measureInterleaved, startHopRig } from './hop-rig.js';
 import { checkedLink, linkDelayArgument } from './link/checked-link.js';
-import { machineLine, reportResults, type ResultRow } from './report.js';
-import { formatSummary, summarize, type Summary } from './stats.js';
+import { machineLine, reportResults, writeBenchJson, type ResultRow } from './report.js';
+import { formatSummary, type Summary } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 20 : 100;
@@ -22,15 +21,7 @@ const cases = [
 ] as const;
 let summaries: Map<string, Summary>;
 try {
-  await interleaved(cases, 5);
-  rig.takeNotEarly();
-  const results = await interleaved(cases, samples, (round) => {
-    if (process.stdout.isTTY) process.stdout.write(`\r1 MiB samples ${round}/${samples}`);
-  });
-  if (process.stdout.isTTY) process.stdout.write('\n');
-  const notEarly = rig.takeNotEarly();
-  if (notEarly > 0) throw new Error(`${notEarly} qfaas GETs were not accepted in 0-RTT`);
-  summaries = new Map([...results].map(([name, values]) => [name, summarize(values)]));
+  summaries = await measureInterleaved(rig, cases, { warmupRounds: 5, rounds: samples, label: '1 MiB samples' });
 } finally {
   await rig.close();
   await checked?.link.close();
@@ -44,10 +35,7 @@ rows.push(
 );
 const suffix = delayUs === undefined ? '' : `@${delayUs}`;
 if (!quick) {
-  const directory = new URL('../docs/bench/', import.meta.url);
-  mkdirSync(directory, { recursive: true });
-  const json = { machine: machineLine(), delayUs: delayUs ?? null, selfCheck: checked?.line ?? 'loopback, no link', samples, results: Object.fromEntries(summaries) };
-  writeFileSync(new URL(`fig5d${suffix}.json`, directory), `${JSON.stringify(json, null, 2)}\n`);
+  writeBenchJson(`fig5d${suffix}`, { machine: machineLine(), delayUs: delayUs ?? null, selfCheck: checked?.line ?? 'loopback, no link', samples, results: Object.fromEntries(summaries) });
 }
 reportResults({
   section: `bench:fig5d${suffix}`,

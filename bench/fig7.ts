@@ -5,12 +5,11 @@
  * Without root: the zero-delay point on loopback only. Writes docs/bench/fig7.json and a section of
  * docs/performance.md. `--quick`: 30 samples per point, nothing written.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { startHopRig, interleaved } from './hop-rig.js';
+import { measureInterleaved, startHopRig } from './hop-rig.js';
 import { createDelayLink, isRoot } from './link/delay-link.js';
 import { checkLink } from './link/checked-link.js';
-import { machineLine, reportResults, type ResultRow } from './report.js';
-import { formatSummary, summarize, type Summary } from './stats.js';
+import { machineLine, reportResults, writeBenchJson, type ResultRow } from './report.js';
+import { formatSummary, type Summary } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 30 : 100;
@@ -37,15 +36,8 @@ const points: Point[] = [];
 try {
   for (const delayUs of delaysUs) {
     const selfCheck = link === undefined ? 'loopback, no link' : await checkLink(link, delayUs, { strict: !quick });
-    await interleaved(cases, 10);
-    rig.takeNotEarly();
-    const results = await interleaved(cases, samples, (round) => {
-      if (process.stdout.isTTY) process.stdout.write(`\rdelay ${delayUs} µs: ${round}/${samples}`);
-    });
-    if (process.stdout.isTTY) process.stdout.write('\n');
-    const notEarly = rig.takeNotEarly();
-    if (notEarly > 0) throw new Error(`${notEarly} qfaas GETs were not accepted in 0-RTT at ${delayUs} µs`);
-    points.push({ delayUs, selfCheck, results: Object.fromEntries([...results].map(([name, values]) => [name, summarize(values)])) });
+    const results = await measureInterleaved(rig, cases, { warmupRounds: 10, rounds: samples, label: `delay ${delayUs} µs` });
+    points.push({ delayUs, selfCheck, results: Object.fromEntries(results) });
   }
 } finally {
   await rig.close();
@@ -59,11 +51,7 @@ for (const point of points) {
   rows.push([`${point.delayUs} µs: qfaas 0-RTT / TLS 1.3`, (m('qfaas 0-RTT') / m('node:https TLS 1.3')).toFixed(2), point.delayUs === 500 ? '≤ 0.65' : '']);
   rows.push([`${point.delayUs} µs: qfaas 0-RTT / node:http`, (m('qfaas 0-RTT') / m('node:http')).toFixed(2), point.delayUs === 500 ? '≤ 1.0' : '']);
 }
-if (!quick) {
-  const directory = new URL('../docs/bench/', import.meta.url);
-  mkdirSync(directory, { recursive: true });
-  writeFileSync(new URL('fig7.json', directory), `${JSON.stringify({ machine: machineLine(), samplesPerPoint: samples, points }, null, 2)}\n`);
-}
+if (!quick) writeBenchJson('fig7', { machine: machineLine(), samplesPerPoint: samples, points });
 reportResults({
   section: 'bench:fig7',
   title: 'GET on a new connection over one-way delays of 0–3 ms, the paper’s Fig. 7 (`npm run bench:fig7`)',

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../src/zero-rtt/index.js';
 import type { DelayLink } from './link/delay-link.js';
+import { summarize, type Summary } from './stats.js';
 
 export type Exchange = () => Promise<void>;
 
@@ -124,7 +125,7 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
 }
 
 /** Runs every case once per round, rotating the order each round; returns the times in ms. */
-export async function interleaved(cases: ReadonlyArray<readonly [string, Exchange]>, rounds: number, onRound?: (round: number) => void): Promise<Map<string, number[]>> {
+async function interleaved(cases: ReadonlyArray<readonly [string, Exchange]>, rounds: number, onRound?: (round: number) => void): Promise<Map<string, number[]>> {
   const results = new Map<string, number[]>(cases.map(([name]) => [name, []]));
   for (let i = 0; i < rounds; i++) {
     for (let k = 0; k < cases.length; k++) {
@@ -136,4 +137,24 @@ export async function interleaved(cases: ReadonlyArray<readonly [string, Exchang
     onRound?.(i + 1);
   }
   return results;
+}
+
+/**
+ * Warms up, then measures `rounds` interleaved rounds with a progress line on a terminal. Throws
+ * if a qfaas GET on a new connection was not accepted in 0-RTT: its time would be mislabelled.
+ */
+export async function measureInterleaved(
+  rig: HopRig,
+  cases: ReadonlyArray<readonly [string, Exchange]>,
+  options: { warmupRounds: number; rounds: number; label: string },
+): Promise<Map<string, Summary>> {
+  await interleaved(cases, options.warmupRounds);
+  rig.takeNotEarly();
+  const results = await interleaved(cases, options.rounds, (round) => {
+    if (process.stdout.isTTY) process.stdout.write(`\r${options.label}: ${round}/${options.rounds}`);
+  });
+  if (process.stdout.isTTY) process.stdout.write('\n');
+  const notEarly = rig.takeNotEarly();
+  if (notEarly > 0) throw new Error(`${notEarly} qfaas GETs were not accepted in 0-RTT (${options.label})`);
+  return new Map([...results].map(([name, values]) => [name, summarize(values)]));
 }

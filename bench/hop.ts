@@ -11,10 +11,10 @@
  * (bench/link) with N µs one way, after the link's self-check passes; the section is
  * `bench:hop@N`. Without root it says so and stays on loopback.
  */
-import { interleaved, startHopRig } from './hop-rig.js';
+import { measureInterleaved, startHopRig } from './hop-rig.js';
 import { checkedLink, linkDelayArgument } from './link/checked-link.js';
 import { reportResults, type ResultRow } from './report.js';
-import { formatSummary, summarize, type Summary } from './stats.js';
+import { formatSummary, type Summary } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 60 : 300;
@@ -35,18 +35,14 @@ const cases = [
   ['node:https TLS 1.3 keep-alive (warm), GET', x.tls13WarmGet],
   ['qfaas pooled connection (warm), GET', x.qfaasWarmGet],
 ] as const;
-await interleaved(cases, 30);
-rig.takeNotEarly();
-const results = await interleaved(cases, samples, (round) => {
-  if (process.stdout.isTTY) process.stdout.write(`\rhop samples ${round}/${samples}`);
-});
-if (process.stdout.isTTY) process.stdout.write('\n');
-const notEarly = rig.takeNotEarly();
-await rig.close();
-await link?.close();
-if (notEarly > 0) throw new Error(`${notEarly} qfaas GETs were not accepted in 0-RTT`);
+let summaries: Map<string, Summary>;
+try {
+  summaries = await measureInterleaved(rig, cases, { warmupRounds: 30, rounds: samples, label: 'hop samples' });
+} finally {
+  await rig.close();
+  await link?.close();
+}
 
-const summaries = new Map<string, Summary>([...results].map(([name, values]) => [name, summarize(values)]));
 const median = (name: (typeof cases)[number][0]) => (summaries.get(name) as Summary).median;
 // Targets: the hop issue's on loopback; the paper-figure issue's at 0.5 ms one way over the link.
 const overLink = delayUs !== undefined;

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
 /** One line describing where a benchmark ran, for every table in docs/performance.md. */
@@ -38,4 +38,11 @@ export function reportResults(options: { section: string; title: string; descrip
       ...options.rows.map((row) => `| ${row.join(' | ')} |`),
     ].join('\n'),
   );
+}
+
+/** Writes a benchmark's full results as docs/bench/<name>.json. */
+export function writeBenchJson(name: string, data: unknown): void {
+  const directory = new URL('../docs/bench/', import.meta.url);
+  mkdirSync(directory, { recursive: true });
+  writeFileSync(new URL(`${name}.json`, directory), `${JSON.stringify(data, null, 2)}\n`);
 }
