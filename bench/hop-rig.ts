@@ -12,7 +12,11 @@ import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerato
 import type { DelayLink } from './link/delay-link.js';
 import { summarize, type Summary } from './stats.js';
 
-export type Exchange = () => Promise<void>;
+/**
+ * One request. Resolves to nothing (the caller times it) or to the exchange's own time in ms, for
+ * exchanges run by another process (quic-go) that time themselves without the IPC around them.
+ */
+export type Exchange = () => Promise<void | number>;
 
 export interface HopRig {
   readonly host: string;
@@ -125,14 +129,14 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
 }
 
 /** Runs every case once per round, rotating the order each round; returns the times in ms. */
-async function interleaved(cases: ReadonlyArray<readonly [string, Exchange]>, rounds: number, onRound?: (round: number) => void): Promise<Map<string, number[]>> {
+export async function interleaved(cases: ReadonlyArray<readonly [string, Exchange]>, rounds: number, onRound?: (round: number) => void): Promise<Map<string, number[]>> {
   const results = new Map<string, number[]>(cases.map(([name]) => [name, []]));
   for (let i = 0; i < rounds; i++) {
     for (let k = 0; k < cases.length; k++) {
       const [name, run] = cases[(i + k) % cases.length] as readonly [string, Exchange];
       const started = performance.now();
-      await run();
-      results.get(name)?.push(performance.now() - started);
+      const own = await run();
+      results.get(name)?.push(typeof own === 'number' ? own : performance.now() - started);
     }
     onRound?.(i + 1);
   }

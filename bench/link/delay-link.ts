@@ -5,7 +5,8 @@
  *
  *   outside (this namespace)  10.77.2n.1 ── tun ── relay ── tun ── 10.77.2n+1.1  inside (the namespace)
  *
- * n counts the links this process made, so several can exist at once.
+ * n is the first block whose addresses no other link (of this or another process) has taken, so
+ * several links can exist at once.
  *
  * Needs root. Everything created is removed by close(), on exit and on Ctrl-C.
  */
@@ -112,12 +113,19 @@ function lines(child: ChildProcess): () => Promise<string> {
     });
 }
 
+/** The first n in 0..127 with no route to 10.77.2n+1.1 yet (another link would own it). */
+function freeAddressBlock(): number {
+  const routes = execFileSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' });
+  for (let n = 0; n < 128; n++) if (!routes.includes(`10.77.${2 * n + 1}.1 `)) return n;
+  throw new Error('all 128 delay-link address blocks (10.77.0.0/16) are in use');
+}
+
 export async function createDelayLink(options: DelayLinkOptions = {}): Promise<DelayLink> {
   if (!isRoot()) throw new Error('the delay link needs root (network namespaces and TUN devices)');
   const binary = relayBinary();
-  // Unique per link (device names are at most 15 bytes).
-  const index = linksMade++ % 100;
-  const tag = `qfl${process.pid % 100_000}x${index}`;
+  // Device names are at most 15 bytes; the address block is the first one not routed yet.
+  const index = freeAddressBlock();
+  const tag = `qfl${process.pid % 100_000}x${linksMade++ % 100}`;
   const outsideAddress = `10.77.${2 * index}.1`;
   const insideAddress = `10.77.${2 * index + 1}.1`;
   const namespace = tag;

@@ -1,0 +1,37 @@
+/**
+ * The shape every paper-figure benchmark writes to docs/bench/<name>.json, and the charts are drawn
+ * from (bench/charts.ts). One series per transport; one point per x value (a scenario, a delay or a
+ * chain length), with the median, p10 and p90 in ms and, where known, the physical floor.
+ */
+export interface FigurePoint {
+  /** Scenario name (category axis) or a number (delay in µs, chain length). */
+  x: string | number;
+  samples: number;
+  median: number;
+  p10: number;
+  p90: number;
+  /** Round trips the protocol cannot avoid × link RTT + server time on a warm connection, in ms. */
+  floorMs?: number;
+}
+
+export interface FigureSeries {
+  /** e.g. 'node:http', 'node:https TLS 1.3', 'qfaas 0-RTT', 'quic-go HTTP/3'. */
+  transport: string;
+  points: FigurePoint[];
+}
+
+export interface FigureJson {
+  /** File name without extension, e.g. 'fig5a'. */
+  name: string;
+  title: string;
+  /** The machine line (bench/report.ts machineLine()), which ends with the date. */
+  machine: string;
+  /** Every link self-check line printed for this figure. */
+  selfChecks: string[];
+  x: { label: string; kind: 'category' | 'quantitative' };
+  /** Always 'ms'. */
+  unit: 'ms';
+  series: FigureSeries[];
+  /** What the paper reported for this figure, one sentence. */
+  paper: string;
+}
