@@ -35,3 +35,9 @@ export interface FigureJson {
   /** What the paper reported for this figure, one sentence. */
   paper: string;
 }
+
+/** A point from a summary (bench/stats.ts) and, when known, its floor. */
+export function figurePoint(x: string | number, summary: { samples: number; median: number; p10: number; p90: number }, floorMs?: number): FigurePoint {
+  const { samples, median, p10, p90 } = summary;
+  return { x, samples, median, p10, p90, ...(floorMs === undefined ? {} : { floorMs }) };
+}

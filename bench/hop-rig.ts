@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../src/zero-rtt/index.js';
 import type { DelayLink } from './link/delay-link.js';
+import type { HopServerMessage, ServerPorts } from './hop-servers.js';
+import { progress } from './report.js';
 import { summarize, type Summary } from './stats.js';
 
 /**
@@ -20,6 +22,7 @@ export type Exchange = () => Promise<void | number>;
 
 export interface HopRig {
   readonly host: string;
+  readonly serverName: string;
   readonly exchanges: {
     httpGet: Exchange;
     tls13Get: Exchange;
@@ -27,17 +30,43 @@ export interface HopRig {
     qfaasZeroRttGet: Exchange;
     httpPost: Exchange;
     tls13Post: Exchange;
+    tls12Post: Exchange;
     qfaasOneRttPost: Exchange;
+    /** Warm connections (the paper's Fig. 5b, "continuous"). */
+    httpWarmGet: Exchange;
     tls13WarmGet: Exchange;
+    tls12WarmGet: Exchange;
     qfaasWarmGet: Exchange;
     /** New connections, a 1 MiB response (the paper's Fig. 5d). */
     httpLargeGet: Exchange;
     tls13LargeGet: Exchange;
     qfaasLargeGet: Exchange;
+    /** Warm connections, a 1 MiB response: the server-time part of Fig. 5d's floor. */
+    httpWarmLargeGet: Exchange;
+    tls13WarmLargeGet: Exchange;
+    qfaasWarmLargeGet: Exchange;
   };
+  /**
+   * Starts a new worker (the four servers with new credentials: new certificate, new ticket key)
+   * and returns one first-request exchange per transport; each may run once. The paper's Fig. 5c.
+   */
+  launchWorker(): Promise<LaunchedWorker>;
   /** qfaas GETs since the last reset that did not go in accepted 0-RTT. */
   takeNotEarly(): number;
   close(): Promise<void>;
+}
+
+export interface LaunchedWorker {
+  readonly firstRequest: {
+    http: Exchange;
+    tls13: Exchange;
+    tls12: Exchange;
+    /** No session for the new worker anywhere: a full 1-RTT handshake. */
+    qfaasNoSession: Exchange;
+    /** The session the 0-RTT generator minted when it provisioned the worker: 0-RTT. */
+    qfaasGeneratorSession: Exchange;
+  };
+  retire(): Promise<void>;
 }
 
 export async function startHopRig(link?: DelayLink): Promise<HopRig> {
@@ -51,14 +80,25 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
       ? { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }
       : { execPath: 'ip', execArgv: ['netns', 'exec', link.namespace, process.execPath, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
   const child = fork(fileURLToPath(new URL('./hop-servers.ts', import.meta.url)), forkOptions);
-  const ports = await new Promise<{ http: number; tls13: number; tls12: number; qfaas: number }>((resolve) => {
-    child.once('message', (message: { http: number; tls13: number; tls12: number; qfaas: number }) => resolve(message));
-    child.send({ credentials: encodeCredentials(provisioned.worker, 'json'), host });
-  });
+  // The server process answers every message, in order.
+  const replies: Array<(reply: unknown) => void> = [];
+  child.on('message', (reply) => replies.shift()?.(reply));
+  const ask = <T>(message: HopServerMessage) =>
+    new Promise<T>((resolve) => {
+      replies.push(resolve as (reply: unknown) => void);
+      child.send(message);
+    });
+  const ports = await ask<ServerPorts>({ credentials: encodeCredentials(provisioned.worker, 'json'), host });
 
   const payload = Buffer.alloc(100, 0x62);
-  const serverName = provisioned.serverName;
-  const nodeRequest = (module: typeof http | typeof https, agent: http.Agent, port: number, method: 'GET' | 'POST', path = '/'): Promise<void> =>
+  const nodeRequest = (
+    module: typeof http | typeof https,
+    agent: http.Agent | false,
+    port: number,
+    method: 'GET' | 'POST',
+    path = '/',
+    serverName = provisioned.serverName,
+  ): Promise<void> =>
     new Promise((resolve, reject) => {
       const expected = path === '/1mib' ? 1 << 20 : 100;
       const request = module.request(
@@ -76,27 +116,69 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
   const freshHttp = new http.Agent({ keepAlive: false });
   const freshTls13 = new https.Agent({ keepAlive: false, maxCachedSessions: 100 });
   const freshTls12 = new https.Agent({ keepAlive: false, maxCachedSessions: 100 });
+  const warmHttp = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const warmTls13 = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  const warmTls12 = new https.Agent({ keepAlive: true, maxSockets: 1 });
   const store = new MemoryTicketStore();
-  store.set(serverName, provisioned.session);
-  const invoker = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), ticketStore: store, idleTimeoutMs: 0 });
-  const warmInvoker = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), idleTimeoutMs: 0 });
-  const target = { serverName, host, port: ports.qfaas };
+  await store.set(provisioned.serverName, provisioned.session);
+  const invokerCertificate = await generator.invokerCertificate();
+  const invoker = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: store, idleTimeoutMs: 0 });
+  const warmInvoker = new InvokerClient({ ca, certificate: invokerCertificate, idleTimeoutMs: 0 });
+  const target = { serverName: provisioned.serverName, host, port: ports.qfaas };
 
   let notEarly = 0;
+  const checkQfaas = async (response: Response, method: 'GET' | 'POST', path: string, expectEarly: boolean): Promise<void> => {
+    const bytes = (await response.arrayBuffer()).byteLength;
+    if (bytes !== (path === '/1mib' ? 1 << 20 : 100)) throw new Error(`got ${bytes} bytes`);
+    const info = getTransportInfo(response);
+    if (expectEarly && info?.earlyDataAccepted !== true) notEarly++;
+    if (method === 'POST' && info?.earlyData !== false) throw new Error('a POST went in early data under the idempotent policy');
+  };
   const qfaasFresh = async (method: 'GET' | 'POST', path = '/'): Promise<void> => {
     // A new connection each time, resuming the session the worker issued last time.
     invoker.closeIdleConnections();
     const response = await invoker.fetch({ ...target, path }, method === 'POST' ? { method, body: payload } : {});
-    const bytes = (await response.arrayBuffer()).byteLength;
-    if (bytes !== (path === '/1mib' ? 1 << 20 : 100)) throw new Error(`got ${bytes} bytes`);
-    const info = getTransportInfo(response);
-    if (method === 'GET' && info?.earlyDataAccepted !== true) notEarly++;
-    if (method === 'POST' && info?.earlyData !== false) throw new Error('a POST went in early data under the idempotent policy');
+    await checkQfaas(response, method, path, method === 'GET');
+  };
+  const qfaasWarm = async (path: string): Promise<void> => checkQfaas(await warmInvoker.fetch({ ...target, path }), 'GET', path, false);
+
+  // Long-lived clients for Fig. 5c, so a first request does not include binding a socket.
+  const launchStore = new MemoryTicketStore();
+  const launchNoSession = new InvokerClient({ ca, certificate: invokerCertificate, idleTimeoutMs: 0, ticketStore: new MemoryTicketStore({ maxEntries: 0 }) });
+  const launchWithSession = new InvokerClient({ ca, certificate: invokerCertificate, idleTimeoutMs: 0, ticketStore: launchStore });
+  let launches = 0;
+  const launchWorker = async (): Promise<LaunchedWorker> => {
+    const id = launches++;
+    const launched = await generator.provision({ functionName: 'hop', instanceId: `launch-${id}`, hosts: [host] });
+    const launchedPorts = await ask<ServerPorts>({ launch: encodeCredentials(launched.worker, 'json'), id });
+    const name = launched.serverName;
+    // New server names: neither client has a connection or, unless stored here, a session for them.
+    await launchStore.set(name, launched.session);
+    const qfaasFirst = async (client: InvokerClient, expectEarly: boolean) => {
+      const response = await client.fetch({ serverName: name, host, port: launchedPorts.qfaas });
+      await checkQfaas(response, 'GET', '/', expectEarly);
+      if (!expectEarly && getTransportInfo(response)?.earlyData !== false) throw new Error('a first request without a session went in early data');
+    };
+    return {
+      firstRequest: {
+        http: () => nodeRequest(http, false, launchedPorts.http, 'GET', '/', name),
+        tls13: () => nodeRequest(https, false, launchedPorts.tls13, 'GET', '/', name),
+        tls12: () => nodeRequest(https, false, launchedPorts.tls12, 'GET', '/', name),
+        qfaasNoSession: () => qfaasFirst(launchNoSession, false),
+        qfaasGeneratorSession: () => qfaasFirst(launchWithSession, true),
+      },
+      retire: async () => {
+        launchNoSession.closeIdleConnections();
+        launchWithSession.closeIdleConnections();
+        await launchStore.delete(name);
+        await ask({ retire: id });
+      },
+    };
   };
 
   return {
     host,
+    serverName: provisioned.serverName,
     exchanges: {
       httpGet: () => nodeRequest(http, freshHttp, ports.http, 'GET'),
       tls13Get: () => nodeRequest(https, freshTls13, ports.tls13, 'GET'),
@@ -104,24 +186,28 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
       qfaasZeroRttGet: () => qfaasFresh('GET'),
       httpPost: () => nodeRequest(http, freshHttp, ports.http, 'POST'),
       tls13Post: () => nodeRequest(https, freshTls13, ports.tls13, 'POST'),
+      tls12Post: () => nodeRequest(https, freshTls12, ports.tls12, 'POST'),
       qfaasOneRttPost: () => qfaasFresh('POST'),
+      httpWarmGet: () => nodeRequest(http, warmHttp, ports.http, 'GET'),
       tls13WarmGet: () => nodeRequest(https, warmTls13, ports.tls13, 'GET'),
-      qfaasWarmGet: async () => {
-        await (await warmInvoker.fetch(target)).arrayBuffer();
-      },
+      tls12WarmGet: () => nodeRequest(https, warmTls12, ports.tls12, 'GET'),
+      qfaasWarmGet: () => qfaasWarm('/'),
       httpLargeGet: () => nodeRequest(http, freshHttp, ports.http, 'GET', '/1mib'),
       tls13LargeGet: () => nodeRequest(https, freshTls13, ports.tls13, 'GET', '/1mib'),
       qfaasLargeGet: () => qfaasFresh('GET', '/1mib'),
+      httpWarmLargeGet: () => nodeRequest(http, warmHttp, ports.http, 'GET', '/1mib'),
+      tls13WarmLargeGet: () => nodeRequest(https, warmTls13, ports.tls13, 'GET', '/1mib'),
+      qfaasWarmLargeGet: () => qfaasWarm('/1mib'),
     },
+    launchWorker,
     takeNotEarly() {
       const count = notEarly;
       notEarly = 0;
       return count;
     },
     async close() {
-      await invoker.close();
-      await warmInvoker.close();
-      for (const agent of [freshHttp, freshTls13, freshTls12, warmTls13]) agent.destroy();
+      await Promise.all([invoker.close(), warmInvoker.close(), launchNoSession.close(), launchWithSession.close()]);
+      for (const agent of [freshHttp, freshTls13, freshTls12, warmHttp, warmTls13, warmTls12]) agent.destroy();
       child.disconnect();
       if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
     },
@@ -154,10 +240,7 @@ export async function measureInterleaved(
 ): Promise<Map<string, Summary>> {
   await interleaved(cases, options.warmupRounds);
   rig.takeNotEarly();
-  const results = await interleaved(cases, options.rounds, (round) => {
-    if (process.stdout.isTTY) process.stdout.write(`\r${options.label}: ${round}/${options.rounds}`);
-  });
-  if (process.stdout.isTTY) process.stdout.write('\n');
+  const results = await interleaved(cases, options.rounds, (round) => progress(options.label, round, options.rounds));
   const notEarly = rig.takeNotEarly();
   if (notEarly > 0) throw new Error(`${notEarly} qfaas GETs were not accepted in 0-RTT (${options.label})`);
   return new Map([...results].map(([name, values]) => [name, summarize(values)]));

@@ -1,13 +1,26 @@
 /**
- * Benchmark servers for `npm run bench:hop`, in their own process: node:http, node:https with
- * TLS 1.3 and with TLS 1.2 (same certificate), and a qfaas handler server. Every one answers with
- * the same 100 bytes (1 MiB at `/1mib`). Listens on the host it is told (loopback, or the delay link's inside address)
- * and reports the ports over IPC.
+ * Benchmark servers for the hop and paper-figure benchmarks, in their own process: node:http,
+ * node:https with TLS 1.3 and with TLS 1.2 (same certificate), and a qfaas handler server. Every
+ * one answers with the same 100 bytes (1 MiB at `/1mib`). Listens on the host it is told (loopback,
+ * or the delay link's inside address) and reports the ports over IPC.
+ *
+ * `{ launch }` starts a new set of the four servers from new credentials, as a newly launched
+ * worker would be (new certificate, new ticket key, nothing cached anywhere); `{ retire }` stops a
+ * set. The paper's Fig. 5c times the first request to such a worker.
  */
 import http from 'node:http';
 import https from 'node:https';
-import { createHandlerServer } from '../src/handler-server/index.js';
+import { createHandlerServer, type HandlerServer } from '../src/handler-server/index.js';
 import { loadCredentials } from '../src/zero-rtt/index.js';
+
+export interface ServerPorts {
+  http: number;
+  tls13: number;
+  tls12: number;
+  qfaas: number;
+}
+
+export type HopServerMessage = { credentials: string; host: string } | { launch: string; id: number } | { retire: number };
 
 const body = Buffer.alloc(100, 0x61);
 // `/1mib`: the paper's Fig. 5d response size.
@@ -21,17 +34,54 @@ const answer = (request: http.IncomingMessage, response: http.ServerResponse) =>
     response.end(payload);
   });
 };
-process.once('message', async (setup: { credentials: string; host: string }) => {
+
+interface ServerSet {
+  ports: ServerPorts;
+  close(): Promise<void>;
+}
+
+async function startServers(credentialsText: string, host: string): Promise<ServerSet> {
   const listen = (server: http.Server | https.Server) =>
-    new Promise<number>((resolve) => server.listen(0, setup.host, () => resolve((server.address() as { port: number }).port)));
-  const credentials = loadCredentials({ text: setup.credentials });
+    new Promise<number>((resolve) => server.listen(0, host, () => resolve((server.address() as { port: number }).port)));
+  const credentials = loadCredentials({ text: credentialsText });
   const tls = { cert: credentials.certificate.certPem, key: credentials.certificate.keyPem.reveal() };
   const plain = http.createServer({ keepAliveTimeout: 60_000 }, answer);
   const tls13 = https.createServer({ ...tls, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', keepAliveTimeout: 60_000 }, answer);
   const tls12 = https.createServer({ ...tls, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', keepAliveTimeout: 60_000 }, answer);
-  const qfaas = await createHandlerServer({ credentials, host: setup.host, handler: (request) => new Response(bodyFor(request.url)) });
-  process.send?.({ http: await listen(plain), tls13: await listen(tls13), tls12: await listen(tls12), qfaas: qfaas.address.port });
-  process.once('disconnect', () => {
-    void qfaas.close({ timeoutMs: 50 }).then(() => process.exit(0));
-  });
+  const qfaas: HandlerServer = await createHandlerServer({ credentials, host, handler: (request) => new Response(bodyFor(request.url)) });
+  const ports = { http: await listen(plain), tls13: await listen(tls13), tls12: await listen(tls12), qfaas: qfaas.address.port };
+  return {
+    ports,
+    async close() {
+      for (const server of [plain, tls13, tls12]) {
+        server.closeAllConnections();
+        server.close();
+      }
+      await qfaas.close({ timeoutMs: 50 });
+    },
+  };
+}
+
+const sets = new Map<number, ServerSet>();
+let host = '127.0.0.1';
+process.on('message', (message: HopServerMessage) => {
+  void (async () => {
+    if ('credentials' in message) {
+      host = message.host;
+      const main = await startServers(message.credentials, host);
+      sets.set(-1, main);
+      process.send?.(main.ports);
+    } else if ('launch' in message) {
+      const launched = await startServers(message.launch, host);
+      sets.set(message.id, launched);
+      process.send?.(launched.ports);
+    } else {
+      await sets.get(message.retire)?.close();
+      sets.delete(message.retire);
+      process.send?.({ retired: message.retire });
+    }
+  })();
+});
+process.once('disconnect', () => {
+  void Promise.all([...sets.values()].map((set) => set.close())).then(() => process.exit(0));
 });

@@ -46,3 +46,12 @@ export function writeBenchJson(name: string, data: unknown): void {
   mkdirSync(directory, { recursive: true });
   writeFileSync(new URL(`${name}.json`, directory), `${JSON.stringify(data, null, 2)}\n`);
 }
+
+/** Draws `label [#####.....] done/total` on one terminal line (nothing when stdout is not a terminal). */
+export function progress(label: string, done: number, total: number): void {
+  if (!process.stdout.isTTY) return;
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  process.stdout.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+  if (done === total) process.stdout.write('\n');
+}

@@ -20,27 +20,40 @@ export function describeSelfCheck(check: LinkSelfCheck): string {
   return `link self-check: UDP echo RTT ${ms(check.rttUs)} ms, floor ${ms(check.floorRttUs)} ms, added ${ms(check.addedRttUs)} ms for 2 × ${check.delayUs} µs (tolerance ±${ms(check.toleranceUs)} ms)`;
 }
 
+/** A checked link's description and its measured UDP round trip. */
+export interface LinkMeasurement {
+  line: string;
+  /** Median UDP echo RTT through the link, in ms: the RTT the physical floors use. */
+  rttMs: number;
+}
+
 /**
  * Sets the link to `delayUs` and checks it; out of tolerance, closes it and throws. `strict: false`
  * (quick smoke runs, which print and do not gate on numbers) warns instead.
  */
-export async function checkLink(link: DelayLink, delayUs: number, options: { strict?: boolean } = {}): Promise<string> {
+export async function measureLink(link: DelayLink, delayUs: number, options: { strict?: boolean } = {}): Promise<LinkMeasurement> {
   await link.setDelay(delayUs);
   const check = await link.selfCheck();
   const line = describeSelfCheck(check);
   console.log(line);
+  const rttMs = check.rttUs / 1000;
   if (!check.ok && options.strict === false) {
     console.log('warning: the link is outside its tolerance; quick-run numbers at this delay are not trustworthy');
-    return `${line}, outside tolerance`;
+    return { line: `${line}, outside tolerance`, rttMs };
   }
   if (!check.ok) {
     await link.close();
     throw new Error(`the delay link is outside its tolerance at ${delayUs} µs: results would not be trustworthy`);
   }
-  return line;
+  return { line, rttMs };
 }
 
-export async function checkedLink(delayUs: number, options: { strict?: boolean } = {}): Promise<{ link: DelayLink; line: string }> {
+/** measureLink(), the line only. */
+export async function checkLink(link: DelayLink, delayUs: number, options: { strict?: boolean } = {}): Promise<string> {
+  return (await measureLink(link, delayUs, options)).line;
+}
+
+export async function checkedLink(delayUs: number, options: { strict?: boolean } = {}): Promise<{ link: DelayLink } & LinkMeasurement> {
   const link = await createDelayLink({ delayUs });
-  return { link, line: await checkLink(link, delayUs, options) };
+  return { link, ...(await measureLink(link, delayUs, options)) };
 }
