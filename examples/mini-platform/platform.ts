@@ -35,6 +35,28 @@ export interface MiniPlatformOptions {
    * TCP+TLS 1.3 (node:http/https, keep-alive and TLS session resumption). @default 'quic'
    */
   hops?: 'quic' | HttpHops;
+  /**
+   * Where the gateway and the workers sit on the network. @default both on 127.0.0.1, workers in
+   * this network namespace
+   */
+  network?: MiniPlatformNetwork;
+}
+
+/**
+ * The platform's network: the gateway side (chain gateway, HTTP comparison gateway, gateway
+ * certificate) and the worker side (workers are provisioned for, and listen on, `workerHost`).
+ * Each host must be reachable from the other side: the end users' gateway stays on 127.0.0.1.
+ */
+export interface MiniPlatformNetwork {
+  /** Address the chain gateway listens on and workers call. @default '127.0.0.1' */
+  gatewayHost: string;
+  /** Address workers listen on and the gateway calls. @default '127.0.0.1' */
+  workerHost: string;
+  /**
+   * A network namespace (e.g. a delay link's, bench/link/delay-link.ts) to start the workers in,
+   * with `ip netns exec` (needs root). @default none: workers run in this namespace
+   */
+  workerNamespace?: string;
 }
 
 interface Instance {
@@ -58,6 +80,7 @@ export class MiniPlatform {
   readonly #generator: ZeroRttGenerator;
   readonly #store: MemoryTicketStore;
   readonly #idleMs: number;
+  readonly #network: MiniPlatformNetwork;
   readonly #instances = new Map<string, Instance>();
   readonly #starting = new Map<string, Promise<Instance>>();
   #nextInstance = 1;
@@ -74,6 +97,7 @@ export class MiniPlatform {
     generator: ZeroRttGenerator;
     store: MemoryTicketStore;
     idleMs: number;
+    network: MiniPlatformNetwork;
   }) {
     this.invoker = parts.invoker;
     this.hops = parts.hops;
@@ -84,12 +108,15 @@ export class MiniPlatform {
     this.#generator = parts.generator;
     this.#store = parts.store;
     this.#idleMs = parts.idleMs;
+    this.#network = parts.network;
   }
 
   static async start(options: MiniPlatformOptions = {}): Promise<MiniPlatform> {
+    const network: MiniPlatformNetwork = { gatewayHost: '127.0.0.1', workerHost: '127.0.0.1', ...options.network };
+    const gatewayHost = network.gatewayHost;
     const ca = await createPlatformCA();
     const gatewayName = 'gateway.qfaas.internal';
-    const gatewayCertificate = await ca.issue({ role: 'gateway', name: gatewayName, hosts: ['127.0.0.1'] });
+    const gatewayCertificate = await ca.issue({ role: 'gateway', name: gatewayName, hosts: [gatewayHost] });
     const gatewayTicketKey = randomBytes(48);
     const bootstrap = new ZeroRttGenerator({ ca });
     const invokerCertificate = await bootstrap.invokerCertificate();
@@ -106,7 +133,7 @@ export class MiniPlatform {
       chainGateway = await createChainGateway({
         credentials: { caPem: ca.certPem, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
         invoker: quicInvoker,
-        host: '127.0.0.1',
+        host: gatewayHost,
         resolve: (name) => (platform as MiniPlatform).instanceFor(name),
         ...(options.allow === undefined ? {} : { allow: options.allow }),
       });
@@ -123,7 +150,7 @@ export class MiniPlatform {
         const target = await (platform as MiniPlatform).instanceFor(name);
         return httpInvoker.fetch({ ...target, path: `/${url.search}` }, { method: request.method, headers: request.headers, ...(request.body === null ? {} : { body: request.body }) });
       });
-      await new Promise<void>((resolve) => gatewayServer.listen(0, '127.0.0.1', () => resolve()));
+      await new Promise<void>((resolve) => gatewayServer.listen(0, gatewayHost, () => resolve()));
       chainGatewayPort = (gatewayServer.address() as { port: number }).port;
       closeChainGateway = async () => {
         gatewayServer.closeAllConnections();
@@ -133,11 +160,11 @@ export class MiniPlatform {
     const generator = new ZeroRttGenerator({
       ca,
       invokerCertificate,
-      chainGateway: { serverName: gatewayName, host: '127.0.0.1', port: chainGatewayPort, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
+      chainGateway: { serverName: gatewayName, host: gatewayHost, port: chainGatewayPort, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
     });
     const server = http.createServer((request, response) => void (platform as MiniPlatform).#serveEndUser(request, response));
     await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
-    platform = new MiniPlatform({ invoker, hops, chainGateway, chainGatewayPort, closeChainGateway, server, generator, store, idleMs: options.idleMs ?? 10_000 });
+    platform = new MiniPlatform({ invoker, hops, chainGateway, chainGatewayPort, closeChainGateway, server, generator, store, idleMs: options.idleMs ?? 10_000, network });
     return platform;
   }
 
@@ -184,29 +211,38 @@ export class MiniPlatform {
     }
   }
 
+  /** Stops the gateways and every worker; resolves once the worker processes have exited. */
   async stop(): Promise<void> {
+    const children = [...this.#instances.values()].map((instance) => instance.child);
     for (const name of [...this.#instances.keys()]) this.stopInstance(name);
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await this.#closeChainGateway();
     await this.invoker.close();
+    // A worker exits on stdin EOF, or is killed 2 s later (stopInstance).
+    await Promise.all(children.map((child) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))));
   }
 
   #coldStart(name: string): Promise<Instance> {
     const pending = this.#starting.get(name);
     if (pending !== undefined) return pending;
     const starting = (async () => {
-      const provisioned = await this.#generator.provision({ functionName: name, instanceId: `i-${this.#nextInstance++}`, hosts: ['127.0.0.1'] });
+      const { gatewayHost, workerHost, workerNamespace } = this.#network;
+      const provisioned = await this.#generator.provision({ functionName: name, instanceId: `i-${this.#nextInstance++}`, hosts: [workerHost] });
       // The invoker's session exists before the worker does: its first request will be 0-RTT.
       await this.#store.set(provisioned.serverName, provisioned.session);
       const env = encodeCredentials(provisioned.worker, 'env').trim();
-      const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
+      const node = [process.execPath, '--import', 'tsx', workerScript];
+      // `ip netns exec` runs node itself in the namespace (same pid): stdin EOF and kill reach the worker.
+      const [command, ...args] = (workerNamespace === undefined ? node : ['ip', 'netns', 'exec', workerNamespace, ...node]) as [string, ...string[]];
+      const child = spawn(command, args, {
         cwd: projectRoot,
         env: {
           ...process.env,
           QFAAS_CREDENTIALS: env.slice(env.indexOf('=') + 1),
           QFAAS_HOPS: this.hops,
-          QFAAS_CHAIN_GATEWAY: `127.0.0.1:${this.#chainGatewayPort}`,
+          QFAAS_WORKER_HOST: workerHost,
+          QFAAS_CHAIN_GATEWAY: `${gatewayHost.includes(':') ? `[${gatewayHost}]` : gatewayHost}:${this.#chainGatewayPort}`,
         },
         stdio: ['pipe', 'pipe', 'inherit'],
       });
@@ -219,7 +255,7 @@ export class MiniPlatform {
         });
         child.once('exit', (code) => reject(new Error(`worker for ${name} exited with ${code} while starting`)));
       });
-      const instance: Instance = { child, target: { serverName: provisioned.serverName, host: '127.0.0.1', port }, idleTimer: undefined, active: 0 };
+      const instance: Instance = { child, target: { serverName: provisioned.serverName, host: workerHost, port }, idleTimer: undefined, active: 0 };
       // A crashed or stopped worker is forgotten: the next request starts a new instance.
       child.once('exit', () => {
         if (this.#instances.get(name) === instance) this.#instances.delete(name);

@@ -1,8 +1,8 @@
 /**
  * A worker process of the mini-platform: credentials from QFAAS_CREDENTIALS (provisioned by the
  * 0-RTT generator just before this process started), its function from the credentials. Serves
- * HTTP/3 over QUIC on loopback, or, for the comparison runs (QFAAS_HOPS=http|https), HTTP/1.1 or
- * HTTPS. Prints "LISTENING <port>"; exits when stdin closes.
+ * HTTP/3 over QUIC on QFAAS_WORKER_HOST (default 127.0.0.1), or, for the comparison runs
+ * (QFAAS_HOPS=http|https), HTTP/1.1 or HTTPS. Prints "LISTENING <port>"; exits when stdin closes.
  */
 import { createChainClient } from 'qfaas/chain';
 import { createHandlerServer } from 'qfaas/handler-server';
@@ -14,18 +14,22 @@ const credentials = loadCredentials();
 const code = functions[credentials.functionName];
 if (code === undefined) throw new Error(`unknown function ${credentials.functionName}`);
 const hops = (process.env.QFAAS_HOPS ?? 'quic') as 'quic' | HttpHops;
+const host = process.env.QFAAS_WORKER_HOST || '127.0.0.1';
 let close: () => Promise<void>;
 
 if (hops === 'quic') {
   const chain = createChainClient({ credentials });
-  const server = await createHandlerServer({ credentials, host: '127.0.0.1', handler: (request) => code(request, chain), limits: { execTimeoutMs: 30_000 } });
+  const server = await createHandlerServer({ credentials, host, handler: (request) => code(request, chain), limits: { execTimeoutMs: 30_000 } });
   process.stdout.write(`LISTENING ${server.address.port}\n`);
   close = async () => {
     await Promise.all([chain.close(), server.close({ timeoutMs: 500 })]);
   };
 } else {
   const chainCredentials = credentials.chain;
-  const [gatewayHost, gatewayPort] = (process.env.QFAAS_CHAIN_GATEWAY ?? '').split(':') as [string, string];
+  // host:port, an IPv6 host in brackets.
+  const gatewayAddress = /^\[?(.+?)\]?:(\d+)$/.exec(process.env.QFAAS_CHAIN_GATEWAY ?? '');
+  if (gatewayAddress === null) throw new Error('QFAAS_CHAIN_GATEWAY must be host:port');
+  const [, gatewayHost, gatewayPort] = gatewayAddress as unknown as [string, string, string];
   const client = new HttpHopClient(hops, {
     caPem: credentials.caPem,
     certPem: chainCredentials?.certificate.certPem ?? credentials.certificate.certPem,
@@ -47,7 +51,7 @@ if (hops === 'quic') {
   const server = createHttpServer(hops, { caPem: credentials.caPem, certPem: credentials.certificate.certPem, keyPem: credentials.certificate.keyPem.reveal() }, async (request) =>
     code(request, chain),
   );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
   process.stdout.write(`LISTENING ${(server.address() as { port: number }).port}\n`);
   close = async () => {
     await client.close();
