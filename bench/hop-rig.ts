@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../src/zero-rtt/index.js';
 import type { DelayLink } from './link/delay-link.js';
+import type { ProfileSummary } from './cpu-profile.js';
 import type { HopServerMessage, ServerPorts } from './hop-servers.js';
 import { progress } from './report.js';
 import { summarize, type Summary } from './stats.js';
@@ -53,6 +54,8 @@ export interface HopRig {
   launchWorker(): Promise<LaunchedWorker>;
   /** qfaas GETs since the last reset that did not go in accepted 0-RTT. */
   takeNotEarly(): number;
+  /** Starts V8's CPU profiler in the server process; the returned function stops it and summarizes. */
+  profileServer(): Promise<() => Promise<ProfileSummary>>;
   close(): Promise<void>;
 }
 
@@ -200,6 +203,10 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
       qfaasWarmLargeGet: () => qfaasWarm('/1mib'),
     },
     launchWorker,
+    async profileServer() {
+      await ask({ profile: 'start' });
+      return async () => (await ask<{ summary: ProfileSummary }>({ profile: 'stop' })).summary;
+    },
     takeNotEarly() {
       const count = notEarly;
       notEarly = 0;

@@ -6,12 +6,14 @@
  *
  * `{ launch }` starts a new set of the four servers from new credentials, as a newly launched
  * worker would be (new certificate, new ticket key, nothing cached anywhere); `{ retire }` stops a
- * set. The paper's Fig. 5c times the first request to such a worker.
+ * set. The paper's Fig. 5c times the first request to such a worker. `{ profile }` starts and stops
+ * V8's CPU profiler here (bench/profile.ts) and answers with the summary.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { createHandlerServer, type HandlerServer } from '../src/handler-server/index.js';
 import { loadCredentials } from '../src/zero-rtt/index.js';
+import { startProfiler, summarizeProfile, type CpuProfile } from './cpu-profile.js';
 
 export interface ServerPorts {
   http: number;
@@ -20,7 +22,7 @@ export interface ServerPorts {
   qfaas: number;
 }
 
-export type HopServerMessage = { credentials: string; host: string } | { launch: string; id: number } | { retire: number };
+export type HopServerMessage = { credentials: string; host: string } | { launch: string; id: number } | { retire: number } | { profile: 'start' | 'stop' };
 
 const body = Buffer.alloc(100, 0x61);
 // `/1mib`: the paper's Fig. 5d response size.
@@ -64,6 +66,7 @@ async function startServers(credentialsText: string, host: string): Promise<Serv
 
 const sets = new Map<number, ServerSet>();
 let host = '127.0.0.1';
+let stopProfiler: (() => Promise<{ profile: CpuProfile; cpuMs: number }>) | undefined;
 process.on('message', (message: HopServerMessage) => {
   void (async () => {
     if ('credentials' in message) {
@@ -75,6 +78,15 @@ process.on('message', (message: HopServerMessage) => {
       const launched = await startServers(message.launch, host);
       sets.set(message.id, launched);
       process.send?.(launched.ports);
+    } else if ('profile' in message) {
+      if (message.profile === 'start') {
+        stopProfiler = await startProfiler();
+        process.send?.({ profiling: true });
+      } else {
+        const profiled = await stopProfiler?.();
+        stopProfiler = undefined;
+        process.send?.(profiled === undefined ? { summary: null } : { summary: summarizeProfile(profiled, 40) });
+      }
     } else {
       await sets.get(message.retire)?.close();
       sets.delete(message.retire);
