@@ -27,7 +27,8 @@ const rttMs = checked?.rttMs ?? 0;
 const rig = await startHopRig(checked?.link);
 const x = rig.exchanges;
 
-const cases = [
+const quicGo = rig.quicGo?.exchanges;
+const cases: Array<readonly [string, Exchange]> = [
   ['5a GET node:http', x.httpGet],
   ['5a GET node:https TLS 1.2', x.tls12Get],
   ['5a GET node:https TLS 1.3', x.tls13Get],
@@ -40,10 +41,13 @@ const cases = [
   ['5b node:https TLS 1.2', x.tls12WarmGet],
   ['5b node:https TLS 1.3', x.tls13WarmGet],
   ['5b qfaas', x.qfaasWarmGet],
-] as const;
-type CaseName = (typeof cases)[number][0];
-const launchCases = ['node:http', 'node:https TLS 1.2', 'node:https TLS 1.3', 'qfaas, no session (1-RTT)', 'qfaas, generator session (0-RTT)'] as const;
-type LaunchCase = (typeof launchCases)[number];
+];
+if (quicGo !== undefined) cases.push(['5a GET quic-go HTTP/3', quicGo.zeroRttGet], ['5a POST quic-go HTTP/3', quicGo.oneRttPost], ['5b quic-go HTTP/3', quicGo.warmGet]);
+type CaseName = string;
+type LaunchCase = 'node:http' | 'node:https TLS 1.2' | 'node:https TLS 1.3' | 'qfaas, no session (1-RTT)' | 'qfaas, generator session (0-RTT)' | 'quic-go HTTP/3, no session';
+const launchCases: LaunchCase[] = ['node:http', 'node:https TLS 1.2', 'node:https TLS 1.3', 'qfaas, no session (1-RTT)', 'qfaas, generator session (0-RTT)'];
+// quic-go's server is not relaunched: its point is a first connection without a session to a running server.
+if (quicGo !== undefined) launchCases.push('quic-go HTTP/3, no session');
 
 const warmCases = cases.filter(([name]) => name.startsWith('5b '));
 let ab: Map<string, Summary>;
@@ -63,6 +67,7 @@ try {
       'node:https TLS 1.3': f.tls13,
       'qfaas, no session (1-RTT)': f.qfaasNoSession,
       'qfaas, generator session (0-RTT)': f.qfaasGeneratorSession,
+      'quic-go HTTP/3, no session': quicGo?.coldGet ?? (() => Promise.reject(new Error('no quic-go'))),
     };
     const order = launchCases.map((_, k) => launchCases[(k + round + 3) % launchCases.length] as LaunchCase);
     const times = await interleaved(order.map((name) => [name, runs[name]] as const), 1);
@@ -122,13 +127,24 @@ const fig5a = figure(
       transport: 'qfaas',
       points: [figurePoint('GET', s('5a GET qfaas 0-RTT'), floor(rt.quicZeroRtt, '5b qfaas')), figurePoint('POST', s('5a POST qfaas 1-RTT'), floor(rt.quicOneRtt, '5b qfaas'))],
     },
+    ...(quicGo === undefined
+      ? []
+      : [
+          {
+            transport: 'quic-go HTTP/3',
+            points: [
+              figurePoint('GET', s('5a GET quic-go HTTP/3'), floor(rt.quicZeroRtt, '5b quic-go HTTP/3')),
+              figurePoint('POST', s('5a POST quic-go HTTP/3'), floor(rt.quicOneRtt, '5b quic-go HTTP/3')),
+            ],
+          },
+        ]),
   ],
   'Paper (Fig. 5a, 0.5 ms): QFaaS 28% below OpenFaaS with TCP+TLS for GET in 0-RTT, 14% for POST over 1-RTT; 0-RTT matched insecure TCP.',
 );
 const fig5b = figure(
   'fig5b',
   `Fig. 5b: continuous requests on a kept connection (${where})`,
-  (['node:http', 'node:https TLS 1.2', 'node:https TLS 1.3', 'qfaas'] as const).map((transport) => ({
+  ['node:http', 'node:https TLS 1.2', 'node:https TLS 1.3', 'qfaas', ...(quicGo === undefined ? [] : ['quic-go HTTP/3'])].map((transport) => ({
     transport,
     points: [figurePoint('GET', s(`5b ${transport}`), floor(rt.warm, `5b ${transport}`))],
   })),
@@ -143,8 +159,9 @@ const fig5c = figure(
     { transport: 'node:https TLS 1.3', points: [figurePoint('first GET', cs('node:https TLS 1.3'), floor(rt.tls13, '5b node:https TLS 1.3'))] },
     { transport: 'qfaas 1-RTT', points: [figurePoint('first GET', cs('qfaas, no session (1-RTT)'), floor(rt.quicOneRtt, '5b qfaas'))] },
     { transport: 'qfaas 0-RTT', points: [figurePoint('first GET', cs('qfaas, generator session (0-RTT)'), floor(rt.quicZeroRtt, '5b qfaas'))] },
+    ...(quicGo === undefined ? [] : [{ transport: 'quic-go HTTP/3', points: [figurePoint('first GET', cs('quic-go HTTP/3, no session'), floor(rt.quicOneRtt, '5b quic-go HTTP/3'))] }]),
   ],
-  'Paper (Fig. 5c): QFaaS 11% below TCP+TLS for the first request to a new function, without 0-RTT (it had no session yet).',
+  'Paper (Fig. 5c): QFaaS 11% below TCP+TLS for the first request to a new function, without 0-RTT (it had no session yet). quic-go’s point here is a first connection without a session to its running server (not relaunched).',
 );
 
 const overLink = delayUs === 500;
@@ -173,6 +190,13 @@ rows.push(
   ['5c qfaas no session / TLS 1.3', ratio(cs('qfaas, no session (1-RTT)').median, cs('node:https TLS 1.3').median), ''],
   ['5c qfaas generator session / its floor', floorRatio(fig5c, 'qfaas 0-RTT', 'first GET'), overLink ? '≤ 1.3' : ''],
 );
+if (quicGo !== undefined) {
+  rows.push(
+    ['5a quic-go 0-RTT GET / TLS 1.3 GET', ratio(s('5a GET quic-go HTTP/3').median, s('5a GET node:https TLS 1.3').median), ''],
+    ['5a qfaas 0-RTT GET / quic-go 0-RTT GET', ratio(s('5a GET qfaas 0-RTT').median, s('5a GET quic-go HTTP/3').median), ''],
+    ['5b qfaas warm / quic-go warm', ratio(s('5b qfaas').median, s('5b quic-go HTTP/3').median), ''],
+  );
+}
 if (!quick) for (const fig of [fig5a, fig5b, fig5c]) writeBenchJson(fig.name, fig);
 reportResults({
   section: 'bench:fig5',

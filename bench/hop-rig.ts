@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../src/zero-rtt/index.js';
 import type { DelayLink } from './link/delay-link.js';
+import { quicGoAvailable, startQuicGoRig, type QuicGoRig } from './quic-go/quic-go-rig.js';
 import type { ProfileSummary } from './cpu-profile.js';
 import type { HopServerMessage, ServerPorts } from './hop-servers.js';
 import { progress } from './report.js';
@@ -52,7 +53,12 @@ export interface HopRig {
    * and returns one first-request exchange per transport; each may run once. The paper's Fig. 5c.
    */
   launchWorker(): Promise<LaunchedWorker>;
-  /** qfaas GETs since the last reset that did not go in accepted 0-RTT. */
+  /**
+   * quic-go HTTP/3 (the paper's stack) against its own server in the same place, when Debian's
+   * golang-go and quic-go sources are installed (bench/quic-go); undefined otherwise.
+   */
+  readonly quicGo: QuicGoRig | undefined;
+  /** qfaas and quic-go GETs since the last reset that did not go in accepted 0-RTT. */
   takeNotEarly(): number;
   /** Starts V8's CPU profiler in the server process; the returned function stops it and summarizes. */
   profileServer(): Promise<() => Promise<ProfileSummary>>;
@@ -149,6 +155,18 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
   const launchStore = new MemoryTicketStore();
   const launchNoSession = new InvokerClient({ ca, certificate: invokerCertificate, idleTimeoutMs: 0, ticketStore: new MemoryTicketStore({ maxEntries: 0 }) });
   const launchWithSession = new InvokerClient({ ca, certificate: invokerCertificate, idleTimeoutMs: 0, ticketStore: launchStore });
+  const quicGoMissing = quicGoAvailable();
+  if (quicGoMissing !== undefined) console.log(`quic-go HTTP/3 left out: ${quicGoMissing}`);
+  const quicGo =
+    quicGoMissing === undefined
+      ? await startQuicGoRig({
+          ...(link === undefined ? {} : { link }),
+          caPem: ca.certPem,
+          server: provisioned.worker.certificate,
+          client: invokerCertificate,
+          serverName: provisioned.serverName,
+        })
+      : undefined;
   let launches = 0;
   const launchWorker = async (): Promise<LaunchedWorker> => {
     const id = launches++;
@@ -203,17 +221,18 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
       qfaasWarmLargeGet: () => qfaasWarm('/1mib'),
     },
     launchWorker,
+    quicGo,
     async profileServer() {
       await ask({ profile: 'start' });
       return async () => (await ask<{ summary: ProfileSummary }>({ profile: 'stop' })).summary;
     },
     takeNotEarly() {
-      const count = notEarly;
+      const count = notEarly + (quicGo?.takeNotEarly() ?? 0);
       notEarly = 0;
       return count;
     },
     async close() {
-      await Promise.all([invoker.close(), warmInvoker.close(), launchNoSession.close(), launchWithSession.close()]);
+      await Promise.all([invoker.close(), warmInvoker.close(), launchNoSession.close(), launchWithSession.close(), quicGo?.close()]);
       for (const agent of [freshHttp, freshTls13, freshTls12, warmHttp, warmTls13, warmTls12]) agent.destroy();
       child.disconnect();
       if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));

@@ -77,7 +77,7 @@ export class HttpHopClient {
   readonly #tls: TlsMaterial;
   readonly #sessions = new Map<string, Buffer>();
   readonly #watched = new WeakSet<object>();
-  #agent: http.Agent;
+  readonly #agent: http.Agent;
 
   constructor(hops: HttpHops, tls: TlsMaterial) {
     this.#hops = hops;
@@ -127,10 +127,9 @@ export class HttpHopClient {
     });
   }
 
-  /** Drops pooled connections: the next call opens a new one. */
+  /** Drops pooled connections no request is using: the next call opens a new one. */
   closeIdleConnections(): void {
-    this.#agent.destroy();
-    this.#agent = this.#newAgent();
+    for (const sockets of Object.values(this.#agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
   }
 
   async close(): Promise<void> {

@@ -40,6 +40,13 @@ export interface MiniPlatformOptions {
    * this network namespace
    */
   network?: MiniPlatformNetwork;
+  /**
+   * Whether internal hops keep connections between calls ('kept': pooled, keep-alive) or open a
+   * new one for every call ('new': the gateway and the functions drop idle connections before
+   * each call, so each hop resumes its session: 0-RTT over QUIC, TLS resumption over HTTPS).
+   * @default 'kept'
+   */
+  connections?: 'kept' | 'new';
 }
 
 /**
@@ -81,6 +88,7 @@ export class MiniPlatform {
   readonly #store: MemoryTicketStore;
   readonly #idleMs: number;
   readonly #network: MiniPlatformNetwork;
+  readonly connections: 'kept' | 'new';
   readonly #instances = new Map<string, Instance>();
   readonly #starting = new Map<string, Promise<Instance>>();
   #nextInstance = 1;
@@ -98,6 +106,7 @@ export class MiniPlatform {
     store: MemoryTicketStore;
     idleMs: number;
     network: MiniPlatformNetwork;
+    connections: 'kept' | 'new';
   }) {
     this.invoker = parts.invoker;
     this.hops = parts.hops;
@@ -109,6 +118,7 @@ export class MiniPlatform {
     this.#store = parts.store;
     this.#idleMs = parts.idleMs;
     this.#network = parts.network;
+    this.connections = parts.connections;
   }
 
   static async start(options: MiniPlatformOptions = {}): Promise<MiniPlatform> {
@@ -134,7 +144,10 @@ export class MiniPlatform {
         credentials: { caPem: ca.certPem, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
         invoker: quicInvoker,
         host: gatewayHost,
-        resolve: (name) => (platform as MiniPlatform).instanceFor(name),
+        resolve: (name) => {
+          if (options.connections === 'new') quicInvoker.closeIdleConnections();
+          return (platform as MiniPlatform).instanceFor(name);
+        },
         ...(options.allow === undefined ? {} : { allow: options.allow }),
       });
       chainGatewayPort = chainGateway.address.port;
@@ -148,6 +161,7 @@ export class MiniPlatform {
         const name = /^\/function\/([a-z0-9-]+)$/.exec(url.pathname)?.[1];
         if (name === undefined) return new Response('use /function/<name>\n', { status: 404 });
         const target = await (platform as MiniPlatform).instanceFor(name);
+        if (options.connections === 'new') httpInvoker.closeIdleConnections();
         return httpInvoker.fetch({ ...target, path: `/${url.search}` }, { method: request.method, headers: request.headers, ...(request.body === null ? {} : { body: request.body }) });
       });
       await new Promise<void>((resolve) => gatewayServer.listen(0, gatewayHost, () => resolve()));
@@ -164,7 +178,19 @@ export class MiniPlatform {
     });
     const server = http.createServer((request, response) => void (platform as MiniPlatform).#serveEndUser(request, response));
     await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
-    platform = new MiniPlatform({ invoker, hops, chainGateway, chainGatewayPort, closeChainGateway, server, generator, store, idleMs: options.idleMs ?? 10_000, network });
+    platform = new MiniPlatform({
+      invoker,
+      hops,
+      chainGateway,
+      chainGatewayPort,
+      closeChainGateway,
+      server,
+      generator,
+      store,
+      idleMs: options.idleMs ?? 10_000,
+      network,
+      connections: options.connections ?? 'kept',
+    });
     return platform;
   }
 
@@ -202,6 +228,7 @@ export class MiniPlatform {
     const instance = this.#instances.get(name);
     if (instance !== undefined) instance.active++;
     try {
+      if (this.connections === 'new') this.invoker.closeIdleConnections();
       return await this.invoker.fetch({ ...target, path: init.path ?? '/' }, init);
     } finally {
       if (instance !== undefined) {
@@ -242,6 +269,7 @@ export class MiniPlatform {
           QFAAS_CREDENTIALS: env.slice(env.indexOf('=') + 1),
           QFAAS_HOPS: this.hops,
           QFAAS_WORKER_HOST: workerHost,
+          QFAAS_CONNECTIONS: this.connections,
           QFAAS_CHAIN_GATEWAY: `${gatewayHost.includes(':') ? `[${gatewayHost}]` : gatewayHost}:${this.#chainGatewayPort}`,
         },
         stdio: ['pipe', 'pipe', 'inherit'],

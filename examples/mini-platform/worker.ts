@@ -2,7 +2,8 @@
  * A worker process of the mini-platform: credentials from QFAAS_CREDENTIALS (provisioned by the
  * 0-RTT generator just before this process started), its function from the credentials. Serves
  * HTTP/3 over QUIC on QFAAS_WORKER_HOST (default 127.0.0.1), or, for the comparison runs
- * (QFAAS_HOPS=http|https), HTTP/1.1 or HTTPS. Prints "LISTENING <port>"; exits when stdin closes.
+ * (QFAAS_HOPS=http|https), HTTP/1.1 or HTTPS. With QFAAS_CONNECTIONS=new, every chained call
+ * opens a new connection. Prints "LISTENING <port>"; exits when stdin closes.
  */
 import { createChainClient } from 'qfaas/chain';
 import { createHandlerServer } from 'qfaas/handler-server';
@@ -15,14 +16,28 @@ const code = functions[credentials.functionName];
 if (code === undefined) throw new Error(`unknown function ${credentials.functionName}`);
 const hops = (process.env.QFAAS_HOPS ?? 'quic') as 'quic' | HttpHops;
 const host = process.env.QFAAS_WORKER_HOST || '127.0.0.1';
+// 'new': no connection is kept between calls (MiniPlatformOptions.connections).
+const newConnections = process.env.QFAAS_CONNECTIONS === 'new';
 let close: () => Promise<void>;
 
 if (hops === 'quic') {
-  const chain = createChainClient({ credentials });
+  const client = createChainClient({ credentials });
+  const chain: Chain = newConnections
+    ? {
+        invoke: (name, init) => {
+          client.closeIdleConnections();
+          return client.invoke(name, init);
+        },
+        invokeAsync: (name, init) => {
+          client.closeIdleConnections();
+          return client.invokeAsync(name, init);
+        },
+      }
+    : client;
   const server = await createHandlerServer({ credentials, host, handler: (request) => code(request, chain), limits: { execTimeoutMs: 30_000 } });
   process.stdout.write(`LISTENING ${server.address.port}\n`);
   close = async () => {
-    await Promise.all([chain.close(), server.close({ timeoutMs: 500 })]);
+    await Promise.all([client.close(), server.close({ timeoutMs: 500 })]);
   };
 } else {
   const chainCredentials = credentials.chain;
@@ -41,6 +56,7 @@ if (hops === 'quic') {
       const headers = new Headers(rest.headers);
       const callId = (parent instanceof Request ? parent.headers : parent)?.get('x-call-id');
       if (callId) headers.set('x-call-id', callId);
+      if (newConnections) client.closeIdleConnections();
       return client.fetch(
         { serverName: chainCredentials?.gatewayServerName ?? 'gateway', host: gatewayHost, port: Number(gatewayPort), path: `/function/${name}` },
         { ...rest, headers },

@@ -100,6 +100,15 @@ export class ChainClient {
     return this.#invoker.metrics();
   }
 
+  /**
+   * Drops the connection to the gateway if no call is using it; the next call opens a new one,
+   * resuming the last session (0-RTT under the zeroRtt policy). For platforms that do not keep
+   * connections between invocations.
+   */
+  closeIdleConnections(): void {
+    this.#invoker.closeIdleConnections();
+  }
+
   close(): Promise<void> {
     return this.#invoker.close();
   }

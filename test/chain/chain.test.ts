@@ -105,6 +105,20 @@ describe('function chains through the chain gateway', () => {
     expect(getTransportInfo(again)?.reusedConnection).toBe(true);
   });
 
+
+  it('closeIdleConnections(): the next call opens a new connection and resumes in 0-RTT', async () => {
+    const client = (workers.get('caller') as { client: ChainClient }).client;
+    await (await client.invoke('f6')).text();
+    const before = client.metrics();
+    client.closeIdleConnections();
+    const response = await client.invoke('f6');
+    expect(await response.text()).toMatch(/^f6/);
+    const info = getTransportInfo(response);
+    expect(info?.reusedConnection).toBe(false);
+    // The ticket the gateway issued on the first connection, not only the generator's session.
+    expect(info).toMatchObject({ earlyData: true, earlyDataAccepted: true });
+    expect(client.metrics().zeroRttAccepted).toBe(before.zeroRttAccepted + 1);
+  });
   it('a caller outside the allow-list is refused', async () => {
     const f1 = workers.get('f1') as { client: ChainClient };
     expect(await (await f1.client.invoke('secret')).text()).toBe('the secret');

