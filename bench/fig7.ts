@@ -4,18 +4,18 @@
  * One delay link and one server process for the whole sweep; the link is re-checked at each delay.
  * At zero delay the warm exchanges are measured too: they give the floors' end time. Without root:
  * the zero-delay point on loopback only. Writes docs/bench/fig7.json and a section of
- * docs/performance.md. `--quick`: 30 samples per point, nothing written.
+ * docs/performance.md. `--quick`: 12 samples per point, nothing written.
  */
 import { figurePoint, type FigureJson } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
-import { measureInterleaved, startHopRig } from './hop-rig.js';
+import { measureInterleaved, startHopRig, type Exchange } from './hop-rig.js';
 import { createDelayLink, isRoot } from './link/delay-link.js';
 import { measureLink } from './link/checked-link.js';
 import { machineLine, reportResults, writeBenchJson, type ResultRow } from './report.js';
 import { formatSummary, type Summary } from './stats.js';
 
 const quick = process.argv.includes('--quick');
-const samples = quick ? 30 : 100;
+const samples = quick ? 12 : 100;
 const root = isRoot();
 if (!root) console.log('The delay link needs root: measuring the zero-delay point on loopback only.');
 const delaysUs = root ? [0, 250, 500, 1000, 2000, 3000] : [0];
@@ -23,12 +23,14 @@ const delaysUs = root ? [0, 250, 500, 1000, 2000, 3000] : [0];
 const link = root ? await createDelayLink() : undefined;
 const rig = await startHopRig(link);
 const x = rig.exchanges;
-const transports = [
+const quicGo = rig.quicGo?.exchanges;
+const transports: Array<readonly [string, Exchange, Exchange, number]> = [
   ['node:http', x.httpGet, x.httpWarmGet, rt.tcp],
   ['node:https TLS 1.2', x.tls12Get, x.tls12WarmGet, rt.tls12Resumed],
   ['node:https TLS 1.3', x.tls13Get, x.tls13WarmGet, rt.tls13],
   ['qfaas 0-RTT', x.qfaasZeroRttGet, x.qfaasWarmGet, rt.quicZeroRtt],
-] as const;
+];
+if (quicGo !== undefined) transports.push(['quic-go HTTP/3', quicGo.zeroRttGet, quicGo.warmGet, rt.quicZeroRtt]);
 const cases = transports.map(([name, fresh]) => [name, fresh] as const);
 
 interface Point {
