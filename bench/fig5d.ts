@@ -1,10 +1,10 @@
 /**
  * npm run bench:fig5d — the paper's Fig. 5d: a 1 MiB response on a new connection, node:http,
- * node:https TLS 1.3 (session cache) and qfaas in 0-RTT, interleaved, over the delay link (default
- * 500 µs one way, the paper's; `--delay-us=N` to change; loopback without root). Floors count the
- * handshake and request round trips only (slow start's extra round trips are left out, so the floor
- * is a lower bound). Writes docs/bench/fig5d.json and a docs/performance.md section; `--quick`:
- * 20 samples, nothing written.
+ * node:https TLS 1.2 and 1.3 (session cache), qfaas in 0-RTT and quic-go, interleaved, over the
+ * delay link (default 500 µs one way, the paper's; `--delay-us=N` to change; loopback without
+ * root). Floors count the handshake and request round trips only (slow start's extra round trips
+ * are left out, so the floor is a lower bound). Writes docs/bench/fig5d.json and a
+ * docs/performance.md section; `--quick`: 20 samples, nothing written.
  */
 import { figurePoint, type FigureJson } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
@@ -23,6 +23,7 @@ const rig = await startHopRig(checked?.link);
 const x = rig.exchanges;
 const transports = [
   ['node:http', x.httpLargeGet, x.httpWarmLargeGet, rt.tcp],
+  ['node:https TLS 1.2', x.tls12LargeGet, x.tls12WarmLargeGet, rt.tls12Resumed],
   ['node:https TLS 1.3', x.tls13LargeGet, x.tls13WarmLargeGet, rt.tls13],
   ['qfaas 0-RTT', x.qfaasLargeGet, x.qfaasWarmLargeGet, rt.quicZeroRtt],
 ] as const;

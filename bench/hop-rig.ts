@@ -42,10 +42,12 @@ export interface HopRig {
     /** New connections, a 1 MiB response (the paper's Fig. 5d). */
     httpLargeGet: Exchange;
     tls13LargeGet: Exchange;
+    tls12LargeGet: Exchange;
     qfaasLargeGet: Exchange;
     /** Warm connections, a 1 MiB response: the server-time part of Fig. 5d's floor. */
     httpWarmLargeGet: Exchange;
     tls13WarmLargeGet: Exchange;
+    tls12WarmLargeGet: Exchange;
     qfaasWarmLargeGet: Exchange;
   };
   /**
@@ -215,9 +217,11 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
       qfaasWarmGet: () => qfaasWarm('/'),
       httpLargeGet: () => nodeRequest(http, freshHttp, ports.http, 'GET', '/1mib'),
       tls13LargeGet: () => nodeRequest(https, freshTls13, ports.tls13, 'GET', '/1mib'),
+      tls12LargeGet: () => nodeRequest(https, freshTls12, ports.tls12, 'GET', '/1mib'),
       qfaasLargeGet: () => qfaasFresh('GET', '/1mib'),
       httpWarmLargeGet: () => nodeRequest(http, warmHttp, ports.http, 'GET', '/1mib'),
       tls13WarmLargeGet: () => nodeRequest(https, warmTls13, ports.tls13, 'GET', '/1mib'),
+      tls12WarmLargeGet: () => nodeRequest(https, warmTls12, ports.tls12, 'GET', '/1mib'),
       qfaasWarmLargeGet: () => qfaasWarm('/1mib'),
     },
     launchWorker,
