@@ -92,7 +92,7 @@ try {
       const text = await response.text();
       if (response.status !== 200 || text !== expected(k)) throw new Error(`${caseName(variant, k)} answered ${response.status} '${text}'`);
     };
-  console.log(`starting ${variants.length * lengths.length} workers${network === undefined ? '' : ` in namespace ${network.workerNamespace}`} …`);
+  console.log(`starting ${variants.length * 6} workers${network === undefined ? '' : ` in namespace ${network.workerNamespace}`} …`);
   await Promise.all(variants.flatMap((variant) => [1, 2, 3, 4, 5, 6].map((k) => platform(variant).instanceFor(entry(k)))));
   // Warm-up: the JIT, every session and (kept) every pooled connection.
   for (let i = 0; i < (quick ? 3 : 10); i++) for (const variant of variants) await chain(variant, 6)();
