@@ -13,15 +13,13 @@
 import { figurePoint, type FigureJson, type FigureSeries } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
 import { interleaved, measureInterleaved, startHopRig, type Exchange } from './hop-rig.js';
-import { isRoot } from './link/delay-link.js';
-import { checkedLink, linkDelayArgument, measureLink, type LinkMeasurement } from './link/checked-link.js';
+import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
 import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from './report.js';
 import { formatSummary, summarize, type Summary } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 30 : 100;
-const delayUs = linkDelayArgument() ?? (isRoot() && !process.argv.some((a) => a.startsWith('--delay-us=')) ? 500 : undefined);
-if (delayUs === undefined) console.log('No delay link (needs root): measuring on loopback.');
+const delayUs = figureDelayUs();
 const checked = delayUs === undefined ? undefined : await checkedLink(delayUs, { strict: !quick });
 const rttMs = checked?.rttMs ?? 0;
 const rig = await startHopRig(checked?.link);
@@ -43,7 +41,6 @@ const cases: Array<readonly [string, Exchange]> = [
   ['5b qfaas', x.qfaasWarmGet],
 ];
 if (quicGo !== undefined) cases.push(['5a GET quic-go HTTP/3', quicGo.zeroRttGet], ['5a POST quic-go HTTP/3', quicGo.oneRttPost], ['5b quic-go HTTP/3', quicGo.warmGet]);
-type CaseName = string;
 type LaunchCase = 'node:http' | 'node:https TLS 1.2' | 'node:https TLS 1.3' | 'qfaas, no session (1-RTT)' | 'qfaas, generator session (0-RTT)' | 'quic-go HTTP/3, no session';
 const launchCases: LaunchCase[] = ['node:http', 'node:https TLS 1.2', 'node:https TLS 1.3', 'qfaas, no session (1-RTT)', 'qfaas, generator session (0-RTT)'];
 // quic-go's server is not relaunched: its point is a first connection without a session to a running server.
@@ -56,7 +53,7 @@ let warmAtZero: Map<string, Summary> | undefined;
 const firstRequests = new Map<LaunchCase, number[]>(launchCases.map((name) => [name, []]));
 try {
   ab = await measureInterleaved(rig, cases, { warmupRounds: 20, rounds: samples, label: 'Fig. 5a/5b' });
-  // 5c: a new worker per round; the five first requests in a rotated order.
+  // 5c: a new worker per round; the first requests in a rotated order.
   const launchRounds = quick ? 15 : 100;
   for (let round = -3; round < launchRounds; round++) {
     const worker = await rig.launchWorker();
@@ -73,8 +70,9 @@ try {
     const times = await interleaved(order.map((name) => [name, runs[name]] as const), 1);
     await worker.retire();
     // The first three rounds warm up the code paths and are not kept.
-    if (round >= 0) for (const [name, values] of times) firstRequests.get(name as LaunchCase)?.push(...values);
-    if (round >= 0) progress('Fig. 5c (new workers)', round + 1, launchRounds);
+    if (round < 0) continue;
+    for (const [name, values] of times) firstRequests.get(name as LaunchCase)?.push(...values);
+    progress('Fig. 5c (new workers)', round + 1, launchRounds);
   }
   if (rig.takeNotEarly() > 0) throw new Error('a first request with the generator’s session was not accepted in 0-RTT');
   // The floors' end time: the warm exchanges over the same link at zero delay.
@@ -87,11 +85,11 @@ try {
   await checked?.link.close();
 }
 
-const s = (name: CaseName) => ab.get(name) as Summary;
+const s = (name: string) => ab.get(name) as Summary;
 const c = new Map([...firstRequests].map(([name, values]) => [name, summarize(values)]));
 const cs = (name: LaunchCase) => c.get(name) as Summary;
 // On loopback there is no zero-delay pass: the warm exchange itself stands for the end time.
-const floor = (roundTrips: number, warm: CaseName) =>
+const floor = (roundTrips: number, warm: string) =>
   physicalFloorMs(roundTrips, rttMs, endTimeMs((warmAtZero?.get(warm) ?? s(warm)).median, zero?.rttMs ?? rttMs));
 const machine = machineLine();
 const selfChecks = checked === undefined ? ['loopback, no link'] : [checked.line, ...(zero === undefined ? [] : [zero.line])];

@@ -9,15 +9,13 @@
 import { figurePoint, type FigureJson } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
 import { measureInterleaved, startHopRig, type Exchange } from './hop-rig.js';
-import { isRoot } from './link/delay-link.js';
-import { checkedLink, linkDelayArgument, measureLink, type LinkMeasurement } from './link/checked-link.js';
+import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
 import { machineLine, reportResults, writeBenchJson, type ResultRow } from './report.js';
 import { formatSummary, type Summary } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 20 : 100;
-const delayUs = linkDelayArgument() ?? (isRoot() && !process.argv.some((a) => a.startsWith('--delay-us=')) ? 500 : undefined);
-if (delayUs === undefined) console.log('No delay link (needs root): measuring on loopback.');
+const delayUs = figureDelayUs();
 const checked = delayUs === undefined ? undefined : await checkedLink(delayUs, { strict: !quick });
 const rig = await startHopRig(checked?.link);
 const x = rig.exchanges;

@@ -26,8 +26,7 @@ import { MiniPlatform } from '../examples/mini-platform/platform.js';
 import { figurePoint, type FigureJson } from './figure.js';
 import { unavoidableRoundTrips as rt } from './floor.js';
 import { interleaved, type Exchange } from './hop-rig.js';
-import { isRoot } from './link/delay-link.js';
-import { checkedLink, linkDelayArgument, measureLink, type LinkMeasurement } from './link/checked-link.js';
+import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
 import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from './report.js';
 import { formatSummary, summarize, type Summary } from './stats.js';
 
@@ -35,9 +34,7 @@ const runStarted = performance.now();
 const quick = process.argv.includes('--quick');
 const samples = quick ? 10 : 100;
 const zeroDelayRounds = quick ? 5 : 30;
-const root = isRoot();
-if (!root) console.log('The delay link needs root (network namespaces and TUN devices): the platforms run on loopback, with no link.');
-const delayUs = root ? (linkDelayArgument() ?? 500) : undefined;
+const delayUs = figureDelayUs();
 
 type Mode = 'new' | 'kept';
 interface Variant {

@@ -8,12 +8,11 @@
  */
 import { startProfiler, summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { startHopRig, type Exchange } from './hop-rig.js';
-import { isRoot } from './link/delay-link.js';
-import { checkedLink, linkDelayArgument } from './link/checked-link.js';
+import { checkedLink, figureDelayUs } from './link/checked-link.js';
 import { machineLine, progress, writeBenchJson, writeSection } from './report.js';
 
 const quick = process.argv.includes('--quick');
-const delayUs = linkDelayArgument() ?? (isRoot() && !process.argv.some((a) => a.startsWith('--delay-us=')) ? 500 : undefined);
+const delayUs = figureDelayUs();
 const checked = delayUs === undefined ? undefined : await checkedLink(delayUs, { strict: !quick });
 const rig = await startHopRig(checked?.link);
 const x = rig.exchanges;

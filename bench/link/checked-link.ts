@@ -14,6 +14,17 @@ export function linkDelayArgument(argv: readonly string[] = process.argv): numbe
   return delayUs;
 }
 
+/**
+ * The paper-figure benchmarks' delay: `--delay-us=N`, else `defaultUs` with root; undefined (loopback)
+ * without root, with a message.
+ */
+export function figureDelayUs(defaultUs = 500, argv: readonly string[] = process.argv): number | undefined {
+  if (argv.some((value) => value.startsWith('--delay-us='))) return linkDelayArgument(argv);
+  if (isRoot()) return defaultUs;
+  console.log('The delay link needs root (network namespaces and TUN devices): measuring on loopback.');
+  return undefined;
+}
+
 /** One line for output and docs, e.g. "link self-check: UDP echo RTT 1.139 ms, …". */
 export function describeSelfCheck(check: LinkSelfCheck): string {
   const ms = (us: number) => (us / 1000).toFixed(3);
