@@ -113,21 +113,34 @@ function lines(child: ChildProcess): () => Promise<string> {
     });
 }
 
-/** The first n in 0..127 with no route to 10.77.2n+1.1 yet (another link would own it). */
-function freeAddressBlock(): number {
-  const routes = execFileSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' });
-  for (let n = 0; n < 128; n++) if (!routes.includes(`10.77.${2 * n + 1}.1 `)) return n;
-  throw new Error('all 128 delay-link address blocks (10.77.0.0/16) are in use');
+/**
+ * Claims an address block for a link whose outside device is up: the route to the inside address
+ * is the claim, since `ip route add` refuses a route that exists. Tries the first block no route
+ * names yet; when another process claims it first, the next one.
+ */
+function claimAddressBlock(outsideDevice: string): number {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const routes = execFileSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' });
+    let n = 0;
+    while (n < 128 && routes.includes(`10.77.${2 * n + 1}.1 `)) n++;
+    if (n === 128) break;
+    try {
+      ip('route', 'add', `10.77.${2 * n + 1}.1/32`, 'dev', outsideDevice);
+      return n;
+    } catch {
+      // Claimed by another link between the listing and the add: list again.
+    }
+  }
+  throw new Error('no free delay-link address block in 10.77.0.0/16');
 }
 
 export async function createDelayLink(options: DelayLinkOptions = {}): Promise<DelayLink> {
   if (!isRoot()) throw new Error('the delay link needs root (network namespaces and TUN devices)');
   const binary = relayBinary();
-  // Device names are at most 15 bytes; the address block is the first one not routed yet.
-  const index = freeAddressBlock();
+  // Device names are at most 15 bytes.
   const tag = `qfl${process.pid % 100_000}x${linksMade++ % 100}`;
-  const outsideAddress = `10.77.${2 * index}.1`;
-  const insideAddress = `10.77.${2 * index + 1}.1`;
+  let outsideAddress = '';
+  let insideAddress = '';
   const namespace = tag;
   const outsideDevice = `${tag}o`;
   const insideDevice = `${tag}i`;
@@ -155,9 +168,11 @@ export async function createDelayLink(options: DelayLinkOptions = {}): Promise<D
     ip('tuntap', 'add', 'dev', outsideDevice, 'mode', 'tun');
     ip('tuntap', 'add', 'dev', insideDevice, 'mode', 'tun');
     ip('link', 'set', insideDevice, 'netns', namespace);
-    ip('addr', 'add', `${outsideAddress}/32`, 'dev', outsideDevice);
     ip('link', 'set', outsideDevice, 'up', 'mtu', '1500');
-    ip('route', 'add', `${insideAddress}/32`, 'dev', outsideDevice);
+    const index = claimAddressBlock(outsideDevice);
+    outsideAddress = `10.77.${2 * index}.1`;
+    insideAddress = `10.77.${2 * index + 1}.1`;
+    ip('addr', 'add', `${outsideAddress}/32`, 'dev', outsideDevice);
     ip('netns', 'exec', namespace, 'ip', 'link', 'set', 'lo', 'up');
     ip('netns', 'exec', namespace, 'ip', 'addr', 'add', `${insideAddress}/32`, 'dev', insideDevice);
     ip('netns', 'exec', namespace, 'ip', 'link', 'set', insideDevice, 'up', 'mtu', '1500');

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDelayLink, isRoot, type DelayLink } from '../../bench/link/delay-link.js';
@@ -66,4 +66,32 @@ describe('the benchmarks’ delay link (network namespace, two TUN devices, the 
     expect(execFileSync('ip', ['netns', 'list']).toString()).not.toContain(namespace);
     expect(execFileSync('ip', ['-o', 'link']).toString()).not.toContain(`${namespace}o`);
   });
+
+  it('links made at the same moment by several processes each get their own address block', async () => {
+    const script = `
+      import { createDelayLink } from ${JSON.stringify(new URL('../../bench/link/delay-link.ts', import.meta.url).pathname)};
+      const link = await createDelayLink();
+      const check = await link.selfCheck(5);
+      console.log(JSON.stringify({ inside: link.insideAddress, echoed: check.rttUs > 0 }));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await link.close();`;
+    const children = Array.from({ length: 4 }, () =>
+      spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] }),
+    );
+    // allSettled: every child closes its link before the test ends, pass or fail.
+    const settled = await Promise.allSettled(
+      children.map(
+        (child) =>
+          new Promise<{ inside: string; echoed: boolean }>((resolve, reject) => {
+            let out = '';
+            child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+            child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) as string)) : reject(new Error(`a link process exited with ${code}`))));
+          }),
+      ),
+    );
+    expect(settled.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    const results = settled.map((result) => (result as PromiseFulfilledResult<{ inside: string; echoed: boolean }>).value);
+    expect(new Set(results.map((result) => result.inside)).size).toBe(4);
+    expect(results.every((result) => result.echoed)).toBe(true);
+  }, 60_000);
 });
