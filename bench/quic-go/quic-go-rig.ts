@@ -6,23 +6,18 @@
  *
  * Needs: apt-get install -y golang-go golang-github-lucas-clemente-quic-go-dev
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { DelayLink } from '../link/delay-link.js';
+import { buildDebianGoProgram } from './debian-go.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const sourceDir = join(here, 'qgbench');
-const cacheDir = join(here, '..', '..', 'node_modules', '.cache', 'qfaas-bench');
-const binaryPath = join(cacheDir, 'qgbench');
-const debianGopath = '/usr/share/gocode';
-const quicGoSource = join(debianGopath, 'src', 'github.com', 'lucas-clemente', 'quic-go');
-const installHint = 'install the Debian packages: apt-get install -y golang-go golang-github-lucas-clemente-quic-go-dev';
+const binaryPath = join(here, '..', '..', 'node_modules', '.cache', 'qfaas-bench', 'qgbench');
 const listenTimeoutMs = 15_000;
 const stopGraceMs = 5_000;
 const stderrLimit = 16 * 1024;
@@ -76,55 +71,11 @@ export interface QuicGoRig {
   close(): Promise<void>;
 }
 
-/** Undefined when qgbench can be built here, else why not. */
-export function quicGoAvailable(): string | undefined {
-  try {
-    execFileSync('go', ['version'], { stdio: 'ignore' });
-  } catch {
-    return `no Go toolchain ("go" is not on PATH); ${installHint}`;
-  }
-  if (!existsSync(join(quicGoSource, 'http3', 'server.go'))) {
-    return `quic-go sources not found in ${quicGoSource}; ${installHint}`;
-  }
-  return undefined;
-}
+export { quicGoAvailable } from './debian-go.js';
 
-function mtimeMs(path: string): number | undefined {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Builds qgbench when the binary is missing or older than main.go; returns its path. */
+/** Builds qgbench when the binary is missing or older than its sources; returns its path. */
 export function buildQgbench(): string {
-  const built = mtimeMs(binaryPath);
-  const source = mtimeMs(join(sourceDir, 'main.go'));
-  if (built !== undefined && source !== undefined && built > source) return binaryPath;
-  const missing = quicGoAvailable();
-  if (missing !== undefined) throw new Error(`cannot build qgbench: ${missing}`);
-  mkdirSync(cacheDir, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.GOFLAGS;
-  delete env.GOROOT;
-  // Another process may build at the same time: build to a private name, then rename.
-  const tmp = `${binaryPath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    execFileSync('go', ['build', '-o', tmp, '.'], {
-      cwd: sourceDir,
-      env: { ...env, GO111MODULE: 'off', GOPATH: debianGopath, GOCACHE: join(cacheDir, 'gocache'), GOPROXY: 'off', CGO_ENABLED: '0' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: 300_000,
-    });
-    renameSync(tmp, binaryPath);
-  } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`go build of qgbench failed${stderr ? `:\n${stderr}` : `: ${String(error)}`}`);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  return binaryPath;
+  return buildDebianGoProgram(sourceDir, binaryPath);
 }
 
 function reveal(pem: PemInput): string {

@@ -5,22 +5,14 @@
  * Needs: apt-get install -y golang-go golang-github-lucas-clemente-quic-go-dev
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDebianGoProgram } from '../../bench/quic-go/debian-go.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PEER_SRC_DIR = join(REPO_ROOT, 'test', 'interop', 'qgpeer');
-const CACHE_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'qfaas-interop');
-const BINARY_PATH = join(CACHE_DIR, 'qgpeer');
-const GOCACHE_DIR = join(CACHE_DIR, 'gocache');
-const DEBIAN_GOPATH = '/usr/share/gocode';
-const QUIC_GO_SRC = join(DEBIAN_GOPATH, 'src', 'github.com', 'lucas-clemente', 'quic-go');
-const INSTALL_HINT =
-  'install the Debian packages: apt-get install -y golang-go golang-github-lucas-clemente-quic-go-dev';
+const BINARY_PATH = join(REPO_ROOT, 'node_modules', '.cache', 'qfaas-interop', 'qgpeer');
 
-const BUILD_TIMEOUT_MS = 300_000;
 const LISTEN_TIMEOUT_MS = 15_000;
 const CLIENT_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
@@ -87,126 +79,13 @@ function collectStderr(child: ChildProcess): () => string {
   return () => text.trim();
 }
 
-function errnoCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
-}
-
-async function mtimeMs(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).mtimeMs;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** True when the binary exists and is newer than every .go file of the peer. */
-async function binaryIsFresh(): Promise<boolean> {
-  const built = await mtimeMs(BINARY_PATH);
-  if (built === undefined) return false;
-  const sources = (await readdir(PEER_SRC_DIR)).filter((name) => name.endsWith('.go'));
-  for (const name of sources) {
-    const changed = await mtimeMs(join(PEER_SRC_DIR, name));
-    if (changed === undefined || changed >= built) return false;
-  }
-  return true;
-}
-
-function goBuildEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // GOPATH mode against Debian's packaged sources; no module flags may leak in.
-  delete env.GOFLAGS;
-  delete env.GOROOT;
-  return {
-    ...env,
-    GO111MODULE: 'off',
-    GOPATH: DEBIAN_GOPATH,
-    GOCACHE: GOCACHE_DIR,
-    GOPROXY: 'off',
-    // Pure-Go build: no C compiler needed (gcc is only a Recommends of golang-go).
-    CGO_ENABLED: '0',
-  };
-}
-
-async function runGoBuild(output: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('go', ['build', '-o', output, '.'], {
-      cwd: PEER_SRC_DIR,
-      env: goBuildEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const stderr = collectStderr(child);
-    let stdout = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      if (stdout.length < STDERR_LIMIT) stdout += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), BUILD_TIMEOUT_MS);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      if (errnoCode(err) === 'ENOENT') {
-        reject(
-          new Error(
-            `Cannot build the quic-go interop peer: the Go compiler \`go\` was not found on PATH. ` +
-              `To run the interop tests, ${INSTALL_HINT}.`,
-          ),
-        );
-      } else {
-        reject(new Error(`Cannot build the quic-go interop peer: failed to run \`go\`: ${String(err)}. ${INSTALL_HINT}.`));
-      }
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) {
-        resolve();
-        return;
-      }
-      const how = signal !== null ? `was killed by ${signal}` : `exited with code ${String(code)}`;
-      const missingQuicGo = /cannot find package|is not in GOROOT/.test(stderr())
-        ? ` (quic-go sources are expected under ${QUIC_GO_SRC})`
-        : '';
-      reject(
-        new Error(
-          `Cannot build the quic-go interop peer: \`go build\` in ${PEER_SRC_DIR} ${how}${missingQuicGo}. ` +
-            `If Go or quic-go is missing, ${INSTALL_HINT}.\n` +
-            `go build output:\n${[stdout.trim(), stderr()].filter((s) => s !== '').join('\n') || '(none)'}`,
-        ),
-      );
-    });
-  });
-}
-
-let building: Promise<string> | undefined;
-
 /**
  * Builds test/interop/qgpeer into node_modules/.cache/qfaas-interop/qgpeer (skipped when the binary
  * is newer than the Go sources) and returns its path. Throws, with the compiler's output, when Go
  * or the quic-go package is missing or the build fails.
  */
 export async function buildQuicGoPeer(): Promise<string> {
-  building ??= (async () => {
-    await mkdir(GOCACHE_DIR, { recursive: true });
-    if (await binaryIsFresh()) return BINARY_PATH;
-    // Build to a private name, then rename: test files in other workers may build at the same time.
-    const tmp = `${BINARY_PATH}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      await runGoBuild(tmp);
-      await rename(tmp, BINARY_PATH);
-    } finally {
-      await rm(tmp, { force: true });
-    }
-    return BINARY_PATH;
-  })();
-  try {
-    return await building;
-  } catch (err) {
-    building = undefined; // let a later call try again
-    throw err;
-  }
+  return buildDebianGoProgram(PEER_SRC_DIR, BINARY_PATH);
 }
 
 function hasExited(child: ChildProcess): boolean {
