@@ -1,11 +1,9 @@
 /**
  * Charts for the paper-figure benchmarks: a Vega-Lite spec per docs/bench/<name>.json (the
  * FigureJson of bench/figure.ts), rendered headless to SVG by Vega (no canvas, no native code).
- *
- * `npm run bench:charts` re-renders every docs/bench/*.json that has a `series` array.
+ * `npm run bench` and `npm run bench:charts` (bench/paper-docs.ts) draw them.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 import type { FigureJson } from './figure.js';
@@ -154,27 +152,4 @@ export async function writeFigureChart(figure: FigureJson): Promise<string> {
   mkdirSync(DOCS_BENCH, { recursive: true });
   writeFileSync(new URL(`${figure.name}.svg`, DOCS_BENCH), svg);
   return `bench/${figure.name}.svg`;
-}
-
-async function main(): Promise<void> {
-  const files = readdirSync(DOCS_BENCH)
-    .filter((file) => file.endsWith('.json'))
-    .sort();
-  for (const file of files) {
-    const path = fileURLToPath(new URL(file, DOCS_BENCH));
-    const figure = JSON.parse(readFileSync(path, 'utf8')) as Partial<FigureJson>;
-    if (!Array.isArray(figure.series)) {
-      console.log(`skipped docs/bench/${file}: no series array (not a FigureJson)`);
-      continue;
-    }
-    const written = await writeFigureChart(figure as FigureJson);
-    console.log(`docs/${written}`);
-  }
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
 }

@@ -3,16 +3,8 @@
  * smoke check (CI runs it): it prints, writes nothing, and does not gate on numbers. A benchmark
  * that crashes fails it.
  */
-import { spawnSync } from 'node:child_process';
-import { paperFigureScripts } from './suite.js';
+import { runPaperFigureScripts } from './suite.js';
 
 const started = performance.now();
-for (const [index, { script, what }] of paperFigureScripts.entries()) {
-  console.log(`\n[${index + 1}/${paperFigureScripts.length}] ${what} (${script} --quick)`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', script, '--quick'], { stdio: 'inherit' });
-  if (result.status !== 0) {
-    console.error(`${script} failed (exit ${result.status ?? result.signal})`);
-    process.exit(1);
-  }
-}
+runPaperFigureScripts(['--quick']);
 console.log(`\nbench:quick finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);

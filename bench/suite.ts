@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+
 /** The paper-figure benchmarks, in the order `npm run bench` and `npm run bench:quick` run them. */
 export const paperFigureScripts: ReadonlyArray<{ script: string; what: string }> = [
   { script: 'bench/link-check.ts', what: 'delay link self-check at every delay' },
@@ -6,3 +8,20 @@ export const paperFigureScripts: ReadonlyArray<{ script: string; what: string }>
   { script: 'bench/fig7.ts', what: 'Fig. 7, delays 0–3 ms' },
   { script: 'bench/fig8.ts', what: 'Fig. 8, chains of 1–6 at 500 µs' },
 ];
+
+/**
+ * Runs every paper-figure script in its own process with `args`, one after another; a script that
+ * fails ends this process with exit code 1. `onStep(done)` is called before each and after the last.
+ */
+export function runPaperFigureScripts(args: readonly string[], onStep?: (done: number) => void): void {
+  for (const [index, { script, what }] of paperFigureScripts.entries()) {
+    onStep?.(index);
+    console.log(`\n[${index + 1}/${paperFigureScripts.length}] ${what} (${[script, ...args].join(' ')})`);
+    const result = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { stdio: 'inherit' });
+    if (result.status !== 0) {
+      console.error(`${script} failed (exit ${result.status ?? result.signal})`);
+      process.exit(1);
+    }
+  }
+  onStep?.(paperFigureScripts.length);
+}

@@ -59,11 +59,6 @@ export async function measureLink(link: DelayLink, delayUs: number, options: { s
   return { line, rttMs };
 }
 
-/** measureLink(), the line only. */
-export async function checkLink(link: DelayLink, delayUs: number, options: { strict?: boolean } = {}): Promise<string> {
-  return (await measureLink(link, delayUs, options)).line;
-}
-
 export async function checkedLink(delayUs: number, options: { strict?: boolean } = {}): Promise<{ link: DelayLink } & LinkMeasurement> {
   const link = await createDelayLink({ delayUs });
   return { link, ...(await measureLink(link, delayUs, options)) };
