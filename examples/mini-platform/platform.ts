@@ -144,10 +144,7 @@ export class MiniPlatform {
         credentials: { caPem: ca.certPem, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
         invoker: quicInvoker,
         host: gatewayHost,
-        resolve: (name) => {
-          if (options.connections === 'new') quicInvoker.closeIdleConnections();
-          return (platform as MiniPlatform).instanceFor(name);
-        },
+        resolve: (name) => (platform as MiniPlatform).instanceFor(name),
         ...(options.allow === undefined ? {} : { allow: options.allow }),
       });
       chainGatewayPort = chainGateway.address.port;
@@ -161,7 +158,6 @@ export class MiniPlatform {
         const name = /^\/function\/([a-z0-9-]+)$/.exec(url.pathname)?.[1];
         if (name === undefined) return new Response('use /function/<name>\n', { status: 404 });
         const target = await (platform as MiniPlatform).instanceFor(name);
-        if (options.connections === 'new') httpInvoker.closeIdleConnections();
         return httpInvoker.fetch({ ...target, path: `/${url.search}` }, { method: request.method, headers: request.headers, ...(request.body === null ? {} : { body: request.body }) });
       });
       await new Promise<void>((resolve) => gatewayServer.listen(0, gatewayHost, () => resolve()));
@@ -205,10 +201,15 @@ export class MiniPlatform {
     return [...this.#instances.keys()];
   }
 
-  /** The running instance of a function, started (cold) if there is none. */
+  /**
+   * The running instance of a function, started (cold) if there is none. With connections 'new',
+   * the gateway's idle connections are dropped first, so the call that follows opens a new one.
+   */
   async instanceFor(name: string): Promise<InvokerTarget> {
     const instance = this.#instances.get(name) ?? (await this.#coldStart(name));
     this.#touch(name, instance);
+    // Every gateway→worker call (end user's or chained) asks for its target here, just before it.
+    if (this.connections === 'new') this.invoker.closeIdleConnections();
     return instance.target;
   }
 
@@ -228,7 +229,6 @@ export class MiniPlatform {
     const instance = this.#instances.get(name);
     if (instance !== undefined) instance.active++;
     try {
-      if (this.connections === 'new') this.invoker.closeIdleConnections();
       return await this.invoker.fetch({ ...target, path: init.path ?? '/' }, init);
     } finally {
       if (instance !== undefined) {
