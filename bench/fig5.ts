@@ -12,7 +12,7 @@
  */
 import { figurePoint, type FigureJson, type FigureSeries } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
-import { interleaved, measureInterleaved, startHopRig, type Exchange } from './hop-rig.js';
+import { interleaved, measureInterleaved, startHopRig, type Exchange, type LaunchedWorker } from './hop-rig.js';
 import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
 import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from './report.js';
 import { formatSummary, summarize, type Summary } from './stats.js';
@@ -41,37 +41,34 @@ const cases: Array<readonly [string, Exchange]> = [
   ['5b qfaas', x.qfaasWarmGet],
 ];
 if (quicGo !== undefined) cases.push(['5a GET quic-go HTTP/3', quicGo.zeroRttGet], ['5a POST quic-go HTTP/3', quicGo.oneRttPost], ['5b quic-go HTTP/3', quicGo.warmGet]);
-type LaunchCase = 'node:http' | 'node:https TLS 1.2' | 'node:https TLS 1.3' | 'qfaas, no session (1-RTT)' | 'qfaas, generator session (0-RTT)' | 'quic-go HTTP/3, no session';
-const launchCases: LaunchCase[] = ['node:http', 'node:https TLS 1.2', 'node:https TLS 1.3', 'qfaas, no session (1-RTT)', 'qfaas, generator session (0-RTT)'];
+// 5c: each case's first request to a launched worker.
+const launchCases: Array<readonly [string, (worker: LaunchedWorker) => Exchange]> = [
+  ['node:http', (worker) => worker.firstRequest.http],
+  ['node:https TLS 1.2', (worker) => worker.firstRequest.tls12],
+  ['node:https TLS 1.3', (worker) => worker.firstRequest.tls13],
+  ['qfaas, no session (1-RTT)', (worker) => worker.firstRequest.qfaasNoSession],
+  ['qfaas, generator session (0-RTT)', (worker) => worker.firstRequest.qfaasGeneratorSession],
+];
 // quic-go's server is not relaunched: its point is a first connection without a session to a running server.
-if (quicGo !== undefined) launchCases.push('quic-go HTTP/3, no session');
+if (quicGo !== undefined) launchCases.push(['quic-go HTTP/3, no session', () => quicGo.coldGet]);
 
 const warmCases = cases.filter(([name]) => name.startsWith('5b '));
 let ab: Map<string, Summary>;
 let zero: LinkMeasurement | undefined;
 let warmAtZero: Map<string, Summary> | undefined;
-const firstRequests = new Map<LaunchCase, number[]>(launchCases.map((name) => [name, []]));
+const firstRequests = new Map<string, number[]>(launchCases.map(([name]) => [name, []]));
 try {
   ab = await measureInterleaved(rig, cases, { warmupRounds: 20, rounds: samples, label: 'Fig. 5a/5b' });
   // 5c: a new worker per round; the first requests in a rotated order.
   const launchRounds = quick ? 15 : 100;
   for (let round = -3; round < launchRounds; round++) {
     const worker = await rig.launchWorker();
-    const f = worker.firstRequest;
-    const runs: Record<LaunchCase, Exchange> = {
-      'node:http': f.http,
-      'node:https TLS 1.2': f.tls12,
-      'node:https TLS 1.3': f.tls13,
-      'qfaas, no session (1-RTT)': f.qfaasNoSession,
-      'qfaas, generator session (0-RTT)': f.qfaasGeneratorSession,
-      'quic-go HTTP/3, no session': quicGo?.coldGet ?? (() => Promise.reject(new Error('no quic-go'))),
-    };
-    const order = launchCases.map((_, k) => launchCases[(k + round + 3) % launchCases.length] as LaunchCase);
-    const times = await interleaved(order.map((name) => [name, runs[name]] as const), 1);
+    const order = launchCases.map((_, k) => launchCases[(k + round + 3) % launchCases.length] as (typeof launchCases)[number]);
+    const times = await interleaved(order.map(([name, exchange]) => [name, exchange(worker)] as const), 1);
     await worker.retire();
     // The first three rounds warm up the code paths and are not kept.
     if (round < 0) continue;
-    for (const [name, values] of times) firstRequests.get(name as LaunchCase)?.push(...values);
+    for (const [name, values] of times) firstRequests.get(name)?.push(...values);
     progress('Fig. 5c (new workers)', round + 1, launchRounds);
   }
   if (rig.takeNotEarly() > 0) throw new Error('a first request with the generator’s session was not accepted in 0-RTT');
@@ -87,7 +84,7 @@ try {
 
 const s = (name: string) => ab.get(name) as Summary;
 const c = new Map([...firstRequests].map(([name, values]) => [name, summarize(values)]));
-const cs = (name: LaunchCase) => c.get(name) as Summary;
+const cs = (name: string) => c.get(name) as Summary;
 // On loopback there is no zero-delay pass: the warm exchange itself stands for the end time.
 const floor = (roundTrips: number, warm: string) =>
   physicalFloorMs(roundTrips, rttMs, endTimeMs((warmAtZero?.get(warm) ?? s(warm)).median, zero?.rttMs ?? rttMs));

@@ -24,7 +24,6 @@ export type Exchange = () => Promise<void | number>;
 
 export interface HopRig {
   readonly host: string;
-  readonly serverName: string;
   readonly exchanges: {
     httpGet: Exchange;
     tls13Get: Exchange;
@@ -80,6 +79,9 @@ export interface LaunchedWorker {
   retire(): Promise<void>;
 }
 
+/** The servers' answer size (bench/hop-servers.ts): 1 MiB at `/1mib`, else 100 bytes. */
+const expectedBytes = (path: string) => (path === '/1mib' ? 1 << 20 : 100);
+
 export async function startHopRig(link?: DelayLink): Promise<HopRig> {
   const host = link?.insideAddress ?? '127.0.0.1';
   const ca = await createPlatformCA();
@@ -111,7 +113,7 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
     serverName = provisioned.serverName,
   ): Promise<void> =>
     new Promise((resolve, reject) => {
-      const expected = path === '/1mib' ? 1 << 20 : 100;
+      const expected = expectedBytes(path);
       const request = module.request(
         { host, port, method, path, agent, servername: serverName, ca: ca.certPem, headers: method === 'POST' ? { 'content-length': payload.length } : {} },
         (response) => {
@@ -140,7 +142,7 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
   let notEarly = 0;
   const checkQfaas = async (response: Response, method: 'GET' | 'POST', path: string, expectEarly: boolean): Promise<void> => {
     const bytes = (await response.arrayBuffer()).byteLength;
-    if (bytes !== (path === '/1mib' ? 1 << 20 : 100)) throw new Error(`got ${bytes} bytes`);
+    if (bytes !== expectedBytes(path)) throw new Error(`got ${bytes} bytes`);
     const info = getTransportInfo(response);
     if (expectEarly && info?.earlyDataAccepted !== true) notEarly++;
     if (method === 'POST' && info?.earlyData !== false) throw new Error('a POST went in early data under the idempotent policy');
@@ -201,7 +203,6 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
 
   return {
     host,
-    serverName: provisioned.serverName,
     exchanges: {
       httpGet: () => nodeRequest(http, freshHttp, ports.http, 'GET'),
       tls13Get: () => nodeRequest(https, freshTls13, ports.tls13, 'GET'),
