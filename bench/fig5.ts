@@ -10,12 +10,12 @@
  * Every point has its physical floor (bench/floor.ts). Writes docs/bench/fig5a|b|c.json and a
  * docs/performance.md section; `--quick`: fewer samples, nothing written.
  */
-import { figurePoint, type FigureJson, type FigureSeries } from './figure.js';
+import { figurePoint, formatPoint, type FigureJson, type FigureSeries } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
 import { interleaved, measureInterleaved, startHopRig, type Exchange, type LaunchedWorker } from './hop-rig.js';
 import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
 import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from './report.js';
-import { formatSummary, summarize, type Summary } from './stats.js';
+import { summarize, type Summary } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 30 : 100;
@@ -165,7 +165,7 @@ const rows: ResultRow[] = [];
 for (const fig of [fig5a, fig5b, fig5c]) {
   for (const series of fig.series) {
     for (const point of series.points) {
-      rows.push([`${fig.name} ${point.x}, ${series.transport}`, `${formatSummary(point)}; floor ${point.floorMs?.toFixed(3)} ms`, '']);
+      rows.push([`${fig.name} ${point.x}, ${series.transport}`, formatPoint(point), '']);
     }
   }
 }

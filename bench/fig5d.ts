@@ -6,12 +6,12 @@
  * are left out, so the floor is a lower bound). Writes docs/bench/fig5d.json and a
  * docs/performance.md section; `--quick`: 20 samples, nothing written.
  */
-import { figurePoint, type FigureJson } from './figure.js';
+import { figurePoint, formatPoint, type FigureJson } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
 import { measureInterleaved, startHopRig, type Exchange } from './hop-rig.js';
 import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
 import { machineLine, reportResults, writeBenchJson, type ResultRow } from './report.js';
-import { formatSummary, type Summary } from './stats.js';
+import type { Summary } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 20 : 100;
@@ -62,7 +62,7 @@ const figure: FigureJson = {
 const point = (name: string) => figure.series.find((series) => series.transport === name)?.points[0] as FigureJson['series'][number]['points'][number];
 const rows: ResultRow[] = figure.series.map((series): ResultRow => {
   const p = series.points[0] as FigureJson['series'][number]['points'][number];
-  return [series.transport, `${formatSummary(p)}${p.floorMs === undefined ? '' : `; floor ${p.floorMs.toFixed(3)} ms`}`, ''];
+  return [series.transport, formatPoint(p), ''];
 });
 const overLink = delayUs === 500;
 rows.push(

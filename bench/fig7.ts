@@ -6,13 +6,13 @@
  * the zero-delay point on loopback only. Writes docs/bench/fig7.json and a section of
  * docs/performance.md. `--quick`: 12 samples per point, nothing written.
  */
-import { figurePoint, type FigureJson } from './figure.js';
+import { figurePoint, formatPoint, type FigureJson } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
 import { measureInterleaved, startHopRig, type Exchange } from './hop-rig.js';
 import { createDelayLink, isRoot } from './link/delay-link.js';
 import { measureLink } from './link/checked-link.js';
 import { machineLine, reportResults, writeBenchJson, type ResultRow } from './report.js';
-import { formatSummary, type Summary } from './stats.js';
+import type { Summary } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 12 : 100;
@@ -73,7 +73,7 @@ for (const point of points) {
   const m = (name: string) => (point.results.get(name) as Summary).median;
   for (const series of figure.series) {
     const p = series.points.find((candidate) => candidate.x === point.delayUs) as FigureJson['series'][number]['points'][number];
-    rows.push([`${point.delayUs} µs: ${series.transport}`, `${formatSummary(p)}; floor ${p.floorMs?.toFixed(3)} ms`, '']);
+    rows.push([`${point.delayUs} µs: ${series.transport}`, formatPoint(p), '']);
   }
   const floorOf = figure.series.find((series) => series.transport === 'qfaas 0-RTT')?.points.find((p) => p.x === point.delayUs)?.floorMs ?? Number.NaN;
   rows.push([`${point.delayUs} µs: qfaas 0-RTT / TLS 1.3`, (m('qfaas 0-RTT') / m('node:https TLS 1.3')).toFixed(2), point.delayUs === 500 ? '≤ 0.65' : '']);

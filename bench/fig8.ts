@@ -20,15 +20,15 @@
  * section of docs/performance.md; `--quick`: new connections only, chains of 1 and 6, 10 samples, nothing written.
  */
 import type { ChainGateway } from 'qfaas/chain';
-import { getTransportInfo, type InvokerClient } from 'qfaas/invoker-client';
+import type { InvokerClient } from 'qfaas/invoker-client';
 import type { HttpHops } from '../examples/mini-platform/http-hops.js';
 import { MiniPlatform } from '../examples/mini-platform/platform.js';
-import { figurePoint, type FigureJson } from './figure.js';
+import { figurePoint, formatPoint, type FigureJson } from './figure.js';
 import { unavoidableRoundTrips as rt } from './floor.js';
 import { interleaved, type Exchange } from './hop-rig.js';
 import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
 import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from './report.js';
-import { formatSummary, summarize, type Summary } from './stats.js';
+import { summarize, type Summary } from './stats.js';
 
 const runStarted = performance.now();
 const quick = process.argv.includes('--quick');
@@ -154,7 +154,7 @@ for (const figure of figures) {
   for (const k of lengths) {
     for (const series of figure.series) {
       const point = series.points.find((candidate) => candidate.x === k) as FigureJson['series'][number]['points'][number];
-      rows.push([`${figure.name}, chain of ${k}: ${series.transport}`, `${formatSummary(point)}${point.floorMs === undefined ? '' : `; floor ${point.floorMs.toFixed(2)} ms`}`, '']);
+      rows.push([`${figure.name}, chain of ${k}: ${series.transport}`, formatPoint(point), '']);
     }
     const target = figure.name === 'fig8' && k === 6 && delayUs === 500;
     rows.push([`${figure.name}, chain of ${k}: ${qfaas} / node:https TLS 1.3`, (median(qfaas, k) / median('node:https TLS 1.3', k)).toFixed(2), target ? '≤ 0.55' : '']);

@@ -3,6 +3,7 @@
  * from (bench/charts.ts). One series per transport; one point per x value (a scenario, a delay or a
  * chain length), with the median, p10 and p90 in ms and, where known, the physical floor.
  */
+import { formatSummary } from './stats.js';
 export interface FigurePoint {
   /** Scenario name (category axis) or a number (delay in µs, chain length). */
   x: string | number;
@@ -40,4 +41,9 @@ export interface FigureJson {
 export function figurePoint(x: string | number, summary: { samples: number; median: number; p10: number; p90: number }, floorMs?: number): FigurePoint {
   const { samples, median, p10, p90 } = summary;
   return { x, samples, median, p10, p90, ...(floorMs === undefined ? {} : { floorMs }) };
+}
+
+/** A point's table cell: median, p10, p90 and, when known, the floor. */
+export function formatPoint(point: FigurePoint): string {
+  return `${formatSummary(point)}${point.floorMs === undefined ? '' : `; floor ${point.floorMs.toFixed(3)} ms`}`;
 }
