@@ -10,7 +10,7 @@
  * Every point has its physical floor (bench/floor.ts). Writes docs/bench/fig5a|b|c.json and a
  * docs/performance.md section; `--quick`: fewer samples, nothing written.
  */
-import { figurePoint, formatPoint, type FigureJson, type FigureSeries } from './figure.js';
+import { figurePoint, findPoint, formatPoint, type FigureJson, type FigureSeries } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
 import { interleaved, measureInterleaved, startHopRig, type Exchange, type LaunchedWorker } from './hop-rig.js';
 import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
@@ -170,7 +170,7 @@ for (const fig of [fig5a, fig5b, fig5c]) {
   }
 }
 const floorRatio = (fig: FigureJson, transport: string, x: string) => {
-  const point = fig.series.find((series) => series.transport === transport)?.points.find((p) => p.x === x);
+  const point = findPoint(fig, transport, x);
   return point === undefined || point.floorMs === undefined ? 'n/a' : ratio(point.median, point.floorMs);
 };
 rows.push(

@@ -6,7 +6,7 @@
  * are left out, so the floor is a lower bound). Writes docs/bench/fig5d.json and a
  * docs/performance.md section; `--quick`: 20 samples, nothing written.
  */
-import { figurePoint, formatPoint, type FigureJson } from './figure.js';
+import { figurePoint, findPoint, formatPoint, type FigureJson, type FigurePoint } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
 import { measureInterleaved, startHopRig, type Exchange } from './hop-rig.js';
 import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
@@ -59,11 +59,8 @@ const figure: FigureJson = {
   ],
   paper: 'Paper (Fig. 5d, 0.5 ms): QFaaS 21% below TCP+TLS for a 1 MB response.',
 };
-const point = (name: string) => figure.series.find((series) => series.transport === name)?.points[0] as FigureJson['series'][number]['points'][number];
-const rows: ResultRow[] = figure.series.map((series): ResultRow => {
-  const p = series.points[0] as FigureJson['series'][number]['points'][number];
-  return [series.transport, formatPoint(p), ''];
-});
+const point = (name: string) => findPoint(figure, name, '1 MiB GET') as FigurePoint;
+const rows: ResultRow[] = figure.series.map((series): ResultRow => [series.transport, formatPoint(point(series.transport)), '']);
 const overLink = delayUs === 500;
 rows.push(
   ['qfaas / node:https TLS 1.3', (point('qfaas 0-RTT').median / point('node:https TLS 1.3').median).toFixed(2), overLink ? '≤ 1.0' : ''],

@@ -6,7 +6,7 @@
  * the zero-delay point on loopback only. Writes docs/bench/fig7.json and a section of
  * docs/performance.md. `--quick`: 12 samples per point, nothing written.
  */
-import { figurePoint, formatPoint, type FigureJson } from './figure.js';
+import { figurePoint, findPoint, formatPoint, type FigureJson, type FigurePoint } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
 import { measureInterleaved, startHopRig, type Exchange } from './hop-rig.js';
 import { createDelayLink, isRoot } from './link/delay-link.js';
@@ -72,10 +72,9 @@ const rows: ResultRow[] = [];
 for (const point of points) {
   const m = (name: string) => (point.results.get(name) as Summary).median;
   for (const series of figure.series) {
-    const p = series.points.find((candidate) => candidate.x === point.delayUs) as FigureJson['series'][number]['points'][number];
-    rows.push([`${point.delayUs} µs: ${series.transport}`, formatPoint(p), '']);
+    rows.push([`${point.delayUs} µs: ${series.transport}`, formatPoint(findPoint(figure, series.transport, point.delayUs) as FigurePoint), '']);
   }
-  const floorOf = figure.series.find((series) => series.transport === 'qfaas 0-RTT')?.points.find((p) => p.x === point.delayUs)?.floorMs ?? Number.NaN;
+  const floorOf = findPoint(figure, 'qfaas 0-RTT', point.delayUs)?.floorMs ?? Number.NaN;
   rows.push([`${point.delayUs} µs: qfaas 0-RTT / TLS 1.3`, (m('qfaas 0-RTT') / m('node:https TLS 1.3')).toFixed(2), point.delayUs === 500 ? '≤ 0.65' : '']);
   rows.push([`${point.delayUs} µs: qfaas 0-RTT / node:http`, (m('qfaas 0-RTT') / m('node:http')).toFixed(2), point.delayUs === 500 ? '≤ 1.0' : '']);
   rows.push([`${point.delayUs} µs: qfaas 0-RTT / its floor`, (m('qfaas 0-RTT') / floorOf).toFixed(2), point.delayUs === 500 ? '≤ 1.3' : '']);

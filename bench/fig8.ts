@@ -23,7 +23,7 @@ import type { ChainGateway } from 'qfaas/chain';
 import type { InvokerClient } from 'qfaas/invoker-client';
 import type { HttpHops } from '../examples/mini-platform/http-hops.js';
 import { MiniPlatform } from '../examples/mini-platform/platform.js';
-import { figurePoint, formatPoint, type FigureJson } from './figure.js';
+import { figurePoint, findPoint, formatPoint, type FigureJson, type FigurePoint } from './figure.js';
 import { unavoidableRoundTrips as rt } from './floor.js';
 import { interleaved, type Exchange } from './hop-rig.js';
 import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
@@ -149,12 +149,11 @@ const figures = modes.map(figureOf);
 
 const rows: ResultRow[] = [];
 for (const figure of figures) {
-  const median = (transport: string, k: number) => figure.series.find((series) => series.transport === transport)?.points.find((point) => point.x === k)?.median ?? Number.NaN;
+  const median = (transport: string, k: number) => findPoint(figure, transport, k)?.median ?? Number.NaN;
   const qfaas = figure.series.find((series) => series.transport.startsWith('qfaas'))?.transport as string;
   for (const k of lengths) {
     for (const series of figure.series) {
-      const point = series.points.find((candidate) => candidate.x === k) as FigureJson['series'][number]['points'][number];
-      rows.push([`${figure.name}, chain of ${k}: ${series.transport}`, formatPoint(point), '']);
+      rows.push([`${figure.name}, chain of ${k}: ${series.transport}`, formatPoint(findPoint(figure, series.transport, k) as FigurePoint), '']);
     }
     const target = figure.name === 'fig8' && k === 6 && delayUs === 500;
     rows.push([`${figure.name}, chain of ${k}: ${qfaas} / node:https TLS 1.3`, (median(qfaas, k) / median('node:https TLS 1.3', k)).toFixed(2), target ? '≤ 0.55' : '']);

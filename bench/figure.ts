@@ -47,3 +47,8 @@ export function figurePoint(x: string | number, summary: { samples: number; medi
 export function formatPoint(point: FigurePoint): string {
   return `${formatSummary(point)}${point.floorMs === undefined ? '' : `; floor ${point.floorMs.toFixed(3)} ms`}`;
 }
+
+/** The point of `transport` at `x` in a figure, if it has one. */
+export function findPoint(figure: FigureJson | undefined, transport: string, x: string | number): FigurePoint | undefined {
+  return figure?.series.find((series) => series.transport === transport)?.points.find((point) => point.x === x);
+}

@@ -2,19 +2,12 @@
  * The head of docs/performance.md for the paper figures: each claim of the paper next to what was
  * measured here and the target, and the charts. Built from the docs/bench/<figure>.json files.
  */
-import type { FigureJson, FigurePoint } from './figure.js';
+import { findPoint, type FigureJson } from './figure.js';
 
 type Figures = ReadonlyMap<string, FigureJson>;
 
 /** docs/bench/<name>.json of every paper figure, in the order of the summary. */
 export const paperFigureNames = ['fig5a', 'fig5b', 'fig5c', 'fig5d', 'fig7', 'fig8', 'fig8-warm'] as const;
-
-function point(figures: Figures, name: string, transport: string, x: string | number): FigurePoint | undefined {
-  return figures
-    .get(name)
-    ?.series.find((series) => series.transport === transport)
-    ?.points.find((candidate) => candidate.x === x);
-}
 
 interface Claim {
   figure: string;
@@ -81,8 +74,8 @@ export function paperSummaryMarkdown(figures: Figures, charts: ReadonlyMap<strin
     const chainTransport = figure.series.find((series) => series.transport.startsWith('qfaas'))?.transport ?? 'qfaas';
     for (const claim of claims(name, chainTransport)) {
       const [transport, x, versus] = claim.ratio;
-      const numerator = point(figures, name, transport, x);
-      const denominator = versus === 'floor' ? numerator?.floorMs : point(figures, name, versus, x)?.median;
+      const numerator = findPoint(figures.get(name), transport, x);
+      const denominator = versus === 'floor' ? numerator?.floorMs : findPoint(figures.get(name), versus, x)?.median;
       const measured = numerator === undefined || denominator === undefined ? undefined : numerator.median / denominator;
       const verdict = claim.target === undefined || measured === undefined ? '' : measured <= claim.target ? 'met' : '**missed**';
       rows.push(`| ${name} | ${claim.what} | ${claim.paper} | ${measured === undefined ? 'n/a' : measured.toFixed(2)} | ${claim.target === undefined ? '' : `≤ ${claim.target.toFixed(2)}`} | ${verdict} |`);
