@@ -1,7 +1,8 @@
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { QfaasConfigError } from '../errors.js';
 import type { InvokerClient, InvokerTarget } from '../invoker-client/invoker-client.js';
-import { ReplayGuard, type ReplayGuardOptions } from '../replay-guard/server-guard.js';
+import { guardForTicketKey } from '../replay-guard/guard-for-ticket-key.js';
+import type { ReplayGuard, ReplayGuardOptions } from '../replay-guard/server-guard.js';
 import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
@@ -81,8 +82,7 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
   const hopLimit = options.hopLimit ?? defaultHopLimit;
   if (!Number.isInteger(hopLimit) || hopLimit < 1) throw new QfaasConfigError('hopLimit', 'must be a positive integer');
   const queue = new BoundedQueue(options.asyncQueueSize ?? 1000, options.asyncConcurrency ?? 16);
-  const guard =
-    options.replayGuard === false ? undefined : options.replayGuard instanceof ReplayGuard ? options.replayGuard : new ReplayGuard(options.replayGuard ?? {});
+  const { guard, release: releaseGuard } = guardForTicketKey(options.replayGuard, options.credentials.ticketKey);
   const metrics = { calls: 0, asyncCalls: 0, earlyDataCalls: 0, refused: 0, hopLimitExceeded: 0, platformErrors: 0, callbacksDelivered: 0, callbacksFailed: 0 };
   const callers = new WeakMap<QuicConnection, ChainCaller | undefined>();
 
@@ -222,6 +222,9 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
       }
       return serve(request, earlyData, quic);
     },
+  }).catch((error: unknown) => {
+    releaseGuard();
+    throw error;
   });
 
   return {
@@ -230,6 +233,7 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
     whenAsyncIdle: () => queue.whenIdle(),
     async close({ timeoutMs = 5000 } = {}) {
       await server.close({ timeoutMs });
+      releaseGuard();
     },
   };
 }

@@ -7,7 +7,8 @@ import { createQuicheConfig } from '../transport/quic/config.js';
 import { createHttp3Server, type Http3Server } from '../transport/h3/server.js';
 import type { Http3RequestInfo } from '../transport/h3/connection.js';
 import type { WorkerCredentials } from '../zero-rtt/credentials.js';
-import { ReplayGuard, type ReplayGuardMetrics, type ReplayGuardOptions } from '../replay-guard/server-guard.js';
+import { guardForTicketKey } from '../replay-guard/guard-for-ticket-key.js';
+import type { ReplayGuard, ReplayGuardMetrics, ReplayGuardOptions } from '../replay-guard/server-guard.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import { parseDuration } from './watchdog-config.js';
 
@@ -132,8 +133,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     ...(options.transport === undefined ? {} : { transport: options.transport }),
   });
 
-  const guard =
-    options.replayGuard === false ? undefined : options.replayGuard instanceof ReplayGuard ? options.replayGuard : new ReplayGuard(options.replayGuard ?? {});
+  const { guard, release: releaseGuard } = guardForTicketKey(options.replayGuard, credentials.ticketKey.reveal());
   const metrics: Omit<HandlerServerMetrics, 'replayGuard'> = {
     requests: 0,
     earlyDataRequests: 0,
@@ -283,6 +283,9 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     config,
     ...(options.limits?.maxFieldSectionSize === undefined ? {} : { maxFieldSectionSize: options.limits.maxFieldSectionSize }),
     handlerFor: (quic) => (request, info) => serve(request, info, quic),
+  }).catch((error: unknown) => {
+    releaseGuard();
+    throw error;
   });
 
   return {
@@ -296,6 +299,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       draining = true;
       await server.close({ timeoutMs });
       proxy?.close();
+      releaseGuard();
     },
   };
 }

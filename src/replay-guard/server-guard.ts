@@ -17,6 +17,15 @@ export interface ReplayGuardOptions {
   strikeRegister?: StrikeRegister;
   /** How far an early request's timestamp may be from this server's clock. @default 10_000 */
   freshnessWindowMs?: number;
+  /**
+   * Early data stamped before this time (ms since the epoch) is refused with 425: a flight
+   * captured before this server started can only be a replay, and a strike register that
+   * started empty with the process cannot know its nonce. Honest requests are stamped when sent,
+   * after the worker started; an invoker whose clock lags the worker's by d ms sees 425 (and
+   * retries after the handshake) for requests sent within d ms of the start.
+   * @default the time this guard was created
+   */
+  notBefore?: number;
   /** `Idempotency-Key` handling for unsafe methods; false turns it off. @default enabled */
   idempotency?: false | IdempotencyOptions;
   now?: () => number;
@@ -50,6 +59,7 @@ export class ReplayGuard {
   readonly #ineligible: 'defer' | 'reject';
   readonly #register: StrikeRegister;
   readonly #windowMs: number;
+  readonly #notBefore: number;
   readonly #idempotency: IdempotencyCache | undefined;
   readonly #now: () => number;
   readonly #metrics: ReplayGuardMetrics = { earlyAccepted: 0, earlyDeferred: 0, earlyRejected: 0, replaysDetected: 0, idempotentRepeats: 0 };
@@ -63,6 +73,8 @@ export class ReplayGuard {
     this.#register = options.strikeRegister ?? new MemoryStrikeRegister({ now: this.#now });
     this.#windowMs = options.freshnessWindowMs ?? 10_000;
     if (!(this.#windowMs > 0)) throw new QfaasConfigError('replayGuard.freshnessWindowMs', 'must be positive');
+    this.#notBefore = options.notBefore ?? this.#now();
+    if (!Number.isFinite(this.#notBefore)) throw new QfaasConfigError('replayGuard.notBefore', 'must be a time in ms since the epoch');
     this.#idempotency = options.idempotency === false ? undefined : new IdempotencyCache(options.idempotency ?? {}, this.#now);
   }
 
@@ -87,6 +99,10 @@ export class ReplayGuard {
     if (Math.abs(this.#now() - mark.timestamp) > this.#windowMs) {
       this.#metrics.replaysDetected++;
       return this.#tooEarly('stale early-data timestamp');
+    }
+    if (mark.timestamp < this.#notBefore) {
+      this.#metrics.replaysDetected++;
+      return this.#tooEarly('early data from before this server started');
     }
     let fresh: boolean;
     try {

@@ -147,6 +147,25 @@ describe('ReplayGuard decisions', () => {
     expect(guard.metrics()).toMatchObject({ earlyAccepted: 1, earlyRejected: 2, replaysDetected: 2 });
   });
 
+  it('early data stamped before the guard was created (before the process started) is a replay: 425', async () => {
+    let now = 7_000_000;
+    const guard = new ReplayGuard({ now: () => now });
+    const captured = early();
+    markEarlyRequest(captured.headers, now - 1);
+    const verdict = await guard.check(captured, true);
+    expect(verdict.action === 'respond' && verdict.response.status).toBe(425);
+    const honest = early();
+    now += 5;
+    markEarlyRequest(honest.headers, now);
+    expect(await guard.check(honest, true)).toEqual({ action: 'execute' });
+    expect(guard.metrics()).toMatchObject({ replaysDetected: 1, earlyAccepted: 1 });
+    // An explicit floor replaces the default.
+    const open = new ReplayGuard({ now: () => now, notBefore: 0 });
+    const old = early();
+    markEarlyRequest(old.headers, now - 1000);
+    expect(await open.check(old, true)).toEqual({ action: 'execute' });
+  });
+
   it('requests not in early data always run; unmarked or ineligible early ones wait (or get 425 when configured)', async () => {
     const guard = new ReplayGuard();
     expect(await guard.check(early('POST'), false)).toEqual({ action: 'execute' });

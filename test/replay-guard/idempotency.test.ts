@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryIdempotencyStore, RedisIdempotencyStore, ReplayGuard } from '../../src/replay-guard/index.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+
+const post = (key: string, path = '/charge') => new Request(`https://w${path}`, { method: 'POST', body: 'card', headers: { 'idempotency-key': key } });
+
+describe('MemoryIdempotencyStore', () => {
+  it('claims a key once per window, keeps the response, forgets it after the window, and is bounded', () => {
+    let now = 1_000;
+    const store = new MemoryIdempotencyStore({ maxEntries: 2, now: () => now });
+    expect(store.claim('a', 100)).toBeUndefined();
+    expect(store.claim('a', 100)).toEqual({ state: 'running' });
+    store.complete('a', { status: 201, headers: [], body: undefined }, 100);
+    expect(store.claim('a', 100)).toEqual({ state: 'done', response: { status: 201, headers: [], body: undefined } });
+    now += 101;
+    expect(store.claim('a', 100)).toBeUndefined();
+    store.claim('b', 100);
+    store.claim('c', 100);
+    expect(store.size).toBe(2);
+  });
+});
+
+/**
+ * Issue: the Idempotency-Key cache lived only in a worker's memory, so a restarted worker, or
+ * another replica, ran a repeated key again. With a RedisIdempotencyStore every guard that shares
+ * the Redis answers a repeat from the stored response.
+ */
+describe('RedisIdempotencyStore against a real redis-server', () => {
+  let redis: RedisServer;
+  const stores: RedisIdempotencyStore[] = [];
+  const guardOnRedis = (options: { maxBodyBytes?: number } = {}) => {
+    const store = new RedisIdempotencyStore({ redis: redis.url });
+    stores.push(store);
+    return new ReplayGuard({ idempotency: { store, ...options } });
+  };
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    await redis?.stop();
+  });
+
+  it('a key run on one worker is answered from Redis by another (or by the same worker after a restart)', async () => {
+    const [before, after] = [guardOnRedis(), guardOnRedis()];
+    let executions = 0;
+    const body = Uint8Array.from([0, 1, 2, 255, 254, 10, 13]);
+    const execute = async () => {
+      executions++;
+      return new Response(body, { status: 201, headers: { 'x-order': '7', 'content-type': 'application/octet-stream' } });
+    };
+    const first = await before.run(post('order-7'), execute);
+    expect(new Uint8Array(await first.arrayBuffer())).toEqual(body);
+    const repeat = await after.run(post('order-7'), execute);
+    expect(repeat.status).toBe(201);
+    expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+    expect(repeat.headers.get('x-order')).toBe('7');
+    expect(new Uint8Array(await repeat.arrayBuffer())).toEqual(body);
+    expect(executions).toBe(1);
+    expect(after.metrics().idempotentRepeats).toBe(1);
+    // Another path with the same key is another operation.
+    const other = await after.run(post('order-7', '/refund'), execute);
+    expect(other.headers.get('idempotent-replayed')).toBeNull();
+    expect(executions).toBe(2);
+  });
+
+  it('while the first runs on one replica, a repeat on another gets 409; a failed first run can be retried', async () => {
+    const [a, b] = [guardOnRedis(), guardOnRedis()];
+    let release: (() => void) | undefined;
+    const first = a.run(post('order-8'), () => new Promise<Response>((resolve) => (release = () => resolve(new Response('done')))));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await b.run(post('order-8'), async () => new Response('second'))).status).toBe(409);
+    release?.();
+    expect(await (await first).text()).toBe('done');
+
+    await expect(a.run(post('order-9'), () => Promise.reject(new Error('crashed')))).rejects.toThrow('crashed');
+    expect(await (await b.run(post('order-9'), async () => new Response('retried'))).text()).toBe('retried');
+  });
+
+  it('a response too large to store is 409 on repeat, never a second run', async () => {
+    const guard = guardOnRedis({ maxBodyBytes: 4 });
+    let executions = 0;
+    const execute = async () => {
+      executions++;
+      return new Response('larger than four bytes');
+    };
+    expect(await (await guard.run(post('order-10'), execute)).text()).toBe('larger than four bytes');
+    expect((await guardOnRedis().run(post('order-10'), execute)).status).toBe(409);
+    expect(executions).toBe(1);
+  });
+
+  it('with Redis down, a keyed request gets 503 without running (at most once is kept)', async () => {
+    const guard = guardOnRedis();
+    await guard.run(post('warm-up'), async () => new Response('ok'));
+    await redis.stop();
+    let executions = 0;
+    const response = await guard.run(post('order-11'), async () => {
+      executions++;
+      return new Response('ran');
+    });
+    expect(response.status).toBe(503);
+    expect(executions).toBe(0);
+  });
+});
