@@ -8,6 +8,7 @@ import { createHttp3Server, type Http3Server } from '../transport/h3/server.js';
 import type { Http3RequestInfo } from '../transport/h3/connection.js';
 import type { WorkerCredentials } from '../zero-rtt/credentials.js';
 import { ReplayGuard, type ReplayGuardMetrics, type ReplayGuardOptions } from '../replay-guard/server-guard.js';
+import { RequestTargetError } from './request-target.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import { parseDuration } from './watchdog-config.js';
 
@@ -240,9 +241,11 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       const run = async (): Promise<Response> => {
         if (proxy !== undefined) {
           try {
-            return await proxy.forward(request, { earlyData: info.earlyData, signal: controller.signal });
+            return await proxy.forward(request, { earlyData: info.earlyData, signal: controller.signal, target: h3Info.path });
           } catch (error) {
             if (controller.signal.aborted) throw error;
+            // A path that could leave the upstream's origin: refused before any connection.
+            if (error instanceof RequestTargetError) return new Response('invalid request target\n', { status: 400 });
             metrics.upstreamErrors++;
             options.onError?.(error);
             return new Response('upstream unavailable\n', { status: 502 });

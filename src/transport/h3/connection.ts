@@ -46,6 +46,11 @@ import type { H3Stream, H3Transport } from './transport.js';
 export interface Http3RequestInfo {
   /** QUIC stream ID of the request. */
   streamId: number;
+  /**
+   * The `:path` exactly as received. `request.url` is what a URL parser made of it (backslashes
+   * turned into '/', dot segments resolved): a proxy must check this text, not that.
+   */
+  path: string;
   /** The request arrived in 0-RTT early data, before the handshake completed (RFC 8470). */
   earlyData: boolean;
   /** Trailers, once the body has been read to its end (undefined when there were none). */
@@ -372,7 +377,7 @@ export class Http3Connection {
       throw streamError('H3_MESSAGE_ERROR', 'the request cannot be represented as a web Request');
     }
     if (bodyless) void skipBody(bodySource);
-    const info: Http3RequestInfo = { streamId: stream.id, earlyData: stream.earlyData, trailers, signal };
+    const info: Http3RequestInfo = { streamId: stream.id, path: head.path ?? '', earlyData: stream.earlyData, trailers, signal };
     let response: Response;
     try {
       response = await (this.#handler as Http3Handler)(request, info);
