@@ -18,8 +18,12 @@ export class RequestTargetError extends QfaasError {
  * backslash (URL parsers read it as '/'), no '#', no space or control character, no non-ASCII.
  */
 const segmentChar = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/;
-/** RFC 3986 query characters: pchar, '/' and '?', plus '%' for escapes. */
-const queryText = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
+/**
+ * RFC 3986 query characters (pchar, '/', '?', '%' for escapes), plus those a WHATWG URL leaves
+ * unescaped in a query (`[ ] { } | ^ \` " < >`), which fetch() clients send. A query cannot move
+ * the origin once the path is checked; backslash, '#', spaces and controls are still refused.
+ */
+const queryText = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%[\]{}|^`"<>]*$/;
 const percentEscape = /%(?![0-9A-Fa-f]{2})/;
 
 /**
@@ -30,7 +34,8 @@ const percentEscape = /%(?![0-9A-Fa-f]{2})/;
  * authority-form `h:443`, asterisk-form `*`, network-path `//h/x`); empty segments (`a//b`);
  * backslashes, raw or escaped (`%5c`); escaped slashes (`%2f`) and NUL (`%00`), which some servers
  * decode into structure; dot segments (`.`, `..`, `%2e`, `.%2E`), which a server may resolve above
- * the root; characters outside RFC 3986; malformed `%` escapes; targets over `maxLength`.
+ * the root; characters outside RFC 3986 in the path (see `queryText` for the query); malformed `%`
+ * escapes; targets over `maxLength`.
  */
 export function checkRequestTarget(target: string, maxLength = 8192): string {
   if (target.length === 0) throw new RequestTargetError('empty request target');

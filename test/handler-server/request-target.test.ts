@@ -53,7 +53,7 @@ const hostile = [
   `/${'a'.repeat(9000)}`,
 ];
 
-const fine = ['/', '/a', '/a/', '/a/b.c/d', '/x?y=1&z=2', '/x?next=/a/b', '/x?u=http://h/p', '/%7euser/file', '/a:b@c', '/a/...', '/.well-known/x', '/x?%2e%2e', '/a.', '/..a'];
+const fine = ['/', '/a', '/a/', '/a/b.c/d', '/x?y=1&z=2', '/x?next=/a/b', '/x?u=http://h/p', '/%7euser/file', '/a:b@c', '/a/...', '/.well-known/x', '/x?%2e%2e', '/a.', '/..a', '/x?filter=[1,2]&a={b}|c^d`"<>'];
 
 describe('checkRequestTarget: a request target is a path on a fixed origin', () => {
   for (const target of hostile) {
