@@ -2,7 +2,7 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { urlToHttpOptions } from 'node:url';
-import { checkRequestTarget, upstreamUrlFor } from './request-target.js';
+import { upstreamUrlFor } from './request-target.js';
 
 /** Hop-by-hop and HTTP/3-forbidden fields, never forwarded either way (RFC 9110 section 7.6.1). */
 const hopByHop: ReadonlySet<string> = new Set([
@@ -17,6 +17,11 @@ const hopByHop: ReadonlySet<string> = new Set([
   'proxy-authorization',
   'host',
 ]);
+
+function pathAndQuery(url: string): string {
+  const { pathname, search } = new URL(url);
+  return `${pathname}${search}`;
+}
 
 /** The function's own HTTP/1.1 server reached over keep-alive connections (of-watchdog `mode=http`). */
 export class UpstreamProxy {
@@ -37,15 +42,15 @@ export class UpstreamProxy {
    * upstream cannot be reached or the signal aborts.
    *
    * `target` is the request's `:path` as received (before any URL parser normalised it); without
-   * it, the path and query of `request.url`. Either way it must pass {@link checkRequestTarget}, or
+   * it, the path and query of `request.url`. Either way it must pass `checkRequestTarget()`, or
    * this throws `RequestTargetError` (answer 400) before any connection is made: the upstream's
    * origin is fixed, the request only ever chooses a path on it.
    */
   forward(request: Request, options: { earlyData: boolean; signal: AbortSignal; extraHeaders?: Record<string, string>; target?: string }): Promise<Response> {
-    const incoming = options.target ?? `${new URL(request.url).pathname}${new URL(request.url).search}`;
-    const url = upstreamUrlFor(this.#base, incoming);
-    // The request line carries the checked text itself, not a parser's re-serialisation of it.
-    const target = { ...urlToHttpOptions(url), path: checkRequestTarget(incoming) };
+    const incoming = options.target ?? pathAndQuery(request.url);
+    // Checks the target and asserts the origin; the request line then carries the checked text
+    // itself, not a URL parser's re-serialisation of it.
+    const target = { ...urlToHttpOptions(upstreamUrlFor(this.#base, incoming)), path: incoming };
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of request.headers) if (!hopByHop.has(name)) headers[name] = value;
     if (options.earlyData) headers['early-data'] = '1';
