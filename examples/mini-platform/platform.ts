@@ -12,6 +12,7 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createChainGateway, type ChainCaller, type ChainGateway } from 'qfaas/chain';
+import { checkRequestTarget } from 'qfaas/handler-server';
 import { getTransportInfo, InvokerClient, type InvokerTarget } from 'qfaas/invoker-client';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from 'qfaas/zero-rtt';
 import { createHttpServer, HttpHopClient, type HttpHops } from './http-hops.js';
@@ -306,7 +307,16 @@ export class MiniPlatform {
   }
 
   async #serveEndUser(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://gateway');
+    // The rest of the path is forwarded to the worker: only a plain path (no "//host", "\\", "..",
+    // absolute-form) may go on, or a proxy-mode worker could be steered to another host.
+    let target: string;
+    try {
+      target = checkRequestTarget(request.url ?? '/');
+    } catch {
+      response.writeHead(400).end('invalid request target\n');
+      return;
+    }
+    const url = new URL(target, 'http://gateway');
     const match = /^\/function\/([a-z0-9-]+)(\/.*)?$/.exec(url.pathname);
     if (match === null) {
       response.writeHead(404).end('use /function/<name>\n');

@@ -2,13 +2,16 @@ import { QfaasConfigError } from '../errors.js';
 import { InvokerClient } from '../invoker-client/invoker-client.js';
 import type { ZeroRttPolicy } from '../replay-guard/policy.js';
 import type { QuicTransportSettings } from '../transport/quic/config.js';
-import { loadCredentials, type WorkerCredentials } from '../zero-rtt/credentials.js';
+import { chainCredentialsEnvVar, loadChainCredentials, loadCredentials, type FunctionChainCredentials, type WorkerCredentials } from '../zero-rtt/credentials.js';
 import { MemoryTicketStore } from '../zero-rtt/memory-ticket-store.js';
 import { chainHeaders } from './headers.js';
 
 export interface ChainClientOptions {
-  /** The worker's credentials; their `chain` part holds the gateway name, certificate and session. */
-  credentials: WorkerCredentials;
+  /**
+   * The worker's credentials, or only their chain part (`loadChainCredentials()`); `chain` holds
+   * the gateway name, certificate and session.
+   */
+  credentials: WorkerCredentials | FunctionChainCredentials;
   /** Where the chain gateway listens. @default credentials.chain.gatewayHost / gatewayPort */
   gateway?: { host: string; port: number };
   /** Which calls may go in 0-RTT. @default 'idempotent' */
@@ -136,8 +139,9 @@ export function createChainClient(options: ChainClientOptions): ChainClient {
 let fromEnvironment: ChainClient | undefined;
 
 /**
- * The chain client configured from the worker's environment: `QFAAS_CREDENTIALS` (with chain
- * credentials from the generator) and, when the credentials do not carry the gateway's address,
+ * The chain client configured from the worker's environment: `QFAAS_CHAIN_CREDENTIALS` (what
+ * qfaas-watchdog gives a function process) or else `QFAAS_CREDENTIALS` (an in-process handler),
+ * with chain credentials from the generator; and, when the credentials do not carry the gateway's address,
  * `QFAAS_CHAIN_GATEWAY` (`host:port`). Created on first use.
  */
 export const chain = {
@@ -155,7 +159,7 @@ export const chain = {
 
 function environmentClient(): ChainClient {
   if (fromEnvironment !== undefined) return fromEnvironment;
-  const credentials = loadCredentials();
+  const credentials = process.env[chainCredentialsEnvVar] ? loadChainCredentials() : loadCredentials();
   const address = process.env.QFAAS_CHAIN_GATEWAY;
   let gateway: { host: string; port: number } | undefined;
   if (address !== undefined && address !== '') {

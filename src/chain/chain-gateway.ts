@@ -7,6 +7,7 @@ import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings 
 import type { QuicConnection } from '../transport/quic/connection.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
 import { createHttp3Server } from '../transport/h3/server.js';
+import { checkRequestTarget } from '../handler-server/request-target.js';
 import { BoundedQueue } from './async-queue.js';
 import { chainHeaders, defaultHopLimit } from './headers.js';
 
@@ -154,8 +155,16 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
     }
   };
 
-  const serve = async (request: Request, earlyData: boolean, quic: QuicConnection): Promise<Response> => {
-    const url = new URL(request.url);
+  const serve = async (request: Request, rawPath: string, earlyData: boolean, quic: QuicConnection): Promise<Response> => {
+    // The rest of the path goes on to a worker, possibly a proxy: it must stay a plain path there,
+    // so it is checked as received (`:path`), not as a URL parser rewrote it.
+    try {
+      checkRequestTarget(rawPath);
+    } catch {
+      return new Response('invalid request target\n', { status: 400 });
+    }
+    const queryAt = rawPath.indexOf('?');
+    const url = { pathname: queryAt === -1 ? rawPath : rawPath.slice(0, queryAt), search: queryAt === -1 ? '' : rawPath.slice(queryAt) };
     const match = /^\/(function|async-function)\/([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\/.*)?$/.exec(url.pathname);
     if (match === null) return new Response('not found: use /function/<name> or /async-function/<name>\n', { status: 404 });
     const [, kind, target, , restPath] = match as unknown as [string, string, string, string | undefined, string | undefined];
@@ -220,7 +229,7 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
           earlyData = false;
         }
       }
-      return serve(request, earlyData, quic);
+      return serve(request, info.path, earlyData, quic);
     },
   }).catch((error: unknown) => {
     releaseGuard();

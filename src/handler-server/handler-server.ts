@@ -9,6 +9,7 @@ import type { Http3RequestInfo } from '../transport/h3/connection.js';
 import type { WorkerCredentials } from '../zero-rtt/credentials.js';
 import { guardForTicketKey } from '../replay-guard/guard-for-ticket-key.js';
 import type { ReplayGuard, ReplayGuardMetrics, ReplayGuardOptions } from '../replay-guard/server-guard.js';
+import { RequestTargetError } from './request-target.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import { parseDuration } from './watchdog-config.js';
 
@@ -34,8 +35,21 @@ export interface HandlerServerLimits {
   maxInflight?: number;
   /** A request running longer gets 504 and its handler's signal (or upstream call) is aborted. 0 disables it. @default 0 */
   execTimeoutMs?: number;
-  /** Largest request header section, as RFC 9114 section 4.2.2 counts it. @default 65536 */
+  /** Largest request header section, as RFC 9114 section 4.2.2 counts it; larger gets 431. @default 65536 */
   maxFieldSectionSize?: number;
+  /**
+   * A request's header section must be complete this long after its stream's first byte, or the
+   * stream is reset with H3_REQUEST_INCOMPLETE (Node's `headersTimeout`). 0 disables it.
+   * @default 10_000
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Bytes that unfinished request header sections may hold together on one connection; more
+   * closes that connection with H3_EXCESSIVE_LOAD. 0 means no cap. At least one largest HEADERS
+   * frame (2 × maxFieldSectionSize + 1024).
+   * @default 1_048_576
+   */
+  maxUnfinishedHeaderBytes?: number;
   /** How long close() waits for requests in flight after sending GOAWAY. @default 10_000 */
   drainTimeoutMs?: number;
   /**
@@ -86,7 +100,14 @@ export interface HandlerServerMetrics {
   cancelled: number;
   handlerErrors: number;
   upstreamErrors: number;
+  /** Every response the server sent, including 421/431/501 from the HTTP/3 layer. */
   responsesByStatusClass: Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx', number>;
+  /**
+   * Request header sections begun and not complete (counted from the stream's first byte), the
+   * bytes they hold now, and how many were cut: reset at `headersTimeoutMs`, or their connection
+   * closed for exceeding `maxUnfinishedHeaderBytes`.
+   */
+  headerSections: { unfinished: number; bufferedBytes: number; timedOut: number; connectionsOverCap: number };
   replayGuard: ReplayGuardMetrics | undefined;
 }
 
@@ -134,7 +155,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
   });
 
   const { guard, release: releaseGuard } = guardForTicketKey(options.replayGuard, credentials.ticketKey.reveal());
-  const metrics: Omit<HandlerServerMetrics, 'replayGuard'> = {
+  const metrics: Omit<HandlerServerMetrics, 'replayGuard' | 'headerSections'> = {
     requests: 0,
     earlyDataRequests: 0,
     inflight: 0,
@@ -145,6 +166,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     upstreamErrors: 0,
     responsesByStatusClass: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
   };
+  const headerCuts = { timedOut: 0, connectionsOverCap: 0 };
   const identities = new WeakMap<object, { invoker?: string; invokerRole?: string }>();
   let draining = false;
 
@@ -163,11 +185,13 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     return identity;
   };
 
-  const finish = (response: Response): Response => {
-    const statusClass = `${Math.floor(response.status / 100)}xx` as keyof (typeof metrics)['responsesByStatusClass'];
+  // Responses are counted as the HTTP/3 layer sends them (events.response), so that answers it
+  // makes itself (421, 431, 501) count too, and answers nobody is left to read do not.
+  const countResponse = (status: number) => {
+    const statusClass = `${Math.floor(status / 100)}xx` as keyof (typeof metrics)['responsesByStatusClass'];
     if (statusClass in metrics.responsesByStatusClass) metrics.responsesByStatusClass[statusClass]++;
-    return response;
   };
+  const finish = (response: Response): Response => response;
 
   const effectiveTimeout = (request: Request): number => {
     const header = options.limits?.timeoutHeader;
@@ -240,9 +264,11 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       const run = async (): Promise<Response> => {
         if (proxy !== undefined) {
           try {
-            return await proxy.forward(request, { earlyData: info.earlyData, signal: controller.signal });
+            return await proxy.forward(request, { earlyData: info.earlyData, signal: controller.signal, target: h3Info.path });
           } catch (error) {
             if (controller.signal.aborted) throw error;
+            // A path that could leave the upstream's origin: refused before any connection.
+            if (error instanceof RequestTargetError) return new Response('invalid request target\n', { status: 400 });
             metrics.upstreamErrors++;
             options.onError?.(error);
             return new Response('upstream unavailable\n', { status: 502 });
@@ -282,6 +308,13 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     port: options.port ?? 0,
     config,
     ...(options.limits?.maxFieldSectionSize === undefined ? {} : { maxFieldSectionSize: options.limits.maxFieldSectionSize }),
+    ...(options.limits?.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: options.limits.headersTimeoutMs }),
+    ...(options.limits?.maxUnfinishedHeaderBytes === undefined ? {} : { maxUnfinishedHeaderBytes: options.limits.maxUnfinishedHeaderBytes }),
+    events: {
+      response: countResponse,
+      headersTimedOut: () => headerCuts.timedOut++,
+      headerBytesExceeded: () => headerCuts.connectionsOverCap++,
+    },
     handlerFor: (quic) => (request, info) => serve(request, info, quic),
   }).catch((error: unknown) => {
     releaseGuard();
@@ -293,7 +326,21 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     get draining() {
       return draining;
     },
-    metrics: () => ({ ...metrics, responsesByStatusClass: { ...metrics.responsesByStatusClass }, replayGuard: guard?.metrics() }),
+    metrics: () => {
+      let unfinished = 0;
+      let bufferedBytes = 0;
+      for (const connection of server.connections) {
+        const sections = connection.unfinishedHeaderSections;
+        unfinished += sections.count;
+        bufferedBytes += sections.bytes;
+      }
+      return {
+        ...metrics,
+        responsesByStatusClass: { ...metrics.responsesByStatusClass },
+        headerSections: { unfinished, bufferedBytes, ...headerCuts },
+        replayGuard: guard?.metrics(),
+      };
+    },
     async close({ timeoutMs = limits.drainTimeoutMs } = {}) {
       if (draining) return;
       draining = true;

@@ -1,6 +1,8 @@
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { urlToHttpOptions } from 'node:url';
+import { upstreamUrlFor } from './request-target.js';
 
 /** Hop-by-hop and HTTP/3-forbidden fields, never forwarded either way (RFC 9110 section 7.6.1). */
 const hopByHop: ReadonlySet<string> = new Set([
@@ -16,6 +18,11 @@ const hopByHop: ReadonlySet<string> = new Set([
   'host',
 ]);
 
+function pathAndQuery(url: string): string {
+  const { pathname, search } = new URL(url);
+  return `${pathname}${search}`;
+}
+
 /** The function's own HTTP/1.1 server reached over keep-alive connections (of-watchdog `mode=http`). */
 export class UpstreamProxy {
   readonly #base: URL;
@@ -24,6 +31,8 @@ export class UpstreamProxy {
   constructor(upstream: string, options: { maxSockets?: number } = {}) {
     this.#base = new URL(upstream);
     if (this.#base.protocol !== 'http:') throw new TypeError('upstream must be an http:// URL');
+    // Only the origin counts: a request's path replaces the upstream's, it never extends or moves it.
+    this.#base = new URL(this.#base.origin);
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
   }
 
@@ -31,16 +40,23 @@ export class UpstreamProxy {
    * Forwards a request and streams both bodies. Adds `Early-Data: 1` when the request arrived in
    * early data (RFC 8470 section 5.1). Resolves with the upstream's response; rejects when the
    * upstream cannot be reached or the signal aborts.
+   *
+   * `target` is the request's `:path` as received (before any URL parser normalised it); without
+   * it, the path and query of `request.url`. Either way it must pass `checkRequestTarget()`, or
+   * this throws `RequestTargetError` (answer 400) before any connection is made: the upstream's
+   * origin is fixed, the request only ever chooses a path on it.
    */
-  forward(request: Request, options: { earlyData: boolean; signal: AbortSignal; extraHeaders?: Record<string, string> }): Promise<Response> {
-    const incoming = new URL(request.url);
-    const target = new URL(`${incoming.pathname}${incoming.search}`, this.#base);
+  forward(request: Request, options: { earlyData: boolean; signal: AbortSignal; extraHeaders?: Record<string, string>; target?: string }): Promise<Response> {
+    const incoming = options.target ?? pathAndQuery(request.url);
+    // Checks the target and asserts the origin; the request line then carries the checked text
+    // itself, not a URL parser's re-serialisation of it.
+    const target = { ...urlToHttpOptions(upstreamUrlFor(this.#base, incoming)), path: incoming };
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of request.headers) if (!hopByHop.has(name)) headers[name] = value;
     if (options.earlyData) headers['early-data'] = '1';
     Object.assign(headers, options.extraHeaders ?? {});
     return new Promise<Response>((resolve, reject) => {
-      const upstream = http.request(target, { method: request.method, headers, agent: this.#agent, signal: options.signal });
+      const upstream = http.request({ ...target, method: request.method, headers, agent: this.#agent, signal: options.signal });
       upstream.once('error', reject);
       upstream.once('response', (incomingResponse) => {
         const responseHeaders = new Headers();
@@ -71,7 +87,7 @@ export class UpstreamProxy {
   /** True when the upstream answers an HTTP request at `path` with any status. */
   async ping(path: string, timeoutMs: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const request = http.get(new URL(path, this.#base), { agent: this.#agent, timeout: timeoutMs }, (response) => {
+      const request = http.get(upstreamUrlFor(this.#base, path), { agent: this.#agent, timeout: timeoutMs }, (response) => {
         response.resume();
         resolve(true);
       });

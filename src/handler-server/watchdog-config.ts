@@ -1,4 +1,5 @@
 import { QfaasConfigError } from '../errors.js';
+import { checkRequestTarget } from './request-target.js';
 
 /**
  * of-watchdog's environment variables (HTTP mode), as `qfaas-watchdog` reads them. Durations take
@@ -85,6 +86,12 @@ export function readWatchdogConfig(env: Readonly<Record<string, string | undefin
     throw new QfaasConfigError('upstream_url', 'must be an http:// URL');
   }
   const writeTimeoutMs = parseDuration(env.write_timeout ?? '10s', 'write_timeout');
+  const readyPath = env.ready_path === undefined || env.ready_path === '' ? '/' : env.ready_path;
+  try {
+    checkRequestTarget(readyPath);
+  } catch (error) {
+    throw new QfaasConfigError('ready_path', `must be a path such as /healthz (${(error as Error).message})`);
+  }
   return {
     fprocess,
     upstreamUrl,
@@ -94,6 +101,6 @@ export function readWatchdogConfig(env: Readonly<Record<string, string | undefin
     execTimeoutMs: parseDuration(env.exec_timeout ?? '10s', 'exec_timeout'),
     maxInflight: integer(env.max_inflight ?? '0', 'max_inflight', 0, 1_000_000),
     healthcheckIntervalMs: env.healthcheck_interval === undefined ? writeTimeoutMs : parseDuration(env.healthcheck_interval, 'healthcheck_interval'),
-    readyPath: env.ready_path === undefined || env.ready_path === '' ? '/' : env.ready_path,
+    readyPath,
   };
 }

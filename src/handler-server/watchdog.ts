@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { WorkerCredentials } from '../zero-rtt/credentials.js';
+import { functionEnvironment } from './function-environment.js';
 import { createHandlerServer, type HandlerServer } from './handler-server.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import type { WatchdogConfig } from './watchdog-config.js';
@@ -29,7 +30,8 @@ export interface Watchdog {
  */
 export async function startWatchdog(config: WatchdogConfig, credentials: WorkerCredentials, options: { host?: string } = {}): Promise<Watchdog> {
   const [command, ...args] = config.fprocess as [string, ...string[]];
-  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+  // The function gets its chain credentials, never the worker's key or ticket key.
+  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], env: functionEnvironment(process.env, credentials) });
   const functionExited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(null));

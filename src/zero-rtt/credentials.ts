@@ -124,26 +124,39 @@ function toWire(credentials: WorkerCredentials): Wire {
     keyPem: credentials.certificate.keyPem.reveal(),
     ticketKey: Buffer.from(credentials.ticketKey.reveal()).toString('base64'),
     clientAuth: credentials.clientAuth,
-    ...(chain === undefined
-      ? {}
-      : {
-          chain: {
-            gatewayServerName: chain.gatewayServerName,
-            ...(chain.gatewayHost === undefined ? {} : { gatewayHost: chain.gatewayHost }),
-            ...(chain.gatewayPort === undefined ? {} : { gatewayPort: chain.gatewayPort }),
-            certPem: chain.certificate.certPem,
-            keyPem: chain.certificate.keyPem.reveal(),
-            ...(chain.session === undefined ? {} : { session: Buffer.from(chain.session.reveal()).toString('base64') }),
-            ...(chain.sessionExpiresAt === undefined ? {} : { sessionExpiresAt: chain.sessionExpiresAt }),
-            ...(chain.settings === undefined ? {} : { settings: chain.settings }),
-          },
-        }),
+    ...(chain === undefined ? {} : { chain: chainToWire(chain) }),
     issuedAt: credentials.issuedAt,
   };
   return { ...body, digest: digestOf(body) };
 }
 
-function digestOf(body: WireWithoutDigest): string {
+function chainToWire(chain: ChainCredentials): z.infer<typeof chainSchema> {
+  return {
+    gatewayServerName: chain.gatewayServerName,
+    ...(chain.gatewayHost === undefined ? {} : { gatewayHost: chain.gatewayHost }),
+    ...(chain.gatewayPort === undefined ? {} : { gatewayPort: chain.gatewayPort }),
+    certPem: chain.certificate.certPem,
+    keyPem: chain.certificate.keyPem.reveal(),
+    ...(chain.session === undefined ? {} : { session: Buffer.from(chain.session.reveal()).toString('base64') }),
+    ...(chain.sessionExpiresAt === undefined ? {} : { sessionExpiresAt: chain.sessionExpiresAt }),
+    ...(chain.settings === undefined ? {} : { settings: chain.settings }),
+  };
+}
+
+function chainFromWire(chain: z.infer<typeof chainSchema>, ca: X509Certificate, now: number): ChainCredentials {
+  checkLeaf(chain.certPem, chain.keyPem, ca, now, 'chain.certPem', 'chain.keyPem');
+  return {
+    gatewayServerName: chain.gatewayServerName,
+    ...(chain.gatewayHost === undefined ? {} : { gatewayHost: chain.gatewayHost }),
+    ...(chain.gatewayPort === undefined ? {} : { gatewayPort: chain.gatewayPort }),
+    certificate: { certPem: chain.certPem, keyPem: new Secret(chain.keyPem, 'private key') },
+    ...(chain.session === undefined ? {} : { session: new Secret(Uint8Array.from(Buffer.from(chain.session, 'base64')), 'session ticket') }),
+    ...(chain.sessionExpiresAt === undefined ? {} : { sessionExpiresAt: chain.sessionExpiresAt }),
+    ...(chain.settings === undefined ? {} : { settings: chain.settings }),
+  };
+}
+
+function digestOf(body: object): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
@@ -180,19 +193,7 @@ function fromWire(wire: Wire, now: number): WorkerCredentials {
     clientAuth: wire.clientAuth,
     issuedAt: wire.issuedAt,
   };
-  if (wire.chain !== undefined) {
-    const chain = wire.chain;
-    checkLeaf(chain.certPem, chain.keyPem, ca, now, 'chain.certPem', 'chain.keyPem');
-    credentials.chain = {
-      gatewayServerName: chain.gatewayServerName,
-      ...(chain.gatewayHost === undefined ? {} : { gatewayHost: chain.gatewayHost }),
-      ...(chain.gatewayPort === undefined ? {} : { gatewayPort: chain.gatewayPort }),
-      certificate: { certPem: chain.certPem, keyPem: new Secret(chain.keyPem, 'private key') },
-      ...(chain.session === undefined ? {} : { session: new Secret(Uint8Array.from(Buffer.from(chain.session, 'base64')), 'session ticket') }),
-      ...(chain.sessionExpiresAt === undefined ? {} : { sessionExpiresAt: chain.sessionExpiresAt }),
-      ...(chain.settings === undefined ? {} : { settings: chain.settings }),
-    };
-  }
+  if (wire.chain !== undefined) credentials.chain = chainFromWire(wire.chain, ca, now);
   return credentials;
 }
 
@@ -311,4 +312,74 @@ function parseText(text: string): unknown {
   } catch {
     throw new CredentialsError('', 'is not valid JSON (truncated?)');
   }
+}
+
+// ---- Chain credentials alone, for function processes ------------------------------------------
+
+/**
+ * The environment variable that carries only what function code needs to call other functions
+ * (`chain.invoke`): the platform CA and the chain credentials. qfaas-watchdog gives the function
+ * process this instead of `QFAAS_CREDENTIALS`, which holds the worker's private key and ticket key.
+ */
+export const chainCredentialsEnvVar = 'QFAAS_CHAIN_CREDENTIALS';
+
+/** The platform CA and the chain credentials: no worker key, no ticket key. */
+export interface FunctionChainCredentials {
+  caPem: string;
+  chain: ChainCredentials;
+}
+
+const chainWireSchema = z.object({
+  kind: z.literal('qfaas-chain-credentials'),
+  version: z.literal(1),
+  caPem: pem('CERTIFICATE'),
+  chain: chainSchema,
+  /** Unkeyed, like the worker bundle's: catches corruption, not tampering. */
+  digest: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a hex SHA-256' }),
+});
+
+/** The value of {@link chainCredentialsEnvVar}: base64 of a JSON document. */
+export function encodeChainCredentials(credentials: WorkerCredentials | FunctionChainCredentials): string {
+  if (credentials.chain === undefined) throw new CredentialsError('chain', 'the worker was provisioned without chain credentials');
+  const body = { kind: 'qfaas-chain-credentials' as const, version: 1 as const, caPem: credentials.caPem, chain: chainToWire(credentials.chain) };
+  return Buffer.from(JSON.stringify({ ...body, digest: digestOf(body) })).toString('base64');
+}
+
+/**
+ * Loads chain credentials from {@link chainCredentialsEnvVar} (default: the process environment)
+ * or from text (the base64 value or the JSON), checking the CA, the chain certificate and its key.
+ */
+export function loadChainCredentials(
+  source: { env: Readonly<Record<string, string | undefined>> } | { text: string } = { env: process.env },
+  now = Date.now(),
+): FunctionChainCredentials {
+  let text: string;
+  if ('env' in source) {
+    const value = source.env[chainCredentialsEnvVar];
+    if (value === undefined || value === '') throw new CredentialsError(chainCredentialsEnvVar, 'is not set');
+    text = value;
+  } else {
+    text = source.text;
+  }
+  let body = text.trim();
+  if (!body.startsWith('{')) {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new CredentialsError('', 'is neither JSON nor base64 JSON');
+    body = Buffer.from(body, 'base64').toString('utf8');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(body) as unknown;
+  } catch {
+    throw new CredentialsError('', 'is not valid JSON (truncated?)');
+  }
+  const parsed = chainWireSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CredentialsError(issue === undefined ? '' : issue.path.map(String).join('.'), issue?.message ?? 'is invalid');
+  }
+  const { digest, ...rest } = parsed.data;
+  if (digestOf(rest) !== digest) throw new CredentialsError('digest', 'does not match the bundle: it was edited or truncated');
+  const ca = parseCertificate(rest.caPem, 'caPem');
+  if (!ca.ca) throw new CredentialsError('caPem', 'is not a CA certificate');
+  return { caPem: rest.caPem, chain: chainFromWire(rest.chain, ca, now) };
 }

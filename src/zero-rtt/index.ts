@@ -8,11 +8,15 @@ export {
   type PlatformCA,
 } from './platform-ca.js';
 export {
+  chainCredentialsEnvVar,
   credentialsEnvVar,
   CredentialsError,
+  encodeChainCredentials,
   encodeCredentials,
+  loadChainCredentials,
   loadCredentials,
   type ChainCredentials,
+  type FunctionChainCredentials,
   type CredentialsFormat,
   type CredentialsSource,
   type RememberedSettings,

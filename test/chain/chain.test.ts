@@ -129,6 +129,28 @@ describe('function chains through the chain gateway', () => {
     expect(gateway.metrics().refused).toBeGreaterThan(0);
   });
 
+  it('a path after /function/<name> that could leave the worker origin gets 400 and is not forwarded', async () => {
+    const f6 = workers.get('f6') as { credentials: WorkerCredentials };
+    const chain = f6.credentials.chain as NonNullable<WorkerCredentials['chain']>;
+    // A caller holding a chain certificate, writing the path by hand (ChainClient would refuse it).
+    const raw = new InvokerClient({ ca, certificate: { certPem: chain.certificate.certPem, keyPem: chain.certificate.keyPem.reveal() } });
+    try {
+      const target = { serverName: chain.gatewayServerName, host: '127.0.0.1', port: gateway.address.port };
+      const callsBefore = gateway.metrics().calls;
+      for (const path of ['/function/f6//127.0.0.1:9/latest/meta-data', '/function/f6/\\127.0.0.1:9/x', '/function/f6/a//b', '/function/f6/%5c127.0.0.1/x']) {
+        const response = await raw.fetch({ ...target, path });
+        expect(response.status, path).toBe(400);
+        await response.arrayBuffer();
+      }
+      expect(gateway.metrics().calls).toBe(callsBefore);
+      const fine = await raw.fetch({ ...target, path: '/function/f6/sub/path?q=1' });
+      expect(fine.status).toBe(200);
+      await fine.arrayBuffer();
+    } finally {
+      await raw.close();
+    }
+  });
+
   it('a recursive chain stops at the hop limit with a clear platform error', async () => {
     const loop = workers.get('loop') as { client: ChainClient };
     const response = await loop.client.invoke('loop');

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
 import { parseDuration, readWatchdogConfig, splitCommandLine } from '../../src/handler-server/index.js';
-import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
+import { createPlatformCA, encodeCredentials, loadChainCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
 import { freePort } from '../helpers/ports.js';
 import { spawnTs } from '../helpers/processes.js';
 
@@ -50,7 +50,12 @@ describe('qfaas-watchdog in front of a real function process', () => {
 
   beforeAll(async () => {
     const ca = await createPlatformCA();
-    const generator = new ZeroRttGenerator({ ca });
+    // With chain credentials, so that the function process has something it may legitimately hold.
+    const gatewayCertificate = await ca.issue({ role: 'gateway', name: 'chain.gateway.qfaas.internal', hosts: ['127.0.0.1'] });
+    const generator = new ZeroRttGenerator({
+      ca,
+      chainGateway: { serverName: 'chain.gateway.qfaas.internal', host: '127.0.0.1', port: 9, certificate: gatewayCertificate, ticketKey: randomBytes(48) },
+    });
     provisioned = await generator.provision({ functionName: 'node-fn', instanceId: 'w-1', hosts: ['127.0.0.1'] });
     const upstreamPort = await freePort();
     const credentials = encodeCredentials(provisioned.worker, 'env').trim();
@@ -106,6 +111,31 @@ describe('qfaas-watchdog in front of a real function process', () => {
     expect(download.length).toBe(size);
     expect(sha256(download)).toBe(sha256(expected));
   }, 60_000);
+
+  it('the function process gets only its chain credentials: no worker private key, no ticket key, no QFAAS_CREDENTIALS', async () => {
+    const env = (await (await client.fetch(target('/env'))).json()) as Record<string, string>;
+    expect(env.QFAAS_CREDENTIALS).toBeUndefined();
+    // Look through every value, also base64-decoded (bundles travel as base64 JSON).
+    const texts = Object.values(env).flatMap((value) => [value, Buffer.from(value, 'base64').toString('utf8')]);
+    const workerKeyLine = provisioned.worker.certificate.keyPem.reveal().split('\n')[2] as string;
+    const ticketKey = Buffer.from(provisioned.worker.ticketKey.reveal());
+    for (const secret of [workerKeyLine, ticketKey.toString('base64'), ticketKey.toString('hex')]) {
+      expect(secret.length).toBeGreaterThan(20);
+      expect(texts.some((text) => text.includes(secret))).toBe(false);
+    }
+    // What chain.invoke() needs is there, and loads.
+    const chain = loadChainCredentials({ env });
+    expect(chain.chain.certificate.certPem).toBe(provisioned.worker.chain?.certificate.certPem);
+    expect(chain.chain.gatewayServerName).toBe('chain.gateway.qfaas.internal');
+  });
+
+  it('a path that could leave the function\'s origin gets 400 from the watchdog (SSRF)', async () => {
+    for (const path of ['//127.0.0.1:9/latest/meta-data', '/\\127.0.0.1:9/x']) {
+      const response = await client.fetch(target(path));
+      expect(response.status, path).toBe(400);
+      await response.arrayBuffer();
+    }
+  });
 
   it('serves /_/health and /_/ready over TCP', async () => {
     expect((await fetch(`http://127.0.0.1:${healthPort}/_/health`)).status).toBe(200);

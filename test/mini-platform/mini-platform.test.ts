@@ -54,6 +54,24 @@ describe('the mini-platform (workers are child processes)', () => {
     expect(platform.coldStarts.get('sleep')).toBe(2);
   }, 60_000);
 
+  it('the end-user gateway answers 400 to a path that could steer a worker to another host', async () => {
+    const { port } = new URL(platform.url);
+    const status = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        // node:http sends the path as written (fetch() would normalise it).
+        const request = http.request({ host: '127.0.0.1', port, path, method: 'GET' }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        request.once('error', reject);
+        request.end();
+      });
+    for (const path of ['/function/echo//127.0.0.1:9/latest/meta-data', '/function/echo/\\127.0.0.1:9/x', '/function/echo/../../x', '/function/echo/%2e%2e/x', 'http://127.0.0.1:9/function/echo/x']) {
+      expect(await status(path), path).toBe(400);
+    }
+    expect(await status('/function/echo/ok?x=1')).toBe(200);
+  }, 60_000);
+
   it('a caller outside the allow-list is refused', async () => {
     const response = await fetch(`${platform.url}/function/sneaky`);
     expect(response.status).toBe(403);

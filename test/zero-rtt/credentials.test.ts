@@ -4,10 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createChainClient } from '../../src/chain/index.js';
 import {
   createPlatformCA,
   CredentialsError,
+  encodeChainCredentials,
   encodeCredentials,
+  loadChainCredentials,
   loadCredentials,
   ZeroRttGenerator,
   type PlatformCA,
@@ -113,6 +116,33 @@ describe('worker credentials', () => {
     expect(refusal(() => loadCredentials({ env: {} })).field).toBe('QFAAS_CREDENTIALS');
     expect(refusal(() => loadCredentials({ text: JSON.stringify({ ...wire, version: 2 }) })).field).toBe('version');
     expect(refusal(() => loadCredentials({ text: JSON.stringify({ ...wire, functionName: 'Not_A_Label' }) })).field).toBe('functionName');
+  });
+
+  it('the digest detects corruption, not tampering: an edited bundle with a recomputed digest is accepted (deliver bundles over a channel with integrity)', () => {
+    // Documents the limit stated in docs/security.md: SHA-256 without a key proves nothing about
+    // who wrote the bundle. Whoever can rewrite it can turn off client authentication.
+    expect(wire.clientAuth).toBe('required');
+    const tampered = redigest({ ...wire, clientAuth: 'none' });
+    expect(loadCredentials({ text: JSON.stringify(tampered) }).clientAuth).toBe('none');
+    // Without recomputing, the same edit is caught, as corruption would be.
+    expect(refusal(() => loadCredentials({ text: JSON.stringify({ ...wire, clientAuth: 'none' }) })).field).toBe('digest');
+  });
+
+  it('chain credentials alone (QFAAS_CHAIN_CREDENTIALS) carry no worker key and no ticket key, load, and configure a chain client', async () => {
+    const value = encodeChainCredentials(credentials);
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    expect(decoded).not.toContain(secrets[0] as string);
+    expect(decoded).not.toContain(secrets[1] as string);
+    expect(decoded).not.toContain('ticketKey');
+    const loaded = loadChainCredentials({ env: { QFAAS_CHAIN_CREDENTIALS: value } });
+    expect(loaded.caPem).toBe(credentials.caPem);
+    expect(loaded.chain.certificate.certPem).toBe(credentials.chain?.certificate.certPem);
+    expect(loaded.chain.session?.reveal()).toEqual(credentials.chain?.session?.reveal());
+    expect(refusal(() => loadChainCredentials({ env: {} })).field).toBe('QFAAS_CHAIN_CREDENTIALS');
+    const edited = JSON.parse(decoded) as Record<string, unknown>;
+    expect(refusal(() => loadChainCredentials({ text: JSON.stringify({ ...edited, caPem: wire.certPem }) })).field).toBe('digest');
+    const client = createChainClient({ credentials: loaded });
+    await client.close();
   });
 
   it('refuses a truncated ticket key, even with a recomputed digest', () => {

@@ -39,13 +39,21 @@ import {
   peerSettingsFrom,
   type Http3PeerSettings,
 } from './settings.js';
+import { requestRefusal } from './request-policy.js';
+import { readRequestHeaders } from './request-headers.js';
 import { nextFrameEvent, readStreamType } from './stream-reading.js';
+import { UnfinishedHeaderSections } from './unfinished-headers.js';
 import type { H3Stream, H3Transport } from './transport.js';
 
 /** What the server handler learns about a request besides the web `Request`. */
 export interface Http3RequestInfo {
   /** QUIC stream ID of the request. */
   streamId: number;
+  /**
+   * The `:path` exactly as received. `request.url` is what a URL parser made of it (backslashes
+   * turned into '/', dot segments resolved): a proxy must check this text, not that.
+   */
+  path: string;
   /** The request arrived in 0-RTT early data, before the handshake completed (RFC 8470). */
   earlyData: boolean;
   /** Trailers, once the body has been read to its end (undefined when there were none). */
@@ -86,7 +94,37 @@ export interface Http3ConnectionOptions {
   rememberedPeerSettings?: Http3PeerSettings;
   /** Server: answers each request. */
   handler?: Http3Handler;
+  /**
+   * Server: a request's header section must be complete this long after its stream's first byte,
+   * or the stream is reset with H3_REQUEST_INCOMPLETE (Node's `headersTimeout`). 0 disables it.
+   * @default 10_000
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Server: bytes that unfinished request header sections may buffer together on one connection;
+   * more closes the connection with H3_EXCESSIVE_LOAD. 0 means no cap. Must leave room for one
+   * largest HEADERS frame (about twice `maxFieldSectionSize`).
+   * @default 1_048_576
+   */
+  maxUnfinishedHeaderBytes?: number;
+  /** Server: told about what the connection does on its own, for metrics. */
+  events?: Http3ServerEvents;
 }
+
+/** What a server connection reports to whoever keeps its metrics. */
+export interface Http3ServerEvents {
+  /** A response header section is about to be sent, whoever produced it (handler, 431, 501, 421…). */
+  response?(status: number): void;
+  /** A request's header section missed `headersTimeoutMs`; its stream was reset. */
+  headersTimedOut?(): void;
+  /** Unfinished header sections exceeded `maxUnfinishedHeaderBytes`; the connection was closed. */
+  headerBytesExceeded?(): void;
+}
+
+/** @see Http3ConnectionOptions.headersTimeoutMs */
+export const defaultHeadersTimeoutMs = 10_000;
+/** @see Http3ConnectionOptions.maxUnfinishedHeaderBytes */
+export const defaultMaxUnfinishedHeaderBytes = 1_048_576;
 
 const responseInfo = new WeakMap<Response, Http3ResponseInfo>();
 
@@ -109,6 +147,9 @@ export class Http3Connection {
   readonly #grease: boolean;
   readonly #remembered: Http3PeerSettings | undefined;
   readonly #handler: Http3Handler | undefined;
+  readonly #events: Http3ServerEvents | undefined;
+  /** Server: request header sections begun and not finished (deadline and byte cap). */
+  readonly #unfinished: UnfinishedHeaderSections | undefined;
   /**
    * Request streams in progress. On a server each carries its request's `info.signal` controller,
    * aborted when the client cancels or the connection ends.
@@ -141,6 +182,24 @@ export class Http3Connection {
     this.#remembered = options.rememberedPeerSettings;
     this.#handler = options.handler;
     if (this.role === 'server' && this.#handler === undefined) throw new QfaasConfigError('handler', 'a server connection needs a handler');
+    this.#events = options.events;
+    if (this.role === 'server') {
+      const timeoutMs = options.headersTimeoutMs ?? defaultHeadersTimeoutMs;
+      const maxBytes = options.maxUnfinishedHeaderBytes ?? defaultMaxUnfinishedHeaderBytes;
+      if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new QfaasConfigError('headersTimeoutMs', 'must be zero or more');
+      if (!Number.isSafeInteger(maxBytes) || maxBytes < 0 || (maxBytes > 0 && maxBytes < this.#maxHeadersPayload())) {
+        throw new QfaasConfigError('maxUnfinishedHeaderBytes', `must be 0 (no cap) or at least ${this.#maxHeadersPayload()} (one largest HEADERS frame)`);
+      }
+      this.#unfinished = new UnfinishedHeaderSections({
+        timeoutMs,
+        maxBytes,
+        onTimeout: (stream) => {
+          this.#events?.headersTimedOut?.();
+          stream.stopSending(h3ErrorCodes.H3_REQUEST_INCOMPLETE);
+          stream.reset(h3ErrorCodes.H3_REQUEST_INCOMPLETE);
+        },
+      });
+    }
     this.#peerSettings = new Promise((resolve) => {
       this.#resolvePeerSettings = resolve;
     });
@@ -176,9 +235,14 @@ export class Http3Connection {
     return this.#goawayReceived !== undefined || this.#goawaySent !== undefined;
   }
 
-  /** Requests in progress. */
+  /** Requests in progress, counted from their stream's first byte. */
   get activeRequests(): number {
     return this.#active.size;
+  }
+
+  /** Server: request header sections begun and not complete, and the bytes they hold. */
+  get unfinishedHeaderSections(): { count: number; bytes: number } {
+    return { count: this.#unfinished?.count ?? 0, bytes: this.#unfinished?.bytes ?? 0 };
   }
 
   // ---- Client ---------------------------------------------------------------------------------
@@ -327,19 +391,13 @@ export class Http3Connection {
     signal: AbortSignal,
   ): Promise<{ response: Response; head: boolean; stopReading: boolean }> {
     const reader = new FrameReader({ maxFramePayload: this.#maxHeadersPayload() });
-    let payload: Uint8Array | undefined;
-    while (payload === undefined) {
-      const event = await nextFrameEvent(stream, reader);
-      if (event === 'end') throw streamError('H3_REQUEST_INCOMPLETE', 'the request stream ended before its header section');
-      if (event.kind === 'data') throw connectionError('H3_FRAME_UNEXPECTED', 'DATA before the request header section');
-      if (event.type === frameType.headers) payload = event.payload;
-      else throw unexpectedOnRequestStream(event.type);
-    }
+    const payload = await readRequestHeaders(stream, reader, this.#unfinished as UnfinishedHeaderSections, () => this.#events?.headerBytesExceeded?.());
     const decoded = decodeFieldSection(payload, { maxFieldSectionSize: this.#maxFieldSectionSize });
     // Too large to handle: answer 431 and ask the client to stop the body (RFC 9114 section 4.2.2).
     if (!Array.isArray(decoded)) return { response: new Response(null, { status: 431 }), head: false, stopReading: true };
     const head = parseRequestHead(decoded);
-    if (head.method === 'CONNECT') return { response: new Response(null, { status: 501 }), head: false, stopReading: true };
+    const refusal = requestRefusal(head);
+    if (refusal !== undefined) return { response: new Response(null, { status: refusal }), head: false, stopReading: true };
     const authority = head.authority ?? head.headers.find(([name]) => name === 'host')?.[1] ?? '';
     const url = `${head.scheme}://${authority}${head.path === '*' ? '/' : head.path}`;
     let resolveTrailers!: (trailers: Headers | undefined) => void;
@@ -372,7 +430,7 @@ export class Http3Connection {
       throw streamError('H3_MESSAGE_ERROR', 'the request cannot be represented as a web Request');
     }
     if (bodyless) void skipBody(bodySource);
-    const info: Http3RequestInfo = { streamId: stream.id, earlyData: stream.earlyData, trailers, signal };
+    const info: Http3RequestInfo = { streamId: stream.id, path: head.path ?? '', earlyData: stream.earlyData, trailers, signal };
     let response: Response;
     try {
       response = await (this.#handler as Http3Handler)(request, info);
@@ -387,6 +445,7 @@ export class Http3Connection {
     let fields: Field[] = [[':status', String(response.status)], ...fieldsFromHeaders(response.headers)];
     const limit = this.effectivePeerSettings.maxFieldSectionSize;
     if (fieldSectionSize(fields) > limit) fields = [[':status', '500']];
+    this.#events?.response?.(Number(fields[0]?.[1]));
     const headersFrame = encodeFrame(frameType.headers, encodeFieldSection(fields));
     const body = headRequest ? null : response.body;
     if (body === null) await response.body?.cancel().catch(() => undefined);
@@ -660,6 +719,7 @@ export class Http3Connection {
   }
 
   #finish(error: Error): void {
+    this.#unfinished?.close();
     this.#resolveClosed(error);
     for (const abort of this.#active.values()) abort?.abort(error);
     for (const resolve of this.#idleWaiters.splice(0)) resolve();

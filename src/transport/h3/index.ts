@@ -1,7 +1,10 @@
 export {
+  defaultHeadersTimeoutMs,
+  defaultMaxUnfinishedHeaderBytes,
   getHttp3ResponseInfo,
   Http3Connection,
   type Http3ConnectionOptions,
+  type Http3ServerEvents,
   type Http3Handler,
   type Http3RequestInfo,
   type Http3ResponseInfo,
@@ -15,6 +18,7 @@ export {
   type H3ErrorName,
 } from './errors.js';
 export { FrameReader, type FrameReaderEvent } from './frame-reader.js';
+export { requestRefusal, servedMethods } from './request-policy.js';
 export {
   encodeCancelPushFrame,
   encodeFrame,

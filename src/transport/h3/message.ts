@@ -18,6 +18,13 @@ const connectionSpecific: ReadonlySet<string> = new Set([
 
 /** RFC 9110 token characters, lowercase only (HTTP/3 field names must be lowercase). */
 const fieldName = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+/** RFC 3986 section 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). */
+const schemeText = /^[A-Za-z][A-Za-z0-9+.-]*$/;
+/**
+ * host [ ":" port ] (RFC 3986 section 3.2), IP literals in brackets; no userinfo, which RFC 9114
+ * section 4.3.1 forbids, and nothing that would end the authority inside a URL ('/', '?', '#', '\\').
+ */
+const authorityText = /^[A-Za-z0-9\-._~!$&'()*+,;=%:[\]]*$/;
 /** No NUL, CR or LF anywhere, no leading or trailing whitespace (RFC 9114 section 4.2). */
 const forbiddenInValue = /[\0\r\n]|^[ \t]|[ \t]$/;
 
@@ -57,6 +64,8 @@ export function parseRequestHead(fields: readonly Field[]): RequestHead {
       continue;
     }
     checkRegularField(name, value);
+    // Host stands in for :authority when that is absent: the same rules apply.
+    if (name === 'host' && !authorityText.test(value)) throw streamError('H3_MESSAGE_ERROR', 'invalid host');
     headers.push([name, value]);
   }
   const method = pseudo.get(':method');
@@ -70,9 +79,11 @@ export function parseRequestHead(fields: readonly Field[]): RequestHead {
     }
     return { method, scheme: undefined, authority, path: undefined, headers };
   }
+  if (authority !== undefined && !authorityText.test(authority)) throw streamError('H3_MESSAGE_ERROR', 'invalid :authority (no userinfo, path or spaces)');
   const scheme = pseudo.get(':scheme');
   const path = pseudo.get(':path');
   if (scheme === undefined || scheme === '') throw streamError('H3_MESSAGE_ERROR', 'request without :scheme');
+  if (!schemeText.test(scheme)) throw streamError('H3_MESSAGE_ERROR', 'invalid :scheme');
   if (path === undefined || path === '') throw streamError('H3_MESSAGE_ERROR', 'request without :path');
   if ((scheme === 'http' || scheme === 'https') && (authority === undefined || authority === '')) {
     if (!headers.some(([name]) => name === 'host')) {

@@ -45,7 +45,7 @@ export interface Http3Server {
 /** An HTTP/3 server: a QUIC endpoint whose every connection serves `handler`. */
 export async function createHttp3Server(options: Http3ServerOptions): Promise<Http3Server> {
   const connections = new Set<Http3Connection>();
-  const { handler, handlerFor, maxFieldSectionSize, grease, onConnection, ...quicOptions } = options;
+  const { handler, handlerFor, maxFieldSectionSize, grease, onConnection, headersTimeoutMs, maxUnfinishedHeaderBytes, events, ...quicOptions } = options;
   if ((handler === undefined) === (handlerFor === undefined)) {
     throw new QfaasConfigError('handler', 'give exactly one of handler and handlerFor');
   }
@@ -56,6 +56,9 @@ export async function createHttp3Server(options: Http3ServerOptions): Promise<Ht
         handler: handlerFor === undefined ? (handler as Http3Handler) : handlerFor(quic),
         ...(maxFieldSectionSize === undefined ? {} : { maxFieldSectionSize }),
         ...(grease === undefined ? {} : { grease }),
+        ...(headersTimeoutMs === undefined ? {} : { headersTimeoutMs }),
+        ...(maxUnfinishedHeaderBytes === undefined ? {} : { maxUnfinishedHeaderBytes }),
+        ...(events === undefined ? {} : { events }),
       });
       connections.add(h3);
       void h3.closed.then(() => connections.delete(h3));
