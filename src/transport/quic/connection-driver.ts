@@ -404,6 +404,15 @@ export class QuicConnectionDriver {
     this.#blockedStreams.delete(streamId);
   }
 
+  /** Queues a PING (an ack-eliciting packet): any answer proves the peer is alive. */
+  ping(): void {
+    try {
+      this.#conn.sendAckEliciting();
+    } catch {
+      // Closing, or nothing to send on yet: there is no peer to probe.
+    }
+  }
+
   // ---- Closing ------------------------------------------------------------------------------
 
   /** Sends CONNECTION_CLOSE. `kind: 'application'` codes belong to the protocol above QUIC. */

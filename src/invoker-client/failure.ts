@@ -1,0 +1,106 @@
+import { Http3Error, Http3GoawayError, h3ErrorCodes } from '../transport/h3/errors.js';
+import {
+  QuicConnectionClosedError,
+  QuicIdleTimeoutError,
+  QuicInternalError,
+  QuicStreamResetError,
+  QuicStreamStateError,
+  QuicStreamStoppedError,
+} from '../transport/quic/errors.js';
+import { InvokerError } from './errors.js';
+
+/** QUIC transport error CONNECTION_REFUSED (RFC 9000 section 20.1). */
+const connectionRefused = 0x2;
+
+/** What the invoker knows about one attempt when it fails. */
+export interface AttemptFacts {
+  serverName: string;
+  host: string;
+  port: number;
+  /** The request was handed to the connection: its bytes may have reached the worker. */
+  sent: boolean;
+  /** It was sent in 0-RTT early data, before the handshake completed. */
+  earlyData: boolean;
+  /** The connection was closed because the peer stopped answering (see peer-watch.ts). */
+  peerUnreachable: boolean;
+}
+
+/** "name (host:port)": every invoker error names the worker it was about. */
+export function describeTarget(facts: Pick<AttemptFacts, 'serverName' | 'host' | 'port'>): string {
+  const host = facts.host.includes(':') ? `[${facts.host}]` : facts.host;
+  return `${facts.serverName} (${host}:${facts.port})`;
+}
+
+/**
+ * The reason when the worker refused a request without running it because it is going away:
+ * GOAWAY (RFC 9114 section 5.2), H3_REQUEST_REJECTED, or a connection closed with
+ * CONNECTION_REFUSED (RFC 9000 section 20.1). undefined for anything else.
+ */
+export function refusalReason(error: unknown): string | undefined {
+  if (error instanceof Http3GoawayError) return 'it sent GOAWAY';
+  if (error instanceof Http3Error && error.initiator === 'peer' && error.errorCode === h3ErrorCodes.H3_REQUEST_REJECTED) {
+    return 'it rejected the request (H3_REQUEST_REJECTED)';
+  }
+  if (error instanceof QuicConnectionClosedError && error.initiator === 'peer' && error.kind === 'transport' && error.errorCode === connectionRefused) {
+    return `it refused the connection${error.reason === '' ? '' : ` (${error.reason})`}`;
+  }
+  return undefined;
+}
+
+/**
+ * The error a failed attempt reports: one InvokerError that says whether the request may have run.
+ * Errors of the caller (its signal's reason, a refused configuration) pass through unchanged.
+ */
+export function describeFailure(error: unknown, facts: AttemptFacts): unknown {
+  const target = describeTarget(facts);
+  if (error instanceof InvokerError) {
+    if (error.code === 'QFAAS_CONNECT_TIMEOUT' && facts.sent) {
+      // The request left in 0-RTT: the worker may have run it although the handshake never finished.
+      return new InvokerError(
+        'QFAAS_REQUEST_INTERRUPTED',
+        `no handshake with ${target} in time, after the request had left in 0-RTT early data: the worker may have run it`,
+        { cause: error },
+      );
+    }
+    if (error.code === 'QFAAS_REQUEST_TIMEOUT' && error.mayHaveRun !== facts.sent) {
+      return new InvokerError(error.code, error.message, { cause: error.cause, mayHaveRun: facts.sent });
+    }
+    return error;
+  }
+  const refused = refusalReason(error);
+  if (refused !== undefined) {
+    return new InvokerError('QFAAS_WORKER_DRAINING', `worker ${target} is draining: ${refused}; the request did not run`, { cause: error });
+  }
+  if (facts.peerUnreachable) {
+    return new InvokerError(
+      'QFAAS_PEER_UNREACHABLE',
+      `worker ${target} stopped answering${facts.sent ? '; the request had left and may have run' : ''}`,
+      { cause: error, mayHaveRun: facts.sent },
+    );
+  }
+  if (!isTransportFailure(error)) return error;
+  if (facts.sent) {
+    return new InvokerError('QFAAS_REQUEST_INTERRUPTED', `the request to ${target} was cut after it left and may have run: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return error;
+}
+
+/**
+ * The connection or the stream went away under the request (closed, timed out, cancelled by the
+ * worker). TLS failures and protocol errors about the request itself keep their own types.
+ */
+function isTransportFailure(error: unknown): boolean {
+  if (error instanceof Http3Error) {
+    return error.scope === 'connection' || error.errorCode === h3ErrorCodes.H3_REQUEST_CANCELLED || error.errorCode === h3ErrorCodes.H3_NO_ERROR;
+  }
+  return (
+    error instanceof QuicConnectionClosedError ||
+    error instanceof QuicIdleTimeoutError ||
+    error instanceof QuicStreamStateError ||
+    error instanceof QuicStreamResetError ||
+    error instanceof QuicStreamStoppedError ||
+    error instanceof QuicInternalError
+  );
+}
