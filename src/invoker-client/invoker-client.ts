@@ -227,7 +227,7 @@ export class InvokerClient {
     if (this.#requestTimeoutMs > 0) {
       timers.push(
         setTimeout(
-          () => controller.abort(new InvokerError('QFAAS_REQUEST_TIMEOUT', `no response within ${this.#requestTimeoutMs} ms`)),
+          () => controller.abort(new InvokerError('QFAAS_REQUEST_TIMEOUT', `no response from ${describeTarget(target)} within ${this.#requestTimeoutMs} ms`)),
           this.#requestTimeoutMs,
         ),
       );
@@ -248,7 +248,7 @@ export class InvokerClient {
         timers.push(
           setTimeout(() => {
             if (quic.handshakeCompleted) return;
-            controller.abort(new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${target.serverName} within ${this.#connectTimeoutMs} ms`));
+            controller.abort(new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${describeTarget(target)} within ${this.#connectTimeoutMs} ms`));
             h3.close(h3ErrorCodes.H3_NO_ERROR, 'connect timeout');
           }, this.#connectTimeoutMs),
         );
