@@ -3,6 +3,7 @@ import {
   QuicConnectionClosedError,
   QuicIdleTimeoutError,
   QuicInternalError,
+  QuicStatelessResetError,
   QuicStreamResetError,
   QuicStreamStateError,
   QuicStreamStoppedError,
@@ -71,12 +72,12 @@ export function describeFailure(error: unknown, facts: AttemptFacts): unknown {
   if (refused !== undefined) {
     return new InvokerError('QFAAS_WORKER_DRAINING', `worker ${target} is draining: ${refused}; the request did not run`, { cause: error });
   }
-  if (facts.peerUnreachable) {
-    return new InvokerError(
-      'QFAAS_PEER_UNREACHABLE',
-      `worker ${target} stopped answering${facts.sent ? '; the request had left and may have run' : ''}`,
-      { cause: error, mayHaveRun: facts.sent },
-    );
+  if (facts.peerUnreachable || error instanceof QuicStatelessResetError) {
+    const what = facts.peerUnreachable ? 'stopped answering' : 'no longer knows the connection (stateless reset: restarted?)';
+    return new InvokerError('QFAAS_PEER_UNREACHABLE', `worker ${target} ${what}${facts.sent ? '; the request had left and may have run' : ''}`, {
+      cause: error,
+      mayHaveRun: facts.sent,
+    });
   }
   if (!isTransportFailure(error)) return error;
   if (facts.sent) {

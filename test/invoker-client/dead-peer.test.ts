@@ -97,4 +97,30 @@ describe('dead workers (issue 12 item 6)', () => {
     const next = await client.fetch({ ...target, path: '/after' });
     expect(await next.json()).toMatchObject({ path: '/after', pid: replacement.child.pid });
   }, 60_000);
+
+  it('stateless reset: a replacement from the same credentials on the same address ends the dead connection at once (no timer involved)', async () => {
+    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'killed-3', hosts: ['127.0.0.1'] });
+    const first = await startWorker(provisioned);
+    children.push(first.child);
+    const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: first.port };
+    // Probing off: only the replacement's stateless reset can end the dead connection before 30 s.
+    const client = await invoker(provisioned, { deadPeerTimeoutMs: 0, keepAliveMs: 0 });
+    await (await client.fetch(target)).text();
+    await kill(first.child);
+    const replacement = await startWorker(provisioned, first.port);
+    children.push(replacement.child);
+
+    const started = performance.now();
+    const error = await client.fetch({ ...target, path: '/on-dead-connection' }).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(error).toBeInstanceOf(InvokerError);
+    expect(error).toMatchObject({ code: 'QFAAS_PEER_UNREACHABLE', retryable: true });
+    expect((error as Error).message).toContain(`(127.0.0.1:${first.port})`);
+    expect((error as Error).cause).toMatchObject({ code: 'QUIC_STATELESS_RESET' });
+    const next = await client.fetch({ ...target, path: '/after-reset' });
+    expect(await next.json()).toMatchObject({ path: '/after-reset', pid: replacement.child.pid });
+  }, 60_000);
 });
