@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandlerServer } from '../../src/handler-server/index.js';
 import { InvokerClient, InvokerError } from '../../src/invoker-client/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type PlatformCA, type Provisioned } from '../../src/zero-rtt/index.js';
 import { spawnTs, stopChild, waitForLine } from '../helpers/processes.js';
@@ -123,4 +124,24 @@ describe('dead workers (issue 12 item 6)', () => {
     const next = await client.fetch({ ...target, path: '/after-reset' });
     expect(await next.json()).toMatchObject({ path: '/after-reset', pid: replacement.child.pid });
   }, 60_000);
+
+  it('a live worker running a silent 3 s function is not mistaken for a dead one (PINGs are answered)', async () => {
+    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'slow-alive', hosts: ['127.0.0.1'] });
+    const server = await createHandlerServer({
+      credentials: provisioned.worker,
+      host: '127.0.0.1',
+      handler: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        return new Response('worth the wait');
+      },
+    });
+    try {
+      const client = await invoker(provisioned, { deadPeerTimeoutMs: 500 });
+      const response = await client.fetch({ serverName: provisioned.serverName, host: '127.0.0.1', port: server.address.port });
+      expect(await response.text()).toBe('worth the wait');
+      expect(client.metrics().deadPeers).toBe(0);
+    } finally {
+      await server.close({ timeoutMs: 100 });
+    }
+  }, 30_000);
 });
