@@ -6,6 +6,7 @@ export type InvokerErrorCode =
   | 'QFAAS_REQUEST_TIMEOUT'
   | 'QFAAS_POOL_EXHAUSTED'
   | 'QFAAS_WORKER_DRAINING'
+  | 'QFAAS_WORKER_BUSY'
   | 'QFAAS_REQUEST_INTERRUPTED'
   | 'QFAAS_PEER_UNREACHABLE';
 
@@ -21,6 +22,7 @@ export const invokerErrorFacts: Readonly<Record<InvokerErrorCode, { retryable: b
   QFAAS_REQUEST_TIMEOUT: { retryable: true, mayHaveRun: true },
   QFAAS_POOL_EXHAUSTED: { retryable: true, mayHaveRun: false },
   QFAAS_WORKER_DRAINING: { retryable: true, mayHaveRun: false },
+  QFAAS_WORKER_BUSY: { retryable: true, mayHaveRun: false },
   QFAAS_REQUEST_INTERRUPTED: { retryable: true, mayHaveRun: true },
   QFAAS_PEER_UNREACHABLE: { retryable: true, mayHaveRun: true },
 };

@@ -1,4 +1,5 @@
 import { Http3Error, Http3GoawayError, h3ErrorCodes } from '../transport/h3/errors.js';
+import { drainingReason } from '../transport/h3/server.js';
 import {
   QuicConnectionClosedError,
   QuicIdleTimeoutError,
@@ -33,17 +34,17 @@ export function describeTarget(facts: Pick<AttemptFacts, 'serverName' | 'host' |
 }
 
 /**
- * The reason when the worker refused a request without running it because it is going away:
- * GOAWAY (RFC 9114 section 5.2), H3_REQUEST_REJECTED, or a connection closed with
- * CONNECTION_REFUSED (RFC 9000 section 20.1). undefined for anything else.
+ * How the worker refused a request without running it, or undefined. `draining`: it is going away
+ * (GOAWAY, RFC 9114 section 5.2; H3_REQUEST_REJECTED; CONNECTION_REFUSED with reason 'draining').
+ * Otherwise it refused the connection for another reason (CONNECTION_REFUSED, e.g. "server busy").
  */
-export function refusalReason(error: unknown): string | undefined {
-  if (error instanceof Http3GoawayError) return 'it sent GOAWAY';
+export function refusal(error: unknown): { draining: boolean; reason: string } | undefined {
+  if (error instanceof Http3GoawayError) return { draining: true, reason: 'it sent GOAWAY' };
   if (error instanceof Http3Error && error.initiator === 'peer' && error.errorCode === h3ErrorCodes.H3_REQUEST_REJECTED) {
-    return 'it rejected the request (H3_REQUEST_REJECTED)';
+    return { draining: true, reason: 'it rejected the request (H3_REQUEST_REJECTED)' };
   }
   if (error instanceof QuicConnectionClosedError && error.initiator === 'peer' && error.kind === 'transport' && error.errorCode === connectionRefused) {
-    return `it refused the connection${error.reason === '' ? '' : ` (${error.reason})`}`;
+    return { draining: error.reason === drainingReason, reason: `it refused the connection${error.reason === '' ? '' : ` (${error.reason})`}` };
   }
   return undefined;
 }
@@ -68,9 +69,10 @@ export function describeFailure(error: unknown, facts: AttemptFacts): unknown {
     }
     return error;
   }
-  const refused = refusalReason(error);
+  const refused = refusal(error);
   if (refused !== undefined) {
-    return new InvokerError('QFAAS_WORKER_DRAINING', `worker ${target} is draining: ${refused}; the request did not run`, { cause: error });
+    const code = refused.draining ? 'QFAAS_WORKER_DRAINING' : 'QFAAS_WORKER_BUSY';
+    return new InvokerError(code, `worker ${target} ${refused.draining ? 'is draining' : 'is busy'}: ${refused.reason}; the request did not run`, { cause: error });
   }
   if (facts.peerUnreachable || error instanceof QuicStatelessResetError) {
     const what = facts.peerUnreachable ? 'stopped answering' : 'no longer knows the connection (stateless reset: restarted?)';

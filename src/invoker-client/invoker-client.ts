@@ -14,7 +14,7 @@ import { Secret } from '../zero-rtt/secret.js';
 import { FailSafeTicketStore, type StoredSession, type TicketStore } from '../zero-rtt/ticket-store.js';
 import type { RememberedSettings } from '../zero-rtt/credentials.js';
 import { InvokerError } from './errors.js';
-import { describeFailure, describeTarget, refusalReason } from './failure.js';
+import { describeFailure, describeTarget, refusal } from './failure.js';
 import { PeerWatch } from './peer-watch.js';
 import { InvokerMetrics, prometheusText, type InvokerMetricsSnapshot } from './metrics.js';
 
@@ -278,7 +278,7 @@ export class InvokerClient {
       const cause: unknown = signal.aborted ? signal.reason : error;
       // The caller's own abort is theirs to interpret.
       if (init.signal?.aborted === true && cause === init.signal.reason) throw cause;
-      if (refusalReason(cause) !== undefined) this.#rememberDraining(key);
+      if (refusal(cause)?.draining === true) this.#rememberDraining(key);
       throw describeFailure(cause, { ...target, sent, earlyData, peerUnreachable: pooled?.unreachable ?? false });
     } finally {
       for (const timer of timers) clearTimeout(timer);

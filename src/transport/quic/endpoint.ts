@@ -115,6 +115,8 @@ export class QuicEndpoint {
   readonly #pool = new SendBufferPool(sendSlotSize);
   readonly #connectionIds = new RandomConnectionIds(connectionIdLength);
   readonly #resetLimiter = new StatelessResetLimiter();
+  /** Client connections by remote address: where an unroutable packet may be a stateless reset. */
+  readonly #outbound = new Map<string, Set<QuicConnection>>();
   #listener: Listener | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
@@ -213,6 +215,10 @@ export class QuicEndpoint {
     });
     const connection = new QuicConnection(driver, this.#sink, { onSessionTicket: options.onSessionTicket });
     this.#register(connection, routeKey(sourceId));
+    const remoteKey = addressKey(driver.remote);
+    let outbound = this.#outbound.get(remoteKey);
+    if (outbound === undefined) this.#outbound.set(remoteKey, (outbound = new Set()));
+    outbound.add(connection);
     // Deferred so that streams written in this same turn ride in the first flight (0-RTT).
     connection.scheduleFlush();
     return connection;
@@ -368,10 +374,8 @@ export class QuicEndpoint {
    */
   #unroutedShortHeader(message: Buffer, from: HostPort): void {
     this.#stats.datagramsDropped++;
-    for (const connection of this.#connections) {
-      const remote = connection.remoteAddress;
-      if (connection.role === 'client' && remote.port === from.port && remote.host === from.host) connection.receive(message, from);
-    }
+    const outbound = this.#outbound.get(addressKey(from));
+    if (outbound !== undefined) for (const connection of [...outbound]) connection.receive(message, from);
     const resetKey = this.#listener?.resetKey;
     if (resetKey === undefined || message.length <= connectionIdLength || !this.#resetLimiter.take(performance.now())) return;
     const token = statelessResetToken(resetKey, message.subarray(1, 1 + connectionIdLength));
@@ -421,6 +425,12 @@ export class QuicEndpoint {
     const key = routeKey(connection.sourceId);
     if (this.#routes.get(key) === connection) this.#routes.delete(key);
     this.#connections.delete(connection);
+    if (connection.role === 'client') {
+      const remoteKey = addressKey(connection.remoteAddress);
+      const outbound = this.#outbound.get(remoteKey);
+      outbound?.delete(connection);
+      if (outbound?.size === 0) this.#outbound.delete(remoteKey);
+    }
   }
 
   #freshConnectionId(): Uint8Array {
@@ -454,6 +464,10 @@ class RandomConnectionIds {
 
 function routeKey(connectionId: Uint8Array): string {
   return Buffer.from(connectionId.buffer, connectionId.byteOffset, connectionId.byteLength).toString('latin1');
+}
+
+function addressKey(address: HostPort): string {
+  return `${address.host}|${address.port}`;
 }
 
 function isQuicheConfig(value: unknown): value is QuicheConfig {
