@@ -78,4 +78,41 @@ describe('0-RTT request whose handshake never completes (issue 12 item 6)', () =
     expect(error).toMatchObject({ code: 'QFAAS_CONNECT_TIMEOUT', retryable: true, mayHaveRun: false });
     expect(executed).toBe(0);
   });
+
+  it('10% loss both ways, 60 fresh-connection 0-RTT PUTs: no failure ever says "did not run" for a PUT the worker ran', async () => {
+    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'lossy-many', hosts: ['127.0.0.1'] });
+    const executed = new Set<string>();
+    const server = await createHandlerServer({
+      credentials: provisioned.worker,
+      host: '127.0.0.1',
+      handler: (request) => {
+        executed.add(new URL(request.url).pathname);
+        return new Response('stored');
+      },
+    });
+    servers.push(server);
+    const relay = await startUdpRelay({ targetPort: server.address.port, lossRate: 0.1, seed: 12 });
+    relays.push(relay);
+    const ticketStore = new MemoryTicketStore();
+    ticketStore.set(provisioned.serverName, provisioned.session);
+    const client = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), ticketStore, connectTimeoutMs: 1_500, requestTimeoutMs: 5_000 });
+    invokers.push(client);
+    const failures: Array<{ path: string; error: unknown }> = [];
+    for (let i = 0; i < 60; i++) {
+      const path = `/put-${i}`;
+      try {
+        await (await client.fetch({ serverName: provisioned.serverName, host: '127.0.0.1', port: relay.port, path }, { method: 'PUT', body: 'v' })).text();
+      } catch (error) {
+        failures.push({ path, error });
+      }
+      client.closeIdleConnections(); // the next PUT opens a fresh connection, in 0-RTT
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500)); // datagrams still in flight land
+    for (const { path, error } of failures) {
+      expect(error).toBeInstanceOf(InvokerError);
+      if (executed.has(path)) expect(error).toMatchObject({ mayHaveRun: true });
+    }
+    expect(relay.stats.toServer.dropped + relay.stats.toClient.dropped).toBeGreaterThan(0);
+    expect(client.metrics().earlyDataRequests).toBeGreaterThan(50);
+  }, 120_000);
 });
