@@ -285,8 +285,9 @@ export class InvokerClient {
       if (pooled !== undefined) {
         pooled.active--;
         this.#touch(pooled);
-        // The worker is going away: once our last request on it is done, close so it need not wait.
-        if (pooled.active === 0 && pooled.h3.goingAway) this.#retire(pooled);
+        // The worker is going away: close once the bodies still streaming are done, so the worker
+        // need not wait for its drain timeout.
+        if (pooled.active === 0 && pooled.h3.goingAway) this.#retireGracefully(pooled);
       }
     }
   }
@@ -423,7 +424,8 @@ export class InvokerClient {
       {
         deadPeerTimeoutMs: this.#deadPeerTimeoutMs,
         keepAliveMs: this.#keepAliveMs,
-        busy: () => pooled.active > 0,
+        // Also while a response body streams (the request itself already resolved).
+        busy: () => pooled.active > 0 || pooled.h3.activeRequests > 0,
         onDead: (silentForMs) => {
           pooled.unreachable = true;
           this.#metrics.deadPeers++;
@@ -456,6 +458,12 @@ export class InvokerClient {
       pooled.idleTimer = setTimeout(() => this.#retire(pooled), this.#idleTimeoutMs);
       pooled.idleTimer.unref();
     }
+  }
+
+  #retireGracefully(pooled: PooledConnection): void {
+    if (this.#pool.get(pooled.key) === pooled) this.#pool.delete(pooled.key);
+    clearTimeout(pooled.idleTimer);
+    void pooled.h3.shutdown({ timeoutMs: this.#requestTimeoutMs || 30_000 });
   }
 
   #retire(pooled: PooledConnection): void {

@@ -107,4 +107,27 @@ describe('draining worker (issue 12 item 5)', () => {
     for (const error of results) expect(error).toMatchObject({ code: 'QFAAS_WORKER_DRAINING', retryable: true, mayHaveRun: false });
     expect(ran).toBe(1);
   });
+
+  it('a response body still streaming when GOAWAY arrives is read to its end', async () => {
+    const { provisioned, server, target } = await worker(async () => {
+      await sleep(300);
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await sleep(50);
+          if (sent++ === 10) controller.close();
+          else controller.enqueue(new Uint8Array(1000).fill(sent));
+        },
+      });
+      return new Response(body);
+    });
+    const client = invoker(provisioned);
+    const pending = client.fetch(target);
+    await sleep(100);
+    // GOAWAY reaches the invoker before the response's header section does.
+    const closing = server.close({ timeoutMs: 3_000 });
+    const response = await pending;
+    expect((await response.arrayBuffer()).byteLength).toBe(10_000);
+    await closing;
+  });
 });
