@@ -41,6 +41,10 @@ export class PeerWatch {
   #heardAt: number;
   #probeSentAt: number | undefined;
   #stopped = false;
+  /** The current timer runs at the busy cadence. */
+  #watchingClosely = false;
+  /** {@link #limit} as of the last tick: reading the RTT per request would cost a stats() call. */
+  #limitMs: number;
 
   constructor(connection: WatchedConnection, options: PeerWatchOptions) {
     this.#connection = connection;
@@ -48,16 +52,16 @@ export class PeerWatch {
     this.#now = options.now ?? (() => performance.now());
     this.#packets = connection.packetsReceived();
     this.#heardAt = this.#now();
+    this.#limitMs = this.#limit();
     this.#schedule();
   }
 
   /** Call when a request starts: a connection that was idle is watched closely from now on. */
   wake(): void {
-    if (this.#stopped) return;
-    const now = this.#now();
+    // Per request: nothing to do while already watching closely (no stats call, no new timer).
+    if (this.#stopped || this.#watchingClosely) return;
     // An idle connection's silence is expected: the clock starts with the request.
-    this.#observe(now);
-    if (this.#probeSentAt === undefined) this.#heardAt = Math.max(this.#heardAt, now - this.#limit() / 4);
+    if (this.#probeSentAt === undefined) this.#heardAt = Math.max(this.#heardAt, this.#now() - this.#limitMs / 4);
     this.#schedule();
   }
 
@@ -86,9 +90,10 @@ export class PeerWatch {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#stopped) return;
-    const quarter = this.#limit() / 4;
+    const quarter = this.#limitMs / 4;
     let delay: number;
-    if (this.#options.busy() || this.#probeSentAt !== undefined) delay = quarter;
+    this.#watchingClosely = this.#options.busy() || this.#probeSentAt !== undefined;
+    if (this.#watchingClosely) delay = quarter;
     else if (this.#options.keepAliveMs > 0) delay = Math.max(quarter, this.#heardAt + this.#options.keepAliveMs - this.#now());
     else return;
     this.#timer = setTimeout(this.#tick, delay);
@@ -100,7 +105,7 @@ export class PeerWatch {
     if (this.#stopped) return;
     const now = this.#now();
     this.#observe(now);
-    const limit = this.#limit();
+    const limit = (this.#limitMs = this.#limit());
     const silent = now - this.#heardAt;
     const busy = this.#options.busy();
     if (this.#probeSentAt !== undefined && silent >= limit && now - this.#probeSentAt >= limit / 2) {
