@@ -236,7 +236,7 @@ export class InvokerClient {
     let sent = false;
     let earlyData = false;
     try {
-      const connection = await abortable(this.#connection(target), signal);
+      const connection = await abortable(this.#connection(target, key), signal);
       pooled = connection.pooled;
       const reused = connection.reused;
       pooled.active++;
@@ -326,8 +326,7 @@ export class InvokerClient {
     }
   }
 
-  async #connection(target: InvokerTarget): Promise<{ pooled: PooledConnection; reused: boolean }> {
-    const key = poolKey(target);
+  async #connection(target: InvokerTarget, key: string): Promise<{ pooled: PooledConnection; reused: boolean }> {
     const existing = this.#pool.get(key);
     if (existing !== undefined && usable(existing)) return { pooled: existing, reused: true };
     if (existing !== undefined) this.#retire(existing);
