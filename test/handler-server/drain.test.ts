@@ -71,6 +71,8 @@ describe('draining worker (issue 12 item 5)', () => {
       expect(error).toMatchObject({ code: 'QFAAS_WORKER_DRAINING', retryable: true, mayHaveRun: false });
       expect((error as InvokerError).message).toContain(`127.0.0.1:${target.port}`);
     }
+    // The fresh connections were refused by the worker itself, before any request was read.
+    for (const error of [late[1], late[2]]) expect((error as Error).message).toContain('refused the connection (draining)');
     expect(await inFlight).toBe('done /slow');
     await closing;
     expect(ran).toEqual(['/warm', '/slow']);
