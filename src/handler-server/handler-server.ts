@@ -4,6 +4,7 @@ import type { QuicTransportSettings } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
 import { createQuicheConfig } from '../transport/quic/config.js';
+import { deriveStatelessResetKey } from '../transport/quic/stateless-reset.js';
 import { createHttp3Server, type Http3Server } from '../transport/h3/server.js';
 import type { Http3RequestInfo } from '../transport/h3/connection.js';
 import type { WorkerCredentials } from '../zero-rtt/credentials.js';
@@ -307,6 +308,8 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     host: options.host ?? '0.0.0.0',
     port: options.port ?? 0,
     config,
+    // A replacement started from these credentials resets its predecessor's connections at once.
+    statelessResetKey: deriveStatelessResetKey(credentials.ticketKey.reveal()),
     ...(options.limits?.maxFieldSectionSize === undefined ? {} : { maxFieldSectionSize: options.limits.maxFieldSectionSize }),
     ...(options.limits?.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: options.limits.headersTimeoutMs }),
     ...(options.limits?.maxUnfinishedHeaderBytes === undefined ? {} : { maxUnfinishedHeaderBytes: options.limits.maxUnfinishedHeaderBytes }),

@@ -5,9 +5,8 @@ import type { QuicheConfig } from '../transport/quic/binding.js';
 import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import { QuicEndpoint } from '../transport/quic/endpoint.js';
-import { QuicConnectionClosedError } from '../transport/quic/errors.js';
 import type { Http3Connection } from '../transport/h3/connection.js';
-import { h3ErrorCodes, Http3Error, Http3GoawayError } from '../transport/h3/errors.js';
+import { h3ErrorCodes } from '../transport/h3/errors.js';
 import { connectHttp3 } from '../transport/h3/server.js';
 import { deserializePeerSettings, serializePeerSettings } from '../transport/h3/settings.js';
 import { MemoryTicketStore } from '../zero-rtt/memory-ticket-store.js';
@@ -15,6 +14,8 @@ import { Secret } from '../zero-rtt/secret.js';
 import { FailSafeTicketStore, type StoredSession, type TicketStore } from '../zero-rtt/ticket-store.js';
 import type { RememberedSettings } from '../zero-rtt/credentials.js';
 import { InvokerError } from './errors.js';
+import { describeFailure, describeTarget, refusal } from './failure.js';
+import { PeerWatch } from './peer-watch.js';
 import { InvokerMetrics, prometheusText, type InvokerMetricsSnapshot } from './metrics.js';
 
 /** Where a function instance listens. */
@@ -75,6 +76,23 @@ export interface InvokerClientOptions {
   ticketStoreTimeoutMs?: number;
   /** Local address of the client socket. @default '0.0.0.0' */
   localAddress?: string;
+  /**
+   * A connection with requests in flight whose worker sends nothing for this long, although PINGed,
+   * is closed and its requests fail with QFAAS_PEER_UNREACHABLE (never below three probe timeouts).
+   * 0 disables it: a dead worker is then noticed at QUIC's idle timeout. @default 1_000
+   */
+  deadPeerTimeoutMs?: number;
+  /**
+   * An idle pooled connection silent this long gets a PING; unanswered (see deadPeerTimeoutMs), it
+   * is dropped from the pool before a request can use it. 0 sends no keep-alive. @default 5_000
+   */
+  keepAliveMs?: number;
+  /**
+   * How long a worker that sent GOAWAY or refused a connection is remembered as draining: requests
+   * to the same server name and address fail at once with QFAAS_WORKER_DRAINING instead of being
+   * sent. 0 remembers nothing (only the request that met the refusal fails). @default 10_000
+   */
+  rememberDrainingMs?: number;
 }
 
 interface PooledConnection {
@@ -88,6 +106,10 @@ interface PooledConnection {
   lastUsed: number;
   idleTimer: NodeJS.Timeout | undefined;
   settings: RememberedSettings | undefined;
+  /** Liveness probing, from the handshake on (undefined when deadPeerTimeoutMs is 0). */
+  watch: PeerWatch | undefined;
+  /** The watch declared the worker dead and closed the connection. */
+  unreachable: boolean;
 }
 
 /** Body types that can be sent again when a retry is allowed. */
@@ -98,9 +120,10 @@ function isReplayable(body: RequestInit['body']): boolean {
 /**
  * The gateway's function invoker: HTTP/3 over QUIC to workers, one pooled connection per worker
  * multiplexing concurrent requests, concurrent first requests sharing one handshake, and 0-RTT
- * from the ticket store for the requests the policy allows. A request is retried (once) only when
- * it provably was not processed: 425 Too Early, H3_REQUEST_REJECTED, GOAWAY, or a connection
- * refused before any byte was accepted.
+ * from the ticket store for the requests the policy allows. A request is retried (once, on the
+ * same worker) only after 425 Too Early. A worker that is draining (GOAWAY, H3_REQUEST_REJECTED,
+ * CONNECTION_REFUSED) is never sent the request again: it fails with QFAAS_WORKER_DRAINING so the
+ * platform routes it elsewhere. Every failure says whether the request may have run (errors.ts).
  */
 export class InvokerClient {
   readonly #config: QuicheConfig;
@@ -112,6 +135,11 @@ export class InvokerClient {
   readonly #requestTimeoutMs: number;
   readonly #sessionLifetimeMs: number;
   readonly #localAddress: string;
+  readonly #deadPeerTimeoutMs: number;
+  readonly #keepAliveMs: number;
+  readonly #rememberDrainingMs: number;
+  /** Workers known to be draining (pool key → until when, performance.now clock). */
+  readonly #draining = new Map<string, number>();
   readonly #pool = new Map<string, PooledConnection>();
   readonly #dialing = new Map<string, Promise<PooledConnection>>();
   readonly #metrics = new InvokerMetrics();
@@ -134,6 +162,9 @@ export class InvokerClient {
     this.#requestTimeoutMs = nonNegative(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs');
     this.#sessionLifetimeMs = positiveInteger(options.sessionLifetimeMs ?? 24 * 3600_000, 'sessionLifetimeMs');
     this.#localAddress = options.localAddress ?? '0.0.0.0';
+    this.#deadPeerTimeoutMs = nonNegative(options.deadPeerTimeoutMs ?? 1_000, 'deadPeerTimeoutMs');
+    this.#keepAliveMs = nonNegative(options.keepAliveMs ?? 5_000, 'keepAliveMs');
+    this.#rememberDrainingMs = nonNegative(options.rememberDrainingMs ?? 10_000, 'rememberDrainingMs');
     this.#store = new FailSafeTicketStore(options.ticketStore ?? new MemoryTicketStore(), {
       timeoutMs: options.ticketStoreTimeoutMs ?? 250,
       onError: () => {
@@ -144,8 +175,9 @@ export class InvokerClient {
 
   /**
    * Sends a request to a worker and resolves with its response (the body streams). Rejects with
-   * the signal's reason, an InvokerError (timeouts, closed invoker, exhausted pool), an Http3Error
-   * or a QUIC error.
+   * the signal's reason, an InvokerError (timeouts, closed invoker, exhausted pool, draining or
+   * unreachable worker, request cut after it left: see `retryable` and `mayHaveRun`), a TLS error,
+   * or an Http3Error about the request itself.
    */
   async fetch(target: InvokerTarget, init: RequestInit = {}): Promise<Response> {
     if (this.#closed) throw new InvokerError('QFAAS_INVOKER_CLOSED', 'the invoker is closed');
@@ -165,10 +197,6 @@ export class InvokerClient {
         this.#metrics.observeLatency((performance.now() - started) / 1000);
         return response;
       } catch (error) {
-        if (attempt === 1 && replayable && !init.signal?.aborted && notProcessed(error)) {
-          this.#metrics.retries++;
-          continue;
-        }
         this.#metrics.errors++;
         throw error;
       }
@@ -182,6 +210,14 @@ export class InvokerClient {
       ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}),
     } as RequestInit);
     const eligible = attempt === 1 && isEarlyDataEligible(request.method, request.headers, this.#policy);
+    const key = poolKey(target);
+    const drainingUntil = this.#draining.get(key);
+    if (drainingUntil !== undefined) {
+      if (drainingUntil > performance.now()) {
+        throw new InvokerError('QFAAS_WORKER_DRAINING', `worker ${describeTarget(target)} is draining (it refused requests moments ago); the request was not sent`);
+      }
+      this.#draining.delete(key);
+    }
     // Our timeouts abort `controller`; the caller's signal joins it for the whole exchange,
     // body included (AbortSignal.any holds no listener on the caller's signal once collected).
     const controller = new AbortController();
@@ -191,38 +227,42 @@ export class InvokerClient {
     if (this.#requestTimeoutMs > 0) {
       timers.push(
         setTimeout(
-          () => controller.abort(new InvokerError('QFAAS_REQUEST_TIMEOUT', `no response within ${this.#requestTimeoutMs} ms`)),
+          () => controller.abort(new InvokerError('QFAAS_REQUEST_TIMEOUT', `no response from ${describeTarget(target)} within ${this.#requestTimeoutMs} ms`)),
           this.#requestTimeoutMs,
         ),
       );
     }
     let pooled: PooledConnection | undefined;
+    let sent = false;
+    let earlyData = false;
     try {
-      const connection = await abortable(this.#connection(target), signal);
+      const connection = await abortable(this.#connection(target, key), signal);
       pooled = connection.pooled;
       const reused = connection.reused;
       pooled.active++;
       this.#touch(pooled);
+      pooled.watch?.wake();
       const quic = pooled.quic;
       if (!quic.handshakeCompleted) {
         const h3 = pooled.h3;
         timers.push(
           setTimeout(() => {
             if (quic.handshakeCompleted) return;
-            controller.abort(new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${target.serverName} within ${this.#connectTimeoutMs} ms`));
+            controller.abort(new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${describeTarget(target)} within ${this.#connectTimeoutMs} ms`));
             h3.close(h3ErrorCodes.H3_NO_ERROR, 'connect timeout');
           }, this.#connectTimeoutMs),
         );
         // A request that may not go in early data waits for the handshake: it is never in a 0-RTT packet.
         if (!(eligible && pooled.withSession)) await abortable(quic.handshake, signal);
       }
-      const earlyData = !quic.handshakeCompleted;
+      earlyData = !quic.handshakeCompleted;
       if (earlyData) {
         // A nonce and our clock let the worker refuse a replay of this flight (docs/security.md).
         markEarlyRequest(request.headers);
         this.#metrics.earlyDataRequests++;
       }
       if (reused) this.#metrics.reusedConnections++;
+      sent = true;
       const response = await pooled.h3.fetch(request, { signal });
       const handshake = quic.handshakeInfo ?? (await abortable(quic.handshake, signal));
       transportInfo.set(response, {
@@ -235,13 +275,19 @@ export class InvokerClient {
       });
       return response;
     } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      throw error;
+      const cause: unknown = signal.aborted ? signal.reason : error;
+      // The caller's own abort is theirs to interpret.
+      if (init.signal?.aborted === true && cause === init.signal.reason) throw cause;
+      if (refusal(cause)?.draining === true) this.#rememberDraining(key);
+      throw describeFailure(cause, { ...target, sent, earlyData, peerUnreachable: pooled?.unreachable ?? false });
     } finally {
       for (const timer of timers) clearTimeout(timer);
       if (pooled !== undefined) {
         pooled.active--;
         this.#touch(pooled);
+        // The worker is going away: close once the bodies still streaming are done, so the worker
+        // need not wait for its drain timeout.
+        if (pooled.active === 0 && pooled.h3.goingAway) this.#retireGracefully(pooled);
       }
     }
   }
@@ -270,8 +316,17 @@ export class InvokerClient {
 
   // ---- Pool -----------------------------------------------------------------------------------
 
-  async #connection(target: InvokerTarget): Promise<{ pooled: PooledConnection; reused: boolean }> {
-    const key = `${target.serverName}|${target.host}|${target.port}`;
+  #rememberDraining(key: string): void {
+    if (this.#rememberDrainingMs === 0) return;
+    this.#draining.set(key, performance.now() + this.#rememberDrainingMs);
+    // Bounded: expired marks go whenever a new one is set.
+    if (this.#draining.size > this.#maxConnections) {
+      const now = performance.now();
+      for (const [k, until] of this.#draining) if (until <= now) this.#draining.delete(k);
+    }
+  }
+
+  async #connection(target: InvokerTarget, key: string): Promise<{ pooled: PooledConnection; reused: boolean }> {
     const existing = this.#pool.get(key);
     if (existing !== undefined && usable(existing)) return { pooled: existing, reused: true };
     if (existing !== undefined) this.#retire(existing);
@@ -321,12 +376,15 @@ export class InvokerClient {
       lastUsed: performance.now(),
       idleTimer: undefined,
       settings: stored?.settings,
+      watch: undefined,
+      unreachable: false,
     };
     this.#pool.set(key, pooled);
     if (stored !== undefined) this.#metrics.zeroRttAttempted++;
     void quic.handshake.then(
       (info) => {
         this.#metrics.handshakes++;
+        this.#watch(pooled);
         if (stored === undefined) return;
         if (info.earlyDataAccepted) this.#metrics.zeroRttAccepted++;
         else {
@@ -341,11 +399,41 @@ export class InvokerClient {
       settingsHolder.settings = serializePeerSettings(settings);
       pooled.settings = settingsHolder.settings;
     });
+    void h3.whenGoaway().then(() => {
+      if (h3.goingAway && h3.closeError === undefined) this.#rememberDraining(key);
+    });
     void h3.closed.then(() => {
       if (this.#pool.get(key) === pooled) this.#pool.delete(key);
       clearTimeout(pooled.idleTimer);
+      pooled.watch?.stop();
     });
     return pooled;
+  }
+
+  /** Starts liveness probing of a connection whose handshake completed. */
+  #watch(pooled: PooledConnection): void {
+    if (this.#deadPeerTimeoutMs === 0 || pooled.h3.closeError !== undefined) return;
+    const quic = pooled.quic;
+    pooled.watch = new PeerWatch(
+      {
+        packetsReceived: () => quic.stats().packetsReceived,
+        rttMs: () => quic.stats().rttMs,
+        ping: () => quic.ping(),
+      },
+      {
+        deadPeerTimeoutMs: this.#deadPeerTimeoutMs,
+        keepAliveMs: this.#keepAliveMs,
+        // Also while a response body streams (the request itself already resolved).
+        busy: () => pooled.active > 0 || pooled.h3.activeRequests > 0,
+        onDead: (silentForMs) => {
+          pooled.unreachable = true;
+          this.#metrics.deadPeers++;
+          if (this.#pool.get(pooled.key) === pooled) this.#pool.delete(pooled.key);
+          clearTimeout(pooled.idleTimer);
+          pooled.h3.close(h3ErrorCodes.H3_NO_ERROR, `peer unreachable: nothing heard for ${Math.round(silentForMs)} ms`);
+        },
+      },
+    );
   }
 
   #storedSession(ticket: Uint8Array, settings: RememberedSettings | undefined): StoredSession {
@@ -371,6 +459,12 @@ export class InvokerClient {
     }
   }
 
+  #retireGracefully(pooled: PooledConnection): void {
+    if (this.#pool.get(pooled.key) === pooled) this.#pool.delete(pooled.key);
+    clearTimeout(pooled.idleTimer);
+    void pooled.h3.shutdown({ timeoutMs: this.#requestTimeoutMs || 30_000 });
+  }
+
   #retire(pooled: PooledConnection): void {
     if (this.#pool.get(pooled.key) === pooled) this.#pool.delete(pooled.key);
     clearTimeout(pooled.idleTimer);
@@ -379,20 +473,12 @@ export class InvokerClient {
   }
 }
 
-function usable(pooled: PooledConnection): boolean {
-  return pooled.h3.closeError === undefined && !pooled.h3.goingAway;
+function poolKey(target: InvokerTarget): string {
+  return `${target.serverName}|${target.host}|${target.port}`;
 }
 
-/**
- * True when the request provably was not processed, so sending it again cannot run it twice:
- * GOAWAY before processing, H3_REQUEST_REJECTED, or a connection refused before any byte was
- * accepted.
- */
-function notProcessed(error: unknown): boolean {
-  if (error instanceof Http3GoawayError) return true;
-  if (error instanceof Http3Error) return error.initiator === 'peer' && error.errorCode === h3ErrorCodes.H3_REQUEST_REJECTED;
-  if (error instanceof QuicConnectionClosedError) return error.initiator === 'peer' && error.kind === 'transport' && error.errorCode === 0x2;
-  return false;
+function usable(pooled: PooledConnection): boolean {
+  return pooled.h3.closeError === undefined && !pooled.h3.goingAway;
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

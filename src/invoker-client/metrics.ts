@@ -17,6 +17,8 @@ export interface InvokerMetricsSnapshot {
   /** Callers that joined a dial already under way instead of starting their own. */
   coalescedDials: number;
   ticketStoreFailures: number;
+  /** Connections closed because the worker stopped answering PINGs (peer-watch.ts). */
+  deadPeers: number;
   openConnections: number;
   latency: { buckets: ReadonlyArray<{ le: number; count: number }>; count: number; sumSeconds: number };
 }
@@ -35,6 +37,7 @@ export class InvokerMetrics {
   reusedConnections = 0;
   coalescedDials = 0;
   ticketStoreFailures = 0;
+  deadPeers = 0;
   readonly #bucketCounts = new Array<number>(latencyBuckets.length).fill(0);
   #latencyCount = 0;
   #latencySum = 0;
@@ -61,6 +64,7 @@ export class InvokerMetrics {
       reusedConnections: this.reusedConnections,
       coalescedDials: this.coalescedDials,
       ticketStoreFailures: this.ticketStoreFailures,
+      deadPeers: this.deadPeers,
       openConnections,
       latency: {
         buckets: latencyBuckets.map((le, i) => ({ le, count: this.#bucketCounts[i] as number })),
@@ -77,7 +81,7 @@ export function prometheusText(snapshot: InvokerMetricsSnapshot, prefix = 'qfaas
     ['requests_total', snapshot.requests, 'Requests started.'],
     ['responses_total', snapshot.responses, 'Responses received.'],
     ['errors_total', snapshot.errors, 'Requests that failed.'],
-    ['retries_total', snapshot.retries, 'Requests retried because they provably were not processed.'],
+    ['retries_total', snapshot.retries, 'Requests retried after 425 Too Early.'],
     ['handshakes_total', snapshot.handshakes, 'QUIC handshakes completed.'],
     ['zero_rtt_attempted_total', snapshot.zeroRttAttempted, 'Connections opened with a session ticket.'],
     ['zero_rtt_accepted_total', snapshot.zeroRttAccepted, 'Connections whose 0-RTT the server accepted.'],
@@ -86,6 +90,7 @@ export function prometheusText(snapshot: InvokerMetricsSnapshot, prefix = 'qfaas
     ['reused_connections_total', snapshot.reusedConnections, 'Requests that reused a pooled connection.'],
     ['coalesced_dials_total', snapshot.coalescedDials, 'Requests that joined a dial under way.'],
     ['ticket_store_failures_total', snapshot.ticketStoreFailures, 'Ticket store operations that failed or timed out.'],
+    ['dead_peers_total', snapshot.deadPeers, 'Connections closed because the worker stopped answering.'],
   ];
   const lines: string[] = [];
   for (const [name, value, help] of counters) {

@@ -22,7 +22,13 @@ export interface UdpRelay {
  * `lossRate` in both directions. Each client address gets its own upstream socket, so the server
  * sees one peer per client.
  */
-export async function startUdpRelay(options: { targetPort: number; lossRate?: number; seed?: number }): Promise<UdpRelay> {
+export async function startUdpRelay(options: {
+  targetPort: number;
+  lossRate?: number;
+  seed?: number;
+  /** Drops chosen datagrams on top of `lossRate`; `index` counts that direction's datagrams from 0. */
+  drop?: (direction: 'toServer' | 'toClient', index: number) => boolean;
+}): Promise<UdpRelay> {
   const lossRate = options.lossRate ?? 0;
   const random = mulberry32(options.seed ?? 1);
   const stats = { toServer: { forwarded: 0, dropped: 0 }, toClient: { forwarded: 0, dropped: 0 } };
@@ -39,7 +45,8 @@ export async function startUdpRelay(options: { targetPort: number; lossRate?: nu
       socket.on('message', (message) => {
         const flight = flights.get(key);
         if (flight !== undefined) flight.answered = true;
-        if (random() < lossRate) {
+        const index = stats.toClient.forwarded + stats.toClient.dropped;
+        if (random() < lossRate || options.drop?.('toClient', index) === true) {
           stats.toClient.dropped++;
           return;
         }
@@ -61,7 +68,8 @@ export async function startUdpRelay(options: { targetPort: number; lossRate?: nu
     }
     if (!flight.answered) flight.datagrams.push(Uint8Array.from(message));
     const upstream = upstreamFor(remote.address, remote.port);
-    if (random() < lossRate) {
+    const index = stats.toServer.forwarded + stats.toServer.dropped;
+    if (random() < lossRate || options.drop?.('toServer', index) === true) {
       stats.toServer.dropped++;
       return;
     }

@@ -483,15 +483,13 @@ export class Http3Connection {
       // is nobody to tell, and waiting for it could last until the idle timeout.
       await this.#control?.write(encodeGoawayFrame(this.#goawaySent)).catch(() => undefined);
     }
-    if (this.#active.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => this.#idleWaiters.push(resolve)),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, options.timeoutMs ?? 10_000);
-        }),
-      ]);
-      clearTimeout(timer);
+    const deadline = performance.now() + (options.timeoutMs ?? 10_000);
+    if (this.#active.size > 0) await raceTimeout(new Promise<void>((resolve) => this.#idleWaiters.push(resolve)), deadline - performance.now());
+    if (this.role === 'server') {
+      // Requests the client sent before it read GOAWAY are still on their way: staying open a
+      // moment answers them H3_REQUEST_REJECTED (unprocessed) instead of a close the client cannot
+      // tell from a crash. A client that read GOAWAY with nothing in flight closes first.
+      await raceTimeout(this.#closed, Math.min(lateRequestGraceMs, deadline - performance.now()));
     }
     this.close();
   }
@@ -672,6 +670,13 @@ export class Http3Connection {
 
   /** Turns whatever failed a client request into the error the caller sees, and cleans up. */
   #failRequest(stream: H3Stream, error: unknown): Error {
+    const goaway = this.#goawayReceived;
+    // Whatever ended it (our own reset on GOAWAY, the close after the drain), the server said it
+    // did not process this stream (RFC 9114 section 5.2).
+    if (goaway !== undefined && stream.id >= goaway) {
+      if (error instanceof Http3Error && error.scope === 'connection') this.#fail(error);
+      return new Http3GoawayError('the server sent GOAWAY before processing the request');
+    }
     if (error instanceof Http3Error) {
       if (error.scope === 'connection') {
         this.#fail(error);
@@ -684,8 +689,6 @@ export class Http3Connection {
       return error;
     }
     if (error instanceof QuicStreamResetError || error instanceof QuicStreamStoppedError) {
-      const goaway = this.#goawayReceived;
-      if (goaway !== undefined && stream.id >= goaway) return new Http3GoawayError('the server sent GOAWAY before processing the request');
       return new Http3Error(error.errorCode, `the server ${error instanceof QuicStreamResetError ? 'reset' : 'stopped'} the request stream`, {
         scope: 'stream',
         initiator: 'peer',
@@ -765,6 +768,17 @@ async function skipBody(source: BodySource): Promise<void> {
   } catch (error) {
     source.onError(error);
   }
+}
+
+/** How long a draining server waits, with no request left, for requests that crossed its GOAWAY. */
+const lateRequestGraceMs = 250;
+
+/** Waits for `promise` or `ms`, whichever comes first. */
+async function raceTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  if (!(ms > 0)) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 async function drain(body: ReadableStream<Uint8Array>): Promise<void> {

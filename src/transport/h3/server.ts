@@ -6,6 +6,11 @@ import { Http3Connection, type Http3ConnectionOptions, type Http3Handler } from 
 import { h3ErrorCodes } from './errors.js';
 import { h3TransportFor } from './transport.js';
 
+/** QUIC transport error CONNECTION_REFUSED. */
+const quicConnectionRefused = 0x2;
+/** The reason phrase a draining server puts in its CONNECTION_CLOSE; clients may match on it. */
+export const drainingReason = 'draining';
+
 /** Speaks HTTP/3 as a client on a QUIC connection. */
 export function connectHttp3(connection: QuicConnection, options: Omit<Http3ConnectionOptions, 'handler'> = {}): Http3Connection {
   if (connection.role !== 'client') throw new TypeError('connectHttp3 needs a client QUIC connection');
@@ -36,8 +41,9 @@ export interface Http3Server {
   /** Open HTTP/3 connections. */
   readonly connections: ReadonlySet<Http3Connection>;
   /**
-   * Graceful shutdown: GOAWAY on every connection, wait up to `timeoutMs` for requests in
-   * progress, then close the connections and the socket.
+   * Graceful shutdown: new connections are refused (CONNECTION_REFUSED, reason 'draining'), GOAWAY
+   * goes on every connection (later requests get H3_REQUEST_REJECTED), requests in progress get up
+   * to `timeoutMs`, then the connections and the socket close.
    */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -45,6 +51,8 @@ export interface Http3Server {
 /** An HTTP/3 server: a QUIC endpoint whose every connection serves `handler`. */
 export async function createHttp3Server(options: Http3ServerOptions): Promise<Http3Server> {
   const connections = new Set<Http3Connection>();
+  // Once close() began, a new connection is refused before any request on it is read (issue 12).
+  let draining = false;
   const { handler, handlerFor, maxFieldSectionSize, grease, onConnection, headersTimeoutMs, maxUnfinishedHeaderBytes, events, ...quicOptions } = options;
   if ((handler === undefined) === (handlerFor === undefined)) {
     throw new QfaasConfigError('handler', 'give exactly one of handler and handlerFor');
@@ -52,6 +60,11 @@ export async function createHttp3Server(options: Http3ServerOptions): Promise<Ht
   const endpoint = await createQuicServer({
     ...quicOptions,
     onConnection(quic) {
+      if (draining) {
+        // CONNECTION_REFUSED (RFC 9000 section 20.1): nothing was processed, try another server.
+        void quic.close({ kind: 'transport', code: quicConnectionRefused, reason: drainingReason });
+        return;
+      }
       const h3 = serveHttp3(quic, {
         handler: handlerFor === undefined ? (handler as Http3Handler) : handlerFor(quic),
         ...(maxFieldSectionSize === undefined ? {} : { maxFieldSectionSize }),
@@ -70,6 +83,7 @@ export async function createHttp3Server(options: Http3ServerOptions): Promise<Ht
     address: endpoint.address,
     connections,
     async close({ timeoutMs = 5000 } = {}) {
+      draining = true;
       await Promise.all([...connections].map((connection) => connection.shutdown({ timeoutMs })));
       await endpoint.close({ kind: 'application', code: h3ErrorCodes.H3_NO_ERROR });
     },

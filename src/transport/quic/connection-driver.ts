@@ -12,6 +12,7 @@ import {
   QuicConnectionClosedError,
   QuicIdleTimeoutError,
   QuicInternalError,
+  QuicStatelessResetError,
   QuicStreamResetError,
   QuicStreamStateError,
   QuicStreamStoppedError,
@@ -74,6 +75,8 @@ export interface AcceptDriverOptions {
   sourceId: Uint8Array;
   /** Original destination connection ID, when the client was sent a Retry. */
   originalDestinationId?: Uint8Array;
+  /** Stateless reset token for `sourceId`, sent to the client in the transport parameters. */
+  statelessResetToken?: bigint;
   local: HostPort;
   remote: HostPort;
 }
@@ -116,6 +119,8 @@ export class QuicConnectionDriver {
   #closeError: QuicConnectionError | undefined;
   #datagramsReceived = 0;
   #hadSession: boolean;
+  /** quiche closed the connection on a datagram carrying the peer's stateless reset token. */
+  #statelessReset = false;
 
   private constructor(role: QuicRole, conn: QuicheConnection, sourceId: Uint8Array, local: HostPort, remote: HostPort, hadSession: boolean) {
     this.role = role;
@@ -145,13 +150,15 @@ export class QuicConnectionDriver {
   }
 
   static accept(options: AcceptDriverOptions): QuicConnectionDriver {
-    const conn = quiche.Connection.accept(
-      options.sourceId,
-      options.originalDestinationId ?? null,
-      options.local,
-      options.remote,
-      options.config,
-    );
+    // quiche copies the config's transport parameters into the connection at accept: the shared
+    // config carries this connection's token only for that call.
+    if (options.statelessResetToken !== undefined) options.config.setStatelessResetToken(options.statelessResetToken);
+    let conn: QuicheConnection;
+    try {
+      conn = quiche.Connection.accept(options.sourceId, options.originalDestinationId ?? null, options.local, options.remote, options.config);
+    } finally {
+      if (options.statelessResetToken !== undefined) options.config.setStatelessResetToken(null);
+    }
     return new QuicConnectionDriver('server', conn, options.sourceId, options.local, options.remote, false);
   }
 
@@ -161,11 +168,16 @@ export class QuicConnectionDriver {
   receiveDatagram(data: Uint8Array, from: HostPort, now: number): void {
     if (this.#closeError !== undefined && this.#conn.isClosed()) return;
     this.#datagramsReceived++;
+    const wasOpen = !this.#conn.isClosed();
     try {
       this.#conn.recv(data, { from, to: this.local });
     } catch {
       // quiche throws both for a datagram it merely discards and for a fatal protocol error; only
       // the latter sets a local error, which the close check below turns into a typed error.
+    }
+    // quiche closes silently (no error recorded) when a datagram ends with the peer's reset token.
+    if (wasOpen && this.#conn.isClosed() && this.#conn.peerError() === null && this.#conn.localError() === null) {
+      this.#statelessReset = true;
     }
     this.#afterProgress(now);
   }
@@ -404,6 +416,15 @@ export class QuicConnectionDriver {
     this.#blockedStreams.delete(streamId);
   }
 
+  /** Queues a PING (an ack-eliciting packet): any answer proves the peer is alive. */
+  ping(): void {
+    try {
+      this.#conn.sendAckEliciting();
+    } catch {
+      // Closing, or nothing to send on yet: there is no peer to probe.
+    }
+  }
+
   // ---- Closing ------------------------------------------------------------------------------
 
   /** Sends CONNECTION_CLOSE. `kind: 'application'` codes belong to the protocol above QUIC. */
@@ -569,6 +590,7 @@ export class QuicConnectionDriver {
     const local = this.#conn.localError();
     if (peer !== null) return closeErrorFrom('peer', peer);
     if (local !== null) return closeErrorFrom('local', local);
+    if (this.#statelessReset) return new QuicStatelessResetError();
     if (this.#conn.isTimedOut()) return new QuicIdleTimeoutError(this.#conn.stats().peerMaxIdleTimeout);
     return new QuicConnectionClosedError('local', 'transport', 0, '');
   }

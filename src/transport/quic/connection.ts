@@ -161,6 +161,13 @@ export class QuicConnection {
     return this.#driver.stats();
   }
 
+  /** Sends a PING at once; the peer acknowledges it (keep-alive and liveness probe). */
+  ping(): void {
+    if (this.#driver.closeError !== undefined) return;
+    this.#driver.ping();
+    this.scheduleFlush();
+  }
+
   /** Streams not yet finished in both directions (a number that should not keep growing). */
   get openStreams(): number {
     return this.#streams.size;

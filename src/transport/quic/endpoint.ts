@@ -9,6 +9,7 @@ import { QuicConnection, type DatagramSink } from './connection.js';
 import { QuicEndpointClosedError } from './errors.js';
 import { createRetryTokenMinter, type RetryTokenMinter } from './retry-token.js';
 import { SendBufferPool, type SendSlot } from './send-buffer-pool.js';
+import { StatelessResetLimiter, statelessResetToken, writeStatelessReset } from './stateless-reset.js';
 
 /** Length of every connection ID this endpoint issues; short headers are parsed with it. */
 export const connectionIdLength = 16;
@@ -54,6 +55,14 @@ export interface QuicListenOptions {
    * @default 10_000
    */
   maxConnections?: number;
+  /**
+   * Stateless reset (RFC 9000 section 10.3): with a key (at least 16 bytes), each connection's
+   * reset token is derived from it and the connection ID, and a short-header packet for an unknown
+   * connection is answered with a stateless reset. A process restarted with the same key on the
+   * same address so tells clients of its predecessor at once that their connection is gone.
+   * @default undefined (no stateless resets)
+   */
+  statelessResetKey?: Uint8Array;
 }
 
 export interface QuicConnectOptions {
@@ -88,6 +97,7 @@ interface Listener {
   onConnection: (connection: QuicConnection) => void;
   retry: RetryTokenMinter | undefined;
   maxConnections: number;
+  resetKey: Uint8Array | undefined;
 }
 
 /**
@@ -104,6 +114,9 @@ export class QuicEndpoint {
   readonly #sink: DatagramSink;
   readonly #pool = new SendBufferPool(sendSlotSize);
   readonly #connectionIds = new RandomConnectionIds(connectionIdLength);
+  readonly #resetLimiter = new StatelessResetLimiter();
+  /** Client connections by remote address: where an unroutable packet may be a stateless reset. */
+  readonly #outbound = new Map<string, Set<QuicConnection>>();
   #listener: Listener | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
@@ -178,7 +191,9 @@ export class QuicEndpoint {
       options.retry === undefined
         ? undefined
         : createRetryTokenMinter(options.retry.key ?? randomBytes(32), options.retry.tokenLifetimeMs ?? 10_000);
-    this.#listener = { config, onConnection: options.onConnection, retry, maxConnections };
+    const resetKey = options.statelessResetKey;
+    if (resetKey !== undefined && resetKey.length < 16) throw new QfaasConfigError('statelessResetKey', 'must be at least 16 bytes');
+    this.#listener = { config, onConnection: options.onConnection, retry, maxConnections, resetKey };
   }
 
   /**
@@ -200,6 +215,10 @@ export class QuicEndpoint {
     });
     const connection = new QuicConnection(driver, this.#sink, { onSessionTicket: options.onSessionTicket });
     this.#register(connection, routeKey(sourceId));
+    const remoteKey = addressKey(driver.remote);
+    let outbound = this.#outbound.get(remoteKey);
+    if (outbound === undefined) this.#outbound.set(remoteKey, (outbound = new Set()));
+    outbound.add(connection);
     // Deferred so that streams written in this same turn ride in the first flight (0-RTT).
     connection.scheduleFlush();
     return connection;
@@ -252,7 +271,7 @@ export class QuicEndpoint {
     // Header object for every 1-RTT packet cost allocations on the hot path.
     if (((message[0] as number) & 0x80) === 0) {
       const known = message.length > connectionIdLength ? this.#routes.get(routeKey(message.subarray(1, 1 + connectionIdLength))) : undefined;
-      if (known === undefined) this.#stats.datagramsDropped++;
+      if (known === undefined) this.#unroutedShortHeader(message, from);
       else known.receive(message, from);
       return;
     }
@@ -314,6 +333,7 @@ export class QuicEndpoint {
       config: listener.config,
       sourceId,
       ...(originalDestinationId === undefined ? {} : { originalDestinationId }),
+      ...(listener.resetKey === undefined ? {} : { statelessResetToken: statelessResetToken(listener.resetKey, sourceId) }),
       local: this.#local,
       remote: from,
     });
@@ -345,6 +365,24 @@ export class QuicEndpoint {
       return;
     }
     listener.onConnection(connection);
+  }
+
+  /**
+   * A short-header packet for no known connection. A client offers it to its connections to that
+   * address: only quiche knows their reset tokens and recognises a stateless reset. A server with a
+   * reset key answers with a stateless reset (rate-limited, always shorter than the trigger).
+   */
+  #unroutedShortHeader(message: Buffer, from: HostPort): void {
+    this.#stats.datagramsDropped++;
+    const outbound = this.#outbound.get(addressKey(from));
+    if (outbound !== undefined) for (const connection of [...outbound]) connection.receive(message, from);
+    const resetKey = this.#listener?.resetKey;
+    if (resetKey === undefined || message.length <= connectionIdLength || !this.#resetLimiter.take(performance.now())) return;
+    const token = statelessResetToken(resetKey, message.subarray(1, 1 + connectionIdLength));
+    const slot = this.#pool.take();
+    const length = writeStatelessReset(token, message.length, slot.buffer);
+    if (length === 0) this.#pool.giveBack(slot);
+    else this.#send(slot, length, from);
   }
 
   #sendVersionNegotiation(header: QuicheHeader, from: HostPort): void {
@@ -387,6 +425,12 @@ export class QuicEndpoint {
     const key = routeKey(connection.sourceId);
     if (this.#routes.get(key) === connection) this.#routes.delete(key);
     this.#connections.delete(connection);
+    if (connection.role === 'client') {
+      const remoteKey = addressKey(connection.remoteAddress);
+      const outbound = this.#outbound.get(remoteKey);
+      outbound?.delete(connection);
+      if (outbound?.size === 0) this.#outbound.delete(remoteKey);
+    }
   }
 
   #freshConnectionId(): Uint8Array {
@@ -420,6 +464,10 @@ class RandomConnectionIds {
 
 function routeKey(connectionId: Uint8Array): string {
   return Buffer.from(connectionId.buffer, connectionId.byteOffset, connectionId.byteLength).toString('latin1');
+}
+
+function addressKey(address: HostPort): string {
+  return `${address.host}|${address.port}`;
 }
 
 function isQuicheConfig(value: unknown): value is QuicheConfig {

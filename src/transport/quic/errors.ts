@@ -118,8 +118,22 @@ export class QuicInternalError extends QfaasError {
   }
 }
 
+/**
+ * The peer answered with a stateless reset (RFC 9000 section 10.3): it no longer knows this
+ * connection, typically because the process behind the address was restarted.
+ */
+export class QuicStatelessResetError extends QfaasError {
+  override readonly name = 'QuicStatelessResetError';
+  readonly code = 'QUIC_STATELESS_RESET';
+
+  constructor() {
+    super('the peer reset the connection statelessly: it no longer has its state (restarted?)');
+  }
+}
+
 export type QuicConnectionError =
   | QuicConnectionClosedError
+  | QuicStatelessResetError
   | QuicTlsError
   | QuicIdleTimeoutError
   | QuicInternalError;

@@ -35,6 +35,7 @@ export {
   QuicConnectionClosedError,
   QuicEndpointClosedError,
   QuicIdleTimeoutError,
+  QuicStatelessResetError,
   QuicInternalError,
   QuicStreamResetError,
   QuicStreamStateError,

@@ -1,0 +1,147 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandlerServer } from '../../src/handler-server/index.js';
+import { InvokerClient, InvokerError } from '../../src/invoker-client/index.js';
+import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type PlatformCA, type Provisioned } from '../../src/zero-rtt/index.js';
+import { spawnTs, stopChild, waitForLine } from '../helpers/processes.js';
+
+/** A handler-server worker in its own process, so it can be SIGKILLed. */
+async function startWorker(provisioned: Provisioned, port = 0): Promise<{ child: ChildProcess; port: number }> {
+  const env = encodeCredentials(provisioned.worker, 'env').trim();
+  const child = spawnTs('test/fixtures/handler-worker-from-env.ts', [], {
+    QFAAS_CREDENTIALS: env.slice(env.indexOf('=') + 1),
+    QFAAS_PORT: String(port),
+  });
+  const listening = Number((await waitForLine(child, /LISTENING (\d+)/))[1]);
+  return { child, port: listening };
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+describe('dead workers (issue 12 item 6)', () => {
+  let ca: PlatformCA;
+  let generator: ZeroRttGenerator;
+  const children: ChildProcess[] = [];
+  const invokers: InvokerClient[] = [];
+  beforeAll(async () => {
+    ca = await createPlatformCA();
+    generator = new ZeroRttGenerator({ ca });
+  });
+  afterAll(async () => {
+    await Promise.all(invokers.map((i) => i.close()));
+    await Promise.all(children.map((c) => stopChild(c)));
+  });
+
+  const invoker = async (p: Provisioned, options: Partial<ConstructorParameters<typeof InvokerClient>[0]> = {}) => {
+    const ticketStore = new MemoryTicketStore();
+    ticketStore.set(p.serverName, p.session);
+    const client = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), ticketStore, ...options });
+    invokers.push(client);
+    return client;
+  };
+
+  it('SIGKILL mid-request: the request fails within seconds with QFAAS_PEER_UNREACHABLE naming host:port; a replacement on the same port serves the next one', async () => {
+    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'killed-1', hosts: ['127.0.0.1'] });
+    const first = await startWorker(provisioned);
+    children.push(first.child);
+    const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: first.port };
+    const client = await invoker(provisioned);
+    expect(await (await client.fetch({ ...target, path: '/warm' })).json()).toMatchObject({ path: '/warm' });
+
+    const running = waitForLine(first.child, /RAN \/slow/);
+    const inFlight = client.fetch({ ...target, path: '/slow' }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await running;
+    const killedAt = performance.now();
+    await kill(first.child);
+    // The replacement starts from the same credentials on the same port while the request hangs.
+    const replacement = await startWorker(provisioned, first.port);
+    children.push(replacement.child);
+
+    const error = await inFlight;
+    const failedAfterMs = performance.now() - killedAt;
+    expect(error).toBeInstanceOf(InvokerError);
+    expect(error).toMatchObject({ code: 'QFAAS_PEER_UNREACHABLE', retryable: true, mayHaveRun: true });
+    expect((error as Error).message).toContain(`${provisioned.serverName} (127.0.0.1:${first.port})`);
+    expect(failedAfterMs).toBeLessThan(5_000); // not the 30 s request timeout
+    expect(client.metrics().deadPeers).toBe(1);
+
+    const startedNext = performance.now();
+    const next = await client.fetch({ ...target, path: '/next' });
+    expect(await next.json()).toMatchObject({ path: '/next', pid: replacement.child.pid });
+    expect(performance.now() - startedNext).toBeLessThan(5_000); // not the 32 s idle timeout
+  }, 60_000);
+
+  it('an idle pooled connection to a killed worker is noticed by keep-alive PINGs and evicted before it is used', async () => {
+    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'killed-2', hosts: ['127.0.0.1'] });
+    const first = await startWorker(provisioned);
+    children.push(first.child);
+    const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: first.port };
+    const client = await invoker(provisioned, { keepAliveMs: 300 });
+    await (await client.fetch(target)).text();
+    // A live idle peer answers the PINGs: the connection stays pooled.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(client.metrics()).toMatchObject({ deadPeers: 0, openConnections: 1 });
+
+    await kill(first.child);
+    const replacement = await startWorker(provisioned, first.port);
+    children.push(replacement.child);
+    const deadline = performance.now() + 5_000;
+    while (client.metrics().deadPeers === 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.metrics()).toMatchObject({ deadPeers: 1, openConnections: 0 });
+    const next = await client.fetch({ ...target, path: '/after' });
+    expect(await next.json()).toMatchObject({ path: '/after', pid: replacement.child.pid });
+  }, 60_000);
+
+  it('stateless reset: a replacement from the same credentials on the same address ends the dead connection at once (no timer involved)', async () => {
+    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'killed-3', hosts: ['127.0.0.1'] });
+    const first = await startWorker(provisioned);
+    children.push(first.child);
+    const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: first.port };
+    // Probing off: only the replacement's stateless reset can end the dead connection before 30 s.
+    const client = await invoker(provisioned, { deadPeerTimeoutMs: 0, keepAliveMs: 0 });
+    await (await client.fetch(target)).text();
+    await kill(first.child);
+    const replacement = await startWorker(provisioned, first.port);
+    children.push(replacement.child);
+
+    const started = performance.now();
+    const error = await client.fetch({ ...target, path: '/on-dead-connection' }).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(error).toBeInstanceOf(InvokerError);
+    expect(error).toMatchObject({ code: 'QFAAS_PEER_UNREACHABLE', retryable: true });
+    expect((error as Error).message).toContain(`(127.0.0.1:${first.port})`);
+    expect((error as Error).cause).toMatchObject({ code: 'QUIC_STATELESS_RESET' });
+    const next = await client.fetch({ ...target, path: '/after-reset' });
+    expect(await next.json()).toMatchObject({ path: '/after-reset', pid: replacement.child.pid });
+  }, 60_000);
+
+  it('a live worker running a silent 3 s function is not mistaken for a dead one (PINGs are answered)', async () => {
+    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'slow-alive', hosts: ['127.0.0.1'] });
+    const server = await createHandlerServer({
+      credentials: provisioned.worker,
+      host: '127.0.0.1',
+      handler: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        return new Response('worth the wait');
+      },
+    });
+    try {
+      const client = await invoker(provisioned, { deadPeerTimeoutMs: 500 });
+      const response = await client.fetch({ serverName: provisioned.serverName, host: '127.0.0.1', port: server.address.port });
+      expect(await response.text()).toBe('worth the wait');
+      expect(client.metrics().deadPeers).toBe(0);
+    } finally {
+      await server.close({ timeoutMs: 100 });
+    }
+  }, 30_000);
+});
