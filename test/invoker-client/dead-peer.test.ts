@@ -52,7 +52,7 @@ describe('dead workers (issue 12 item 6)', () => {
     const client = await invoker(provisioned);
     expect(await (await client.fetch({ ...target, path: '/warm' })).json()).toMatchObject({ path: '/warm' });
 
-    const running = waitForLine(first.child, /RAN \/slow/);
+    const running = waitForLine(first.child, /RAN GET \/slow/);
     const inFlight = client.fetch({ ...target, path: '/slow' }).then(
       () => undefined,
       (error: unknown) => error,

@@ -24,7 +24,7 @@ class WorkerProcess {
   readonly child: ChildProcess;
 
   constructor(env: Record<string, string>) {
-    this.child = spawnTs('test/fixtures/guarded-worker-from-env.ts', [], env);
+    this.child = spawnTs('test/fixtures/handler-worker-from-env.ts', [], env);
     this.child.stdout?.on('data', (chunk: Buffer) => {
       for (const match of chunk.toString().matchAll(/^RAN (.+)$/gm)) this.runs.push(match[1] as string);
     });
@@ -68,7 +68,7 @@ describe('a 0-RTT flight captured before a worker crashed, replayed to its resta
     return client;
   };
   const start = async (extra: Record<string, string> = {}) => {
-    const worker = new WorkerProcess({ ...env, PORT: String(port), ...extra });
+    const worker = new WorkerProcess({ ...env, QFAAS_PORT: String(port), ...extra });
     workers.push(worker);
     await worker.ready();
     return worker;
