@@ -5,6 +5,7 @@ import { ReplayGuard, type ReplayGuardOptions } from '../replay-guard/server-gua
 import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
+import { admissionOptions, type QuicAdmissionOptions } from '../transport/quic/endpoint.js';
 import { createHttp3Server } from '../transport/h3/server.js';
 import { BoundedQueue } from './async-queue.js';
 import { chainHeaders, defaultHopLimit } from './headers.js';
@@ -23,7 +24,8 @@ export interface ChainCaller {
   instanceId: string;
 }
 
-export interface ChainGatewayOptions {
+/** `retry`, `maxConnections`, `maxHalfOpenConnections`, `handshakeTimeoutMs`: the QUIC endpoint's, with its defaults. */
+export interface ChainGatewayOptions extends QuicAdmissionOptions {
   credentials: ChainGatewayCredentials;
   /** Invokes the workers. */
   invoker: InvokerClient;
@@ -222,6 +224,7 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
       }
       return serve(request, earlyData, quic);
     },
+    ...admissionOptions(options),
   });
 
   return {

@@ -3,6 +3,7 @@ import { QfaasConfigError, QfaasError } from '../errors.js';
 import type { QuicTransportSettings } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
+import { admissionOptions, type QuicAdmissionOptions, type QuicEndpointStats } from '../transport/quic/endpoint.js';
 import { createQuicheConfig } from '../transport/quic/config.js';
 import { createHttp3Server, type Http3Server } from '../transport/h3/server.js';
 import type { Http3RequestInfo } from '../transport/h3/connection.js';
@@ -44,7 +45,11 @@ export interface HandlerServerLimits {
   timeoutHeader?: string;
 }
 
-export interface HandlerServerOptions {
+/**
+ * `retry`, `maxConnections`, `maxHalfOpenConnections` and `handshakeTimeoutMs` (see
+ * docs/security.md, "Floods and amplification") are the QUIC endpoint's, with its defaults.
+ */
+export interface HandlerServerOptions extends QuicAdmissionOptions {
   /** The worker's credentials from the 0-RTT generator (`loadCredentials()`). */
   credentials: WorkerCredentials;
   /** In-process mode: answers each request. */
@@ -87,6 +92,8 @@ export interface HandlerServerMetrics {
   upstreamErrors: number;
   responsesByStatusClass: Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx', number>;
   replayGuard: ReplayGuardMetrics | undefined;
+  /** The QUIC endpoint's counters: connections, half-open ones, Retries sent, datagrams held back by the 3x limit. */
+  quic: QuicEndpointStats;
 }
 
 export interface HandlerServer {
@@ -134,7 +141,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
 
   const guard =
     options.replayGuard === false ? undefined : options.replayGuard instanceof ReplayGuard ? options.replayGuard : new ReplayGuard(options.replayGuard ?? {});
-  const metrics: Omit<HandlerServerMetrics, 'replayGuard'> = {
+  const metrics: Omit<HandlerServerMetrics, 'replayGuard' | 'quic'> = {
     requests: 0,
     earlyDataRequests: 0,
     inflight: 0,
@@ -283,6 +290,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     config,
     ...(options.limits?.maxFieldSectionSize === undefined ? {} : { maxFieldSectionSize: options.limits.maxFieldSectionSize }),
     handlerFor: (quic) => (request, info) => serve(request, info, quic),
+    ...admissionOptions(options),
   });
 
   return {
@@ -290,7 +298,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     get draining() {
       return draining;
     },
-    metrics: () => ({ ...metrics, responsesByStatusClass: { ...metrics.responsesByStatusClass }, replayGuard: guard?.metrics() }),
+    metrics: () => ({ ...metrics, responsesByStatusClass: { ...metrics.responsesByStatusClass }, replayGuard: guard?.metrics(), quic: server.endpoint.stats() }),
     async close({ timeoutMs = limits.drainTimeoutMs } = {}) {
       if (draining) return;
       draining = true;

@@ -53,20 +53,19 @@ export async function openSilentPeer(): Promise<SilentPeer> {
   };
 }
 
+/** `count` genuine Initials, made ahead of a flood (each costs about a ClientHello to make). */
+export function genuineInitials(count: number, config: QuicheConfig, serverName: string): Uint8Array[] {
+  return Array.from({ length: count }, () => genuineInitial(config, serverName));
+}
+
 /**
- * Sends `count` genuine Initials to `port` from one silent socket, `batch` per event-loop turn
- * (so the server gets to read its socket and the kernel drops few). Initials are made as they go:
- * each costs about a ClientHello.
+ * Sends the datagrams to `port` from one silent socket, `batch` per event-loop turn (so the
+ * server gets to read its socket and the kernel drops few).
  */
-export async function floodInitials(
-  peer: SilentPeer,
-  port: number,
-  options: { count: number; config: QuicheConfig; serverName: string; batch?: number },
-): Promise<void> {
-  const batch = options.batch ?? 20;
-  for (let sent = 0; sent < options.count; ) {
+export async function flood(peer: SilentPeer, port: number, datagrams: readonly Uint8Array[], batch = 20): Promise<void> {
+  for (let sent = 0; sent < datagrams.length; ) {
     const pending: Promise<void>[] = [];
-    for (let i = 0; i < batch && sent < options.count; i++, sent++) pending.push(peer.send(genuineInitial(options.config, options.serverName), port));
+    for (let i = 0; i < batch && sent < datagrams.length; i++, sent++) pending.push(peer.send(datagrams[sent] as Uint8Array, port));
     await Promise.all(pending);
     await new Promise((resolve) => setImmediate(resolve));
   }

@@ -95,6 +95,17 @@ export const defaultAdmission = Object.freeze({
   retryTokenLifetimeMs: 10_000,
 });
 
+/** Only the admission options of a larger options object (to pass them on to an endpoint). */
+export function admissionOptions(options: QuicAdmissionOptions): QuicAdmissionOptions {
+  const { retry, maxConnections, maxHalfOpenConnections, handshakeTimeoutMs } = options;
+  return {
+    ...(retry === undefined ? {} : { retry }),
+    ...(maxConnections === undefined ? {} : { maxConnections }),
+    ...(maxHalfOpenConnections === undefined ? {} : { maxHalfOpenConnections }),
+    ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
+  };
+}
+
 export interface QuicListenOptions extends QuicAdmissionOptions {
   /** A config from {@link createQuicheConfig} with role 'server', or the options to build one. */
   config: QuicheConfig | QuicServerConfigOptions;
