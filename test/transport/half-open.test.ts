@@ -84,7 +84,7 @@ describe('half-open connections on the endpoint', () => {
   });
 
   it('without Retry, maxHalfOpenConnections bounds the flood and the oldest half-open connection makes room', async () => {
-    const { server, client, attacker } = await setup({ retry: false, admission: { maxHalfOpenConnections: 20 } });
+    const { server, client, attacker } = await setup({ retry: false, admission: { maxHalfOpenConnections: 20, handshakeTimeoutMs: 1000 } });
     await flood(attacker, server.port, genuineInitials(200, attackerConfig(), serverName));
     await new Promise((resolve) => setTimeout(resolve, 100));
     const stats = server.endpoint.stats();
@@ -93,6 +93,9 @@ describe('half-open connections on the endpoint', () => {
     expect(stats.halfOpenEvicted).toBeGreaterThanOrEqual(180);
     const connection = honest(client, server);
     expect((await request(connection, Buffer.from('still served'))).toString()).toBe('echo:still served');
+    // and the survivors go at their handshake timeout
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(server.endpoint.stats()).toMatchObject({ halfOpenConnections: 0, connections: 1 });
   });
 
   it('below the threshold no Retry (0-RTT keeps its single round trip); above it, a Retry, and the session still resumes', async () => {
