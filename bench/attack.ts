@@ -12,7 +12,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
-import { createQuicheConfig, type QuicEndpointStats } from '../src/transport/index.js';
+import { createQuicheConfig, defaultAdmission, type QuicEndpointStats } from '../src/transport/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../src/zero-rtt/index.js';
 import { flood, genuineInitial, genuineInitials, openSilentPeer } from '../test/helpers/attack-traffic.js';
 import type { HandlerServerOptions } from '../src/handler-server/index.js';
@@ -78,6 +78,7 @@ interface FloodResult {
   bytesIn: number;
   bytesOut: number;
   size: number;
+  floodMs: number;
   /** From the last datagram of the flood until the worker had read them all. */
   caughtUpMs: number;
   /** From the last datagram of the flood until no half-open connection was left. */
@@ -115,12 +116,14 @@ async function floodScenario(label: string, admission: Admission, size: number):
       await sleep(50);
     }
   })();
+  const floodStarted = performance.now();
   const flooding = flood(attacker, worker.port, initials);
   // The honest request leaves once a quarter of the flood is out.
   while (attacker.counts.datagramsSent < size / 4) await sleep(5);
   const during = await honest();
   await flooding;
   const floodEnded = performance.now();
+  const floodMs = floodEnded - floodStarted;
   // The worker reads the flood from its socket buffer for a while after the last datagram left;
   // then its half-open connections wait out the handshake timeout.
   let duringStats = await worker.stats();
@@ -147,6 +150,7 @@ async function floodScenario(label: string, admission: Admission, size: number):
     bytesIn: attacker.counts.sent,
     bytesOut: attacker.counts.received,
     size,
+    floodMs,
     caughtUpMs,
     emptiedMs,
   };
@@ -197,7 +201,7 @@ const started = performance.now();
 const floods = [
   await floodScenario('defaults (Retry from 100 half-open, 5 s handshake timeout)', {}, floodSize),
   // Every Initial costs a TLS handshake here (about 2 ms of CPU): a smaller flood keeps the run short.
-  await floodScenario('Retry off (only maxHalfOpenConnections 1000 and the handshake timeout)', { retry: false }, 3000),
+  await floodScenario(`Retry off (only maxHalfOpenConnections ${defaultAdmission.maxHalfOpenConnections} and the handshake timeout)`, { retry: false }, 3000),
 ];
 const longNames = Array.from({ length: 300 }, (_, i) => `h${i}.a-rather-long-host-name.qfaas.internal`);
 // The handshake timeout is off so that only the 3x limit stops the probes; 6 s covers the PTOs at
@@ -218,7 +222,9 @@ const floodRows = floods.map((f) => {
     `| ${f.label} | ${f.size.toLocaleString('en')} | ${f.peak.connections} / ${f.peak.halfOpen} | ${f.during.quic.retriesSent} | ` +
     `${m(f.baseline.rss)} → ${m(f.peak.rss)} → ${m(f.after.rss)} | ${f.peak.halfOpen > 0 ? `${(growth / f.peak.halfOpen / 1024).toFixed(0)} KiB` : '—'} | ` +
     `${(f.bytesOut / f.bytesIn).toFixed(3)} | ${f.honestMs.toFixed(0)} ms${f.honestEarly ? ' (0-RTT)' : ''} (calm: ${f.calmMs.toFixed(1)} ms) | ` +
-    `${(f.caughtUpMs / 1000).toFixed(1)} s / ${(f.emptiedMs / 1000).toFixed(1)} s | ${f.after.quic.connections} |`
+    `${(f.floodMs / 1000).toFixed(1)} s | ${(f.during.quic.datagramsReceived - f.baseline.quic.datagramsReceived).toLocaleString('en')} | ` +
+    `${Math.round((f.during.quic.datagramsReceived - f.baseline.quic.datagramsReceived) / ((f.floodMs + f.caughtUpMs) / 1000)).toLocaleString('en')} | ` +
+    `${(f.emptiedMs / 1000).toFixed(1)} s | ${m(f.baseline.heapUsed)} → ${m(f.after.heapUsed)} | ${f.after.quic.connections} |`
   );
 });
 const ampRows = amplification.map(
@@ -235,8 +241,8 @@ const markdown = [
   'Floods of 1,200-byte Initials (RSS growth per half-open connection is the peak RSS growth divided',
   'by the peak half-open count: an upper bound, as it includes everything else the flood allocated):',
   '',
-  '| worker settings | Initials | peak connections / half-open | Retries sent | worker RSS before → peak → after GC | RSS growth per half-open connection | bytes back per byte of flood | honest request during the flood | worker done reading / no half-open left (after the last Initial) | connections left |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| worker settings | Initials | peak connections / half-open | Retries sent | worker RSS before → peak → after GC | RSS growth per half-open connection | bytes back per byte of flood | honest request during the flood | flood sent in | datagrams the worker read (the kernel dropped the rest) | read per second | no half-open left, after the last Initial | worker heap before → after GC | connections left |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...floodRows,
   '',
   'Amplification (Retry and handshake timeout off, so that only the 3x limit holds the server back;',

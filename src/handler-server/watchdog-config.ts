@@ -28,7 +28,7 @@ export interface WatchdogConfig {
    * Flood defences (docs/security.md), from `QFAAS_MAX_CONNECTIONS`, `QFAAS_MAX_HALF_OPEN_CONNECTIONS`,
    * `QFAAS_HANDSHAKE_TIMEOUT` (a duration; 0 disables it) and `QFAAS_RETRY_THRESHOLD` (half-open
    * connections from which new clients get a Retry; 0 always, `off` never).
-   * @default the endpoint's: 10_000, 1000, 5 s, 100
+   * @default the endpoint's: 10_000, 256, 5 s, 100
    */
   admission: QuicAdmissionOptions;
 }
