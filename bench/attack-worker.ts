@@ -34,6 +34,7 @@ process.on('message', async (message: Setup | Command) => {
     }
   }
   const memory = process.memoryUsage();
-  process.send?.({ rss: memory.rss, heapUsed: memory.heapUsed, quic: server?.metrics().quic });
+  const metrics = server?.metrics();
+  process.send?.({ rss: memory.rss, heapUsed: memory.heapUsed, quic: metrics?.quic, inflight: metrics?.inflight, requests: metrics?.requests });
 });
 process.once('disconnect', () => process.exit(0));
