@@ -41,9 +41,10 @@ export interface QuicEndpointOptions {
 
 /**
  * Stateless Retry (RFC 9000 section 8.1.2): a new client must first echo a token proving it owns
- * its address, so the server holds no state for it until then. It costs the client one round trip
- * (its 0-RTT data is sent again after the Retry, still before the handshake completes), so by
- * default it is asked for only while many handshakes are in progress, as quic-go's servers do.
+ * its address, so the server holds no state for it until then. It costs the client one round trip,
+ * and with quiche its 0-RTT request then goes in 1-RTT after the handshake (measured), so by default
+ * it is asked for only while many handshakes are in progress (quic-go's
+ * `Transport.MaxUnvalidatedHandshakes` works the same way).
  */
 export interface QuicRetryOptions {
   /**
