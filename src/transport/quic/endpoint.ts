@@ -618,7 +618,13 @@ export async function createQuicServer(
   options: QuicListenOptions & QuicEndpointOptions,
 ): Promise<QuicEndpoint> {
   const endpoint = await QuicEndpoint.bind(options);
-  endpoint.listen(options);
+  try {
+    endpoint.listen(options);
+  } catch (error) {
+    // A refused option must not leave the socket bound.
+    await endpoint.close();
+    throw error;
+  }
   return endpoint;
 }
 
