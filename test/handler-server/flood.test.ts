@@ -84,7 +84,7 @@ describe('a flood of Initials from an address that never answers', () => {
     const quic = worker.metrics().quic;
     expect(attacker.counts.datagramsSent).toBe(3000);
     // Retry took over once 100 handshakes were in progress; the flood held no more than that.
-    expect(quic.retriesSent).toBeGreaterThan(2000);
+    expect(quic.retriesSent).toBeGreaterThan(1500);
     expect(peakHalfOpen).toBeLessThanOrEqual(101);
     expect(peakConnections).toBeLessThanOrEqual(110);
     // Within seconds, not the 30 s of the lockout (the request went through a Retry or not).
