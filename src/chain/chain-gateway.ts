@@ -6,6 +6,7 @@ import type { ReplayGuard, ReplayGuardOptions } from '../replay-guard/server-gua
 import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
+import { admissionOptions, type QuicAdmissionOptions } from '../transport/quic/endpoint.js';
 import { createHttp3Server } from '../transport/h3/server.js';
 import { checkRequestTarget } from '../handler-server/request-target.js';
 import { BoundedQueue } from './async-queue.js';
@@ -25,7 +26,8 @@ export interface ChainCaller {
   instanceId: string;
 }
 
-export interface ChainGatewayOptions {
+/** `retry`, `maxConnections`, `maxHalfOpenConnections`, `handshakeTimeoutMs`: the QUIC endpoint's, with its defaults. */
+export interface ChainGatewayOptions extends QuicAdmissionOptions {
   credentials: ChainGatewayCredentials;
   /** Invokes the workers. */
   invoker: InvokerClient;
@@ -231,6 +233,7 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
       }
       return serve(request, info.path, earlyData, quic);
     },
+    ...admissionOptions(options),
   }).catch((error: unknown) => {
     releaseGuard();
     throw error;

@@ -3,6 +3,7 @@ import { QfaasConfigError, QfaasError } from '../errors.js';
 import type { QuicTransportSettings } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
+import { admissionOptions, type QuicAdmissionOptions, type QuicEndpointStats } from '../transport/quic/endpoint.js';
 import { createQuicheConfig } from '../transport/quic/config.js';
 import { deriveStatelessResetKey } from '../transport/quic/stateless-reset.js';
 import { createHttp3Server, type Http3Server } from '../transport/h3/server.js';
@@ -60,7 +61,11 @@ export interface HandlerServerLimits {
   timeoutHeader?: string;
 }
 
-export interface HandlerServerOptions {
+/**
+ * `retry`, `maxConnections`, `maxHalfOpenConnections` and `handshakeTimeoutMs` (see
+ * docs/security.md, "Floods and amplification") are the QUIC endpoint's, with its defaults.
+ */
+export interface HandlerServerOptions extends QuicAdmissionOptions {
   /** The worker's credentials from the 0-RTT generator (`loadCredentials()`). */
   credentials: WorkerCredentials;
   /** In-process mode: answers each request. */
@@ -110,6 +115,8 @@ export interface HandlerServerMetrics {
    */
   headerSections: { unfinished: number; bufferedBytes: number; timedOut: number; connectionsOverCap: number };
   replayGuard: ReplayGuardMetrics | undefined;
+  /** The QUIC endpoint's counters: connections, half-open ones, Retries sent, datagrams held back by the 3x limit. */
+  quic: QuicEndpointStats;
 }
 
 export interface HandlerServer {
@@ -156,7 +163,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
   });
 
   const { guard, release: releaseGuard } = guardForTicketKey(options.replayGuard, credentials.ticketKey.reveal());
-  const metrics: Omit<HandlerServerMetrics, 'replayGuard' | 'headerSections'> = {
+  const metrics: Omit<HandlerServerMetrics, 'replayGuard' | 'headerSections' | 'quic'> = {
     requests: 0,
     earlyDataRequests: 0,
     inflight: 0,
@@ -319,6 +326,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       headerBytesExceeded: () => headerCuts.connectionsOverCap++,
     },
     handlerFor: (quic) => (request, info) => serve(request, info, quic),
+    ...admissionOptions(options),
   }).catch((error: unknown) => {
     releaseGuard();
     throw error;
@@ -342,6 +350,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
         responsesByStatusClass: { ...metrics.responsesByStatusClass },
         headerSections: { unfinished, bufferedBytes, ...headerCuts },
         replayGuard: guard?.metrics(),
+        quic: server.endpoint.stats(),
       };
     },
     async close({ timeoutMs = limits.drainTimeoutMs } = {}) {

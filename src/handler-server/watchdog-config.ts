@@ -1,4 +1,5 @@
 import { QfaasConfigError } from '../errors.js';
+import type { QuicAdmissionOptions } from '../transport/quic/endpoint.js';
 import { checkRequestTarget } from './request-target.js';
 
 /**
@@ -24,6 +25,13 @@ export interface WatchdogConfig {
   healthcheckIntervalMs: number;
   /** `ready_path`: upstream path that must answer before the watchdog reports ready. @default '/' */
   readyPath: string;
+  /**
+   * Flood defences (docs/security.md), from `QFAAS_MAX_CONNECTIONS`, `QFAAS_MAX_HALF_OPEN_CONNECTIONS`,
+   * `QFAAS_HANDSHAKE_TIMEOUT` (a duration; 0 disables it) and `QFAAS_RETRY_THRESHOLD` (half-open
+   * connections from which new clients get a Retry; 0 always, `off` never).
+   * @default the endpoint's: 10_000, 256, 5 s, 100
+   */
+  admission: QuicAdmissionOptions;
 }
 
 const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -73,6 +81,21 @@ export function splitCommandLine(text: string): string[] {
   return words;
 }
 
+function readAdmission(env: Readonly<Record<string, string | undefined>>): QuicAdmissionOptions {
+  const admission: QuicAdmissionOptions = {};
+  const maxConnections = env.QFAAS_MAX_CONNECTIONS;
+  if (maxConnections !== undefined) admission.maxConnections = integer(maxConnections, 'QFAAS_MAX_CONNECTIONS', 1, 10_000_000);
+  const maxHalfOpen = env.QFAAS_MAX_HALF_OPEN_CONNECTIONS;
+  if (maxHalfOpen !== undefined) admission.maxHalfOpenConnections = integer(maxHalfOpen, 'QFAAS_MAX_HALF_OPEN_CONNECTIONS', 1, 10_000_000);
+  const handshakeTimeout = env.QFAAS_HANDSHAKE_TIMEOUT;
+  if (handshakeTimeout !== undefined) admission.handshakeTimeoutMs = parseDuration(handshakeTimeout, 'QFAAS_HANDSHAKE_TIMEOUT');
+  const retryThreshold = env.QFAAS_RETRY_THRESHOLD;
+  if (retryThreshold !== undefined) {
+    admission.retry = retryThreshold.trim() === 'off' ? false : { halfOpenThreshold: integer(retryThreshold, 'QFAAS_RETRY_THRESHOLD', 0, 10_000_000) };
+  }
+  return admission;
+}
+
 export function readWatchdogConfig(env: Readonly<Record<string, string | undefined>>): WatchdogConfig {
   const mode = env.mode ?? 'http';
   if (mode !== 'http') throw new QfaasConfigError('mode', `only "http" is supported, not "${mode}"`);
@@ -102,5 +125,6 @@ export function readWatchdogConfig(env: Readonly<Record<string, string | undefin
     maxInflight: integer(env.max_inflight ?? '0', 'max_inflight', 0, 1_000_000),
     healthcheckIntervalMs: env.healthcheck_interval === undefined ? writeTimeoutMs : parseDuration(env.healthcheck_interval, 'healthcheck_interval'),
     readyPath,
+    admission: readAdmission(env),
   };
 }

@@ -55,6 +55,7 @@ export async function startWatchdog(config: WatchdogConfig, credentials: WorkerC
     host: options.host ?? '0.0.0.0',
     port: config.port,
     limits: { maxInflight: config.maxInflight, execTimeoutMs: config.execTimeoutMs, drainTimeoutMs: config.writeTimeoutMs, timeoutHeader: 'x-timeout' },
+    ...config.admission,
   });
 
   let upstreamHealthy = true;

@@ -4,6 +4,7 @@ import {
   createQuicClient,
   createQuicServer,
   createQuicheConfig,
+  type QuicAdmissionOptions,
   type QuicConnection,
   type QuicEndpoint,
   type QuicListenOptions,
@@ -85,6 +86,8 @@ export async function startTestServer(
     ticketKey?: Uint8Array;
     clientAuth?: 'required' | 'none';
     retry?: QuicListenOptions['retry'];
+    /** maxConnections, maxHalfOpenConnections, handshakeTimeoutMs as the endpoint takes them. */
+    admission?: Omit<QuicAdmissionOptions, 'retry'>;
     transport?: QuicTransportSettings;
     respond?: (body: Buffer, stream: QuicStream) => Uint8Array | Promise<Uint8Array>;
     port?: number;
@@ -105,6 +108,7 @@ export async function startTestServer(
     port: options.port ?? 0,
     config,
     ...(options.retry === undefined ? {} : { retry: options.retry }),
+    ...options.admission,
     onConnection(connection) {
       connections.push(connection);
       connection.onStream = (stream) => {

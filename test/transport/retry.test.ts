@@ -52,7 +52,8 @@ describe('stateless Retry on the endpoint', () => {
   let client: QuicEndpoint;
   beforeAll(async () => {
     pki = await createTestPki();
-    server = await startTestServer(pki, { retry: { key: randomBytes(32) } });
+    // Threshold 0: every client gets a Retry, not only under load.
+    server = await startTestServer(pki, { retry: { key: randomBytes(32), halfOpenThreshold: 0 } });
     client = await createQuicClient();
   });
   afterAll(async () => {

@@ -121,6 +121,8 @@ export class QuicConnectionDriver {
   #hadSession: boolean;
   /** quiche closed the connection on a datagram carrying the peer's stateless reset token. */
   #statelessReset = false;
+  /** Client: the server answered with a Retry, after which quiche sends no 0-RTT (measured). */
+  #retried = false;
 
   private constructor(role: QuicRole, conn: QuicheConnection, sourceId: Uint8Array, local: HostPort, remote: HostPort, hadSession: boolean) {
     this.role = role;
@@ -168,6 +170,8 @@ export class QuicConnectionDriver {
   receiveDatagram(data: Uint8Array, from: HostPort, now: number): void {
     if (this.#closeError !== undefined && this.#conn.isClosed()) return;
     this.#datagramsReceived++;
+    // A long header of type Retry (its type bits are not header-protected).
+    if (this.role === 'client' && !this.#handshakeCompleted && ((data[0] ?? 0) & 0xb0) === 0xb0) this.#retried = true;
     const wasOpen = !this.#conn.isClosed();
     try {
       this.#conn.recv(data, { from, to: this.local });
@@ -463,7 +467,7 @@ export class QuicConnectionDriver {
     // resumed had it accepted: servers of this library always enable early data with resumption,
     // and a rejected 0-RTT flight is resent by quiche's loss recovery once its packets go unacked.
     this.#earlyDataAccepted =
-      this.role === 'client' ? this.#earlyDataAttempted && this.#resumed : this.#earlyStreams.size > 0;
+      this.role === 'client' ? this.#earlyDataAttempted && this.#resumed && !this.#retried : this.#earlyStreams.size > 0;
     if (this.role === 'client' && !this.#earlyDataAccepted) this.#earlyStreams.clear();
     this.#events.push({ type: 'handshake-completed', resumed: this.#resumed, earlyDataAccepted: this.#earlyDataAccepted });
   }

@@ -8,7 +8,8 @@ export interface DatagramSink {
   readonly pool: SendBufferPool;
   /** Buffer for reading stream data out of quiche; copied out at once, so one per endpoint. */
   readonly readScratch: Uint8Array;
-  send(slot: SendSlot, length: number, to: HostPort): void;
+  /** Returns false when the endpoint would not send it (anti-amplification): stop for now. */
+  send(slot: SendSlot, length: number, to: HostPort, connection: QuicConnection): boolean;
   /** The connection finished closing: drop its routes. */
   forget(connection: QuicConnection): void;
 }
@@ -271,7 +272,7 @@ export class QuicConnection {
         pool.giveBack(slot);
         break;
       }
-      this.#sink.send(slot, length, this.#driver.remote);
+      if (!this.#sink.send(slot, length, this.#driver.remote, this)) break;
     }
     this.#drainEvents();
     this.#armTimer();

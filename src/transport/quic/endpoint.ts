@@ -6,7 +6,9 @@ import { minClientInitialLength, quiche, Type, type QuicheConfig, type QuicheHea
 import { createQuicheConfig, maxUdpPayloadLimit, type QuicClientConfigOptions, type QuicServerConfigOptions } from './config.js';
 import { QuicConnectionDriver, type HostPort } from './connection-driver.js';
 import { QuicConnection, type DatagramSink } from './connection.js';
+import { AmplificationLimit } from './amplification-limit.js';
 import { QuicEndpointClosedError } from './errors.js';
+import { HalfOpenSet } from './half-open.js';
 import { createRetryTokenMinter, type RetryTokenMinter } from './retry-token.js';
 import { SendBufferPool, type SendSlot } from './send-buffer-pool.js';
 import { StatelessResetLimiter, statelessResetToken, writeStatelessReset } from './stateless-reset.js';
@@ -38,23 +40,79 @@ export interface QuicEndpointOptions {
   sendBufferSize?: number | undefined;
 }
 
-export interface QuicListenOptions {
+/**
+ * Stateless Retry (RFC 9000 section 8.1.2): a new client must first echo a token proving it owns
+ * its address, so the server holds no state for it until then. It costs the client one round trip,
+ * and with quiche its 0-RTT request then goes in 1-RTT after the handshake (measured), so by default
+ * it is asked for only while many handshakes are in progress (quic-go's
+ * `Transport.MaxUnvalidatedHandshakes` works the same way).
+ */
+export interface QuicRetryOptions {
+  /**
+   * Half-open connections (handshake not complete) at or above which new clients are sent a
+   * Retry. 0 sends every new client a Retry.
+   * @default 100
+   */
+  halfOpenThreshold?: number;
+  /** Signs tokens, at least 32 bytes; endpoints sharing it accept each other's tokens. @default random per endpoint */
+  key?: Uint8Array;
+  /** How long a token stays valid. @default 10_000 */
+  tokenLifetimeMs?: number;
+}
+
+/** How many connections an endpoint takes, and how it defends its state against floods. */
+export interface QuicAdmissionOptions {
+  /**
+   * Stateless Retry policy; `false` never sends one (a flood then holds up to
+   * `maxHalfOpenConnections` connections, each until its handshake timeout).
+   * @default {} (Retry while 100 or more handshakes are in progress)
+   */
+  retry?: QuicRetryOptions | false | undefined;
+  /**
+   * Connections whose handshake completed, served at once; further clients are refused with
+   * CONNECTION_REFUSED. Half-open connections do not count (they have their own limit), so a flood
+   * of Initials cannot lock out clients that authenticate.
+   * @default 10_000
+   */
+  maxConnections?: number | undefined;
+  /**
+   * Half-open connections held at once. At the limit, the oldest is dropped to make room for a new
+   * one: an honest handshake takes a round trip, a flood's never completes.
+   * @default 256 (about 50 KiB of RSS each, measured by `npm run bench:attack`: some 12 MiB in all)
+   */
+  maxHalfOpenConnections?: number | undefined;
+  /**
+   * A connection whose handshake has not completed this long after its first Initial is dropped
+   * and its memory released. 0 disables it (only the idle timeout then ends such a connection).
+   * @default 5000
+   */
+  handshakeTimeoutMs?: number | undefined;
+}
+
+export const defaultAdmission = Object.freeze({
+  retryHalfOpenThreshold: 100,
+  maxConnections: 10_000,
+  maxHalfOpenConnections: 256,
+  handshakeTimeoutMs: 5000,
+  retryTokenLifetimeMs: 10_000,
+});
+
+/** Only the admission options of a larger options object (to pass them on to an endpoint). */
+export function admissionOptions(options: QuicAdmissionOptions): QuicAdmissionOptions {
+  const { retry, maxConnections, maxHalfOpenConnections, handshakeTimeoutMs } = options;
+  return {
+    ...(retry === undefined ? {} : { retry }),
+    ...(maxConnections === undefined ? {} : { maxConnections }),
+    ...(maxHalfOpenConnections === undefined ? {} : { maxHalfOpenConnections }),
+    ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
+  };
+}
+
+export interface QuicListenOptions extends QuicAdmissionOptions {
   /** A config from {@link createQuicheConfig} with role 'server', or the options to build one. */
   config: QuicheConfig | QuicServerConfigOptions;
   /** Called with each new connection as soon as its first Initial arrives (before the handshake). */
   onConnection: (connection: QuicConnection) => void;
-  /**
-   * Stateless Retry (RFC 9000 section 8.1.2): every new client must first echo a token proving it
-   * owns its address. Costs one round trip per connection; use it under load or attack.
-   * `key` (at least 32 bytes) signs tokens; endpoints that share it accept each other's tokens.
-   * @default undefined (no Retry)
-   */
-  retry?: { key?: Uint8Array; tokenLifetimeMs?: number };
-  /**
-   * Connections served at once; further clients are refused with CONNECTION_REFUSED.
-   * @default 10_000
-   */
-  maxConnections?: number;
   /**
    * Stateless reset (RFC 9000 section 10.3): with a key (at least 16 bytes), each connection's
    * reset token is derived from it and the connection ID, and a short-header packet for an unknown
@@ -88,6 +146,17 @@ export interface QuicEndpointStats {
   invalidRetryTokens: number;
   connectionsRefused: number;
   connections: number;
+  /** Accepted connections whose handshake has not completed. */
+  halfOpenConnections: number;
+  /** Half-open connections dropped at their handshake timeout. */
+  handshakeTimeouts: number;
+  /** Half-open connections dropped to make room at `maxHalfOpenConnections`. */
+  halfOpenEvicted: number;
+  /** Datagrams not sent because they would exceed 3x the bytes received from an unvalidated address. */
+  amplificationLimited: number;
+  /** UDP payload bytes received and sent by the socket. */
+  bytesReceived: number;
+  bytesSent: number;
   /** Send buffers ever allocated: flat once traffic is steady (no allocation per packet). */
   sendBuffersAllocated: number;
 }
@@ -96,8 +165,10 @@ interface Listener {
   config: QuicheConfig;
   onConnection: (connection: QuicConnection) => void;
   retry: RetryTokenMinter | undefined;
+  retryThreshold: number;
   maxConnections: number;
   resetKey: Uint8Array | undefined;
+  maxHalfOpen: number;
 }
 
 /**
@@ -118,6 +189,11 @@ export class QuicEndpoint {
   /** Client connections by remote address: where an unroutable packet may be a stateless reset. */
   readonly #outbound = new Map<string, Set<QuicConnection>>();
   #listener: Listener | undefined;
+  #halfOpen = new HalfOpenSet<QuicConnection>(defaultAdmission.handshakeTimeoutMs);
+  #handshakeTimer: NodeJS.Timeout | undefined;
+  #handshakeTimerAt: number | undefined;
+  /** Server connections whose peer address is not validated yet (RFC 9000 section 8.1). */
+  readonly #unvalidated = new Map<QuicConnection, AmplificationLimit>();
   #closing = false;
   #closed: Promise<void> | undefined;
   readonly #stats = {
@@ -128,6 +204,11 @@ export class QuicEndpoint {
     retriesSent: 0,
     invalidRetryTokens: 0,
     connectionsRefused: 0,
+    handshakeTimeouts: 0,
+    halfOpenEvicted: 0,
+    amplificationLimited: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
   };
 
   private constructor(socket: dgram.Socket, local: HostPort) {
@@ -136,7 +217,7 @@ export class QuicEndpoint {
     this.#sink = {
       pool: this.#pool,
       readScratch: new Uint8Array(64 * 1024),
-      send: (slot, length, to) => this.#send(slot, length, to),
+      send: (slot, length, to, connection) => this.#send(slot, length, to, connection),
       forget: (connection) => this.#forget(connection),
     };
     socket.on('message', (message, remote) => this.#onMessage(message, remote));
@@ -175,6 +256,7 @@ export class QuicEndpoint {
     return {
       ...this.#stats,
       connections: this.#connections.size,
+      halfOpenConnections: this.#halfOpen.size,
       sendBuffersAllocated: this.#pool.allocated,
     };
   }
@@ -183,17 +265,27 @@ export class QuicEndpoint {
   listen(options: QuicListenOptions): void {
     if (this.#closing) throw new QuicEndpointClosedError();
     const config = isQuicheConfig(options.config) ? options.config : createQuicheConfig(options.config);
-    const maxConnections = options.maxConnections ?? 10_000;
-    if (!Number.isInteger(maxConnections) || maxConnections < 1) {
-      throw new QfaasConfigError('maxConnections', 'must be a positive integer');
+    const count = (field: string, value: number | undefined, fallback: number, min: number): number => {
+      const chosen = value ?? fallback;
+      if (!Number.isInteger(chosen) || chosen < min) throw new QfaasConfigError(field, min === 0 ? 'must be zero or a positive integer' : 'must be a positive integer');
+      return chosen;
+    };
+    const maxConnections = count('maxConnections', options.maxConnections, defaultAdmission.maxConnections, 1);
+    const maxHalfOpen = count('maxHalfOpenConnections', options.maxHalfOpenConnections, defaultAdmission.maxHalfOpenConnections, 1);
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? defaultAdmission.handshakeTimeoutMs;
+    if (!Number.isFinite(handshakeTimeoutMs) || handshakeTimeoutMs < 0) {
+      throw new QfaasConfigError('handshakeTimeoutMs', 'must be zero or a positive number of milliseconds');
     }
+    const retryOptions = options.retry === false ? undefined : (options.retry ?? {});
+    const retryThreshold = count('retry.halfOpenThreshold', retryOptions?.halfOpenThreshold, defaultAdmission.retryHalfOpenThreshold, 0);
     const retry =
-      options.retry === undefined
+      retryOptions === undefined
         ? undefined
-        : createRetryTokenMinter(options.retry.key ?? randomBytes(32), options.retry.tokenLifetimeMs ?? 10_000);
+        : createRetryTokenMinter(retryOptions.key ?? randomBytes(32), retryOptions.tokenLifetimeMs ?? defaultAdmission.retryTokenLifetimeMs);
+    if (this.#halfOpen.size === 0) this.#halfOpen = new HalfOpenSet(handshakeTimeoutMs);
     const resetKey = options.statelessResetKey;
     if (resetKey !== undefined && resetKey.length < 16) throw new QfaasConfigError('statelessResetKey', 'must be at least 16 bytes');
-    this.#listener = { config, onConnection: options.onConnection, retry, maxConnections, resetKey };
+    this.#listener = { config, onConnection: options.onConnection, retry, retryThreshold, maxConnections, maxHalfOpen, resetKey };
   }
 
   /**
@@ -234,6 +326,8 @@ export class QuicEndpoint {
     if (this.#closed !== undefined) return this.#closed;
     this.#closing = true;
     this.#listener = undefined;
+    clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
     const closeOptions = { kind: options.kind ?? 'transport', code: options.code ?? 0, reason: options.reason ?? '' } as const;
     for (const connection of [...this.#connections]) {
       void connection.close(closeOptions);
@@ -254,6 +348,7 @@ export class QuicEndpoint {
 
   #onMessage(message: Buffer, remote: dgram.RemoteInfo): void {
     this.#stats.datagramsReceived++;
+    this.#stats.bytesReceived += message.length;
     try {
       this.#route(message, { host: remote.address, port: remote.port });
     } catch {
@@ -271,8 +366,13 @@ export class QuicEndpoint {
     // Header object for every 1-RTT packet cost allocations on the hot path.
     if (((message[0] as number) & 0x80) === 0) {
       const known = message.length > connectionIdLength ? this.#routes.get(routeKey(message.subarray(1, 1 + connectionIdLength))) : undefined;
-      if (known === undefined) this.#unroutedShortHeader(message, from);
-      else known.receive(message, from);
+      if (known === undefined) {
+        this.#unroutedShortHeader(message, from);
+        return;
+      }
+      // A short header carries the connection ID this server chose.
+      if (this.#unvalidated.size !== 0) this.#noteReceived(known, message.length, from, true);
+      known.receive(message, from);
       return;
     }
     let header: QuicheHeader;
@@ -284,6 +384,7 @@ export class QuicEndpoint {
     }
     const connection = this.#routes.get(routeKey(header.dcid));
     if (connection !== undefined) {
+      if (this.#unvalidated.size !== 0) this.#noteReceived(connection, message.length, from, equalBytes(header.dcid, connection.sourceId));
       connection.receive(message, from);
       return;
     }
@@ -312,12 +413,8 @@ export class QuicEndpoint {
   #acceptInitial(listener: Listener, header: QuicheHeader, message: Buffer, from: HostPort): void {
     let sourceId: Uint8Array;
     let originalDestinationId: Uint8Array | undefined;
-    if (listener.retry !== undefined) {
-      const token = header.token;
-      if (token === undefined || token.length === 0) {
-        this.#sendRetry(listener.retry, header, from);
-        return;
-      }
+    const token = header.token;
+    if (listener.retry !== undefined && token !== undefined && token.length > 0) {
       const odcid = listener.retry.validate(token, from.host, from.port, header.dcid, Date.now());
       if (odcid === undefined) {
         this.#stats.invalidRetryTokens++;
@@ -326,8 +423,20 @@ export class QuicEndpoint {
       }
       originalDestinationId = odcid;
       sourceId = Uint8Array.from(header.dcid);
+    } else if (listener.retry !== undefined && this.#halfOpen.size >= listener.retryThreshold) {
+      // Many handshakes in progress: a flood, or a burst. Make new clients prove their address
+      // before they cost any state.
+      this.#sendRetry(listener.retry, header, from);
+      return;
     } else {
       sourceId = this.#freshConnectionId();
+    }
+    if (this.#halfOpen.size >= listener.maxHalfOpen) {
+      const oldest = this.#halfOpen.oldest();
+      if (oldest !== undefined) {
+        this.#stats.halfOpenEvicted++;
+        this.#dropHalfOpen(oldest, 'too many handshakes');
+      }
     }
     const driver = QuicConnectionDriver.accept({
       config: listener.config,
@@ -338,7 +447,9 @@ export class QuicEndpoint {
       remote: from,
     });
     const connection = new QuicConnection(driver, this.#sink);
-    if (this.#connections.size >= listener.maxConnections) {
+    // A Retry token proved the address; otherwise the 3x limit applies until something else does.
+    if (originalDestinationId === undefined) this.#unvalidated.set(connection, new AmplificationLimit(message.length));
+    if (this.#connections.size - this.#halfOpen.size >= listener.maxConnections) {
       this.#stats.connectionsRefused++;
       this.#register(connection, routeKey(sourceId));
       connection.receive(message, from);
@@ -346,16 +457,18 @@ export class QuicEndpoint {
       return;
     }
     this.#register(connection, routeKey(sourceId));
+    this.#halfOpen.add(connection, performance.now());
+    this.#armHandshakeTimer();
     if (originalDestinationId === undefined) {
       // The client keeps using its chosen destination ID until our first Initial reaches it.
       const alias = routeKey(header.dcid);
       this.#routes.set(alias, connection);
       this.#aliases.set(connection, alias);
-      void connection.handshake.then(
-        () => this.#dropAlias(connection),
-        () => undefined,
-      );
     }
+    void connection.handshake.then(
+      () => this.#handshakeCompleted(connection),
+      () => undefined,
+    );
     connection.receive(message, from);
     if (!connection.receivedAnyPacket) {
       // The Initial did not decrypt: forget it at once instead of holding state until the idle
@@ -403,10 +516,76 @@ export class QuicEndpoint {
 
   // ---- Sending and bookkeeping --------------------------------------------------------------
 
-  #send(slot: SendSlot, length: number, to: HostPort): void {
+  /** Returns false when the datagram was not sent (the connection's amplification limit). */
+  #send(slot: SendSlot, length: number, to: HostPort, connection?: QuicConnection): boolean {
+    if (connection !== undefined && this.#unvalidated.size !== 0) {
+      const limit = this.#unvalidated.get(connection);
+      if (limit !== undefined && !limit.trySend(length)) {
+        // quiche counts it as sent: it will be declared lost and sent again once the peer's next
+        // datagram (its ACK or probe) raised the budget or validated the address.
+        this.#stats.amplificationLimited++;
+        this.#pool.giveBack(slot);
+        return false;
+      }
+    }
     this.#stats.datagramsSent++;
+    this.#stats.bytesSent += length;
     this.#socket.send(slot.buffer, 0, length, to.port, to.host, slot.onSent);
+    return true;
   }
+
+  /**
+   * Counts a datagram from a peer whose address is not validated yet. The address is validated by
+   * a datagram to the connection ID this server chose (RFC 9000 section 8.1: only a peer that
+   * received our packets knows it; 16 random bytes), or by the completed handshake.
+   */
+  #noteReceived(connection: QuicConnection, length: number, from: HostPort, toOurConnectionId: boolean): void {
+    const limit = this.#unvalidated.get(connection);
+    if (limit === undefined) return;
+    const remote = connection.remoteAddress;
+    if (from.host !== remote.host || from.port !== remote.port) return;
+    if (toOurConnectionId) this.#unvalidated.delete(connection);
+    else limit.received(length);
+  }
+
+  #handshakeCompleted(connection: QuicConnection): void {
+    this.#dropAlias(connection);
+    this.#halfOpen.delete(connection);
+    this.#unvalidated.delete(connection);
+  }
+
+  /** Closes a half-open connection and forgets it at once: no closing period for a stranger. */
+  #dropHalfOpen(connection: QuicConnection, reason: string): void {
+    this.#halfOpen.delete(connection);
+    // NO_ERROR, not CONNECTION_REFUSED: an early request may already have run, so the client must
+    // not take this as "not processed".
+    void connection.close({ kind: 'transport', code: 0x0, reason });
+    connection.discard();
+  }
+
+  #armHandshakeTimer(): void {
+    const deadline = this.#halfOpen.nextDeadline();
+    if (deadline === this.#handshakeTimerAt) return;
+    clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimerAt = deadline;
+    if (deadline === undefined) {
+      this.#handshakeTimer = undefined;
+      return;
+    }
+    this.#handshakeTimer = setTimeout(this.#onHandshakeTimer, Math.max(0, deadline - performance.now()) + 1);
+    // The socket keeps the process alive while it is open; this timer never should on its own.
+    this.#handshakeTimer.unref();
+  }
+
+  readonly #onHandshakeTimer = (): void => {
+    this.#handshakeTimer = undefined;
+    this.#handshakeTimerAt = undefined;
+    for (const connection of this.#halfOpen.takeExpired(performance.now())) {
+      this.#stats.handshakeTimeouts++;
+      this.#dropHalfOpen(connection, 'handshake timeout');
+    }
+    this.#armHandshakeTimer();
+  };
 
   #register(connection: QuicConnection, key: string): void {
     this.#routes.set(key, connection);
@@ -422,6 +601,8 @@ export class QuicEndpoint {
 
   #forget(connection: QuicConnection): void {
     this.#dropAlias(connection);
+    this.#halfOpen.delete(connection);
+    this.#unvalidated.delete(connection);
     const key = routeKey(connection.sourceId);
     if (this.#routes.get(key) === connection) this.#routes.delete(key);
     this.#connections.delete(connection);
@@ -470,6 +651,12 @@ function addressKey(address: HostPort): string {
   return `${address.host}|${address.port}`;
 }
 
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function isQuicheConfig(value: unknown): value is QuicheConfig {
   return typeof value === 'object' && value !== null && typeof (value as QuicheConfig).setTicketKey === 'function';
 }
@@ -479,7 +666,13 @@ export async function createQuicServer(
   options: QuicListenOptions & QuicEndpointOptions,
 ): Promise<QuicEndpoint> {
   const endpoint = await QuicEndpoint.bind(options);
-  endpoint.listen(options);
+  try {
+    endpoint.listen(options);
+  } catch (error) {
+    // A refused option must not leave the socket bound.
+    await endpoint.close();
+    throw error;
+  }
   return endpoint;
 }
 

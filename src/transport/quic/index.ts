@@ -26,10 +26,13 @@ export {
   connectionIdLength,
   createQuicClient,
   createQuicServer,
+  defaultAdmission,
+  type QuicAdmissionOptions,
   type QuicConnectOptions,
   type QuicEndpointOptions,
   type QuicEndpointStats,
   type QuicListenOptions,
+  type QuicRetryOptions,
 } from './endpoint.js';
 export {
   QuicConnectionClosedError,
