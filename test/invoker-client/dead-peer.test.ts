@@ -90,11 +90,13 @@ describe('dead workers (issue 12 item 6)', () => {
     expect(client.metrics()).toMatchObject({ deadPeers: 0, openConnections: 1 });
 
     await kill(first.child);
-    const replacement = await startWorker(provisioned, first.port);
-    children.push(replacement.child);
+    // Nothing answers on that port now (a replacement's stateless reset would end the connection
+    // by itself, which the next test covers): only the keep-alive PINGs can notice.
     const deadline = performance.now() + 5_000;
     while (client.metrics().deadPeers === 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(client.metrics()).toMatchObject({ deadPeers: 1, openConnections: 0 });
+    const replacement = await startWorker(provisioned, first.port);
+    children.push(replacement.child);
     const next = await client.fetch({ ...target, path: '/after' });
     expect(await next.json()).toMatchObject({ path: '/after', pid: replacement.child.pid });
   }, 60_000);

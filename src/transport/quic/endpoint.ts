@@ -488,7 +488,10 @@ export class QuicEndpoint {
   #unroutedShortHeader(message: Buffer, from: HostPort): void {
     this.#stats.datagramsDropped++;
     const outbound = this.#outbound.get(addressKey(from));
-    if (outbound !== undefined) for (const connection of [...outbound]) connection.receive(message, from);
+    // Only to connections past their handshake: before it, a resumed quiche connection still holds
+    // the reset token remembered from the previous connection's session (RFC 9000 section 7.4.1
+    // forbids using it), so the reset meant for that dead predecessor would end the new one too.
+    if (outbound !== undefined) for (const connection of [...outbound]) if (connection.handshakeInfo !== undefined) connection.receive(message, from);
     const resetKey = this.#listener?.resetKey;
     if (resetKey === undefined || message.length <= connectionIdLength || !this.#resetLimiter.take(performance.now())) return;
     const token = statelessResetToken(resetKey, message.subarray(1, 1 + connectionIdLength));
