@@ -35,6 +35,6 @@ process.on('message', async (message: Setup | Command) => {
   }
   const memory = process.memoryUsage();
   const metrics = server?.metrics();
-  process.send?.({ rss: memory.rss, heapUsed: memory.heapUsed, quic: metrics?.quic, inflight: metrics?.inflight, requests: metrics?.requests });
+  process.send?.({ rss: memory.rss, heapUsed: memory.heapUsed, quic: metrics?.quic, inflight: metrics?.inflight, requests: metrics?.requests, headerSections: metrics?.headerSections });
 });
 process.once('disconnect', () => process.exit(0));
