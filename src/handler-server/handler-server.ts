@@ -199,7 +199,6 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     const statusClass = `${Math.floor(status / 100)}xx` as keyof (typeof metrics)['responsesByStatusClass'];
     if (statusClass in metrics.responsesByStatusClass) metrics.responsesByStatusClass[statusClass]++;
   };
-  const finish = (response: Response): Response => response;
 
   const effectiveTimeout = (request: Request): number => {
     const header = options.limits?.timeoutHeader;
@@ -224,7 +223,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       const verdict = await guard.check(request, true);
       if (verdict.action === 'respond') {
         await request.body?.cancel().catch(() => undefined);
-        return finish(verdict.response);
+        return verdict.response;
       }
       if (verdict.action === 'defer') {
         try {
@@ -232,7 +231,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
           await quic.handshake;
         } catch {
           await request.body?.cancel().catch(() => undefined);
-          return finish(new Response(null, { status: 425 }));
+          return new Response(null, { status: 425 });
         }
         earlyData = false;
       }
@@ -240,7 +239,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     if (limits.maxInflight > 0 && metrics.inflight >= limits.maxInflight) {
       metrics.rejectedInflight++;
       await request.body?.cancel().catch(() => undefined);
-      return finish(new Response('too many requests in flight\n', { status: 429, headers: { 'retry-after': '1' } }));
+      return new Response('too many requests in flight\n', { status: 429, headers: { 'retry-after': '1' } });
     }
     metrics.inflight++;
     const controller = new AbortController();
@@ -296,14 +295,14 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       };
       const execute = guard === undefined ? run : () => guard.run(request, run);
       const response = await Promise.race([execute(), timedOut]);
-      return finish(response);
+      return response;
     } catch {
       if (controller.signal.aborted && !(controller.signal.reason instanceof ExecTimeoutError)) {
         // Nobody is left to read an answer: not counted as a response.
         metrics.cancelled++;
         return new Response(null, { status: 503 });
       }
-      return finish(new Response('function timed out\n', { status: 504 }));
+      return new Response('function timed out\n', { status: 504 });
     } finally {
       clearTimeout(timer);
       h3Info.signal.removeEventListener('abort', onClientGone);
