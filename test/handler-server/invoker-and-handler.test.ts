@@ -64,6 +64,27 @@ describe('InvokerClient ⇄ handler server (in-process handler)', () => {
     expect(await keyed.json()).toMatchObject({ earlyData: true });
   });
 
+  it('a repeated Idempotency-Key is answered from the stored response over HTTP/3, also while the client still sends a large body', async () => {
+    let runs = 0;
+    const { provisioned, target } = await worker(async (request) => {
+      runs++;
+      return new Response(`charged ${(await request.arrayBuffer()).byteLength} bytes`, { status: 201 });
+    });
+    const client = invoker(provisioned);
+    const body = new Uint8Array(2 * 1024 * 1024);
+    const init = { method: 'POST', headers: { 'idempotency-key': 'order-1' } };
+    const first = await client.fetch(target, { ...init, body });
+    expect(await first.text()).toBe(`charged ${body.length} bytes`);
+    // The repeat's body is not read: the worker stops it (STOP_SENDING H3_NO_ERROR) and answers at once.
+    for (let i = 0; i < 2; i++) {
+      const repeat = await client.fetch(target, { ...init, body });
+      expect(repeat.status).toBe(201);
+      expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+      expect(await repeat.text()).toBe(`charged ${body.length} bytes`);
+    }
+    expect(runs).toBe(1);
+  });
+
   it("policy 'always' puts a POST in early data (the paper's default); the worker's guard decides when it runs", async () => {
     // A worker whose guard also allows it runs it in early data, after checking its nonce.
     const permissive = await worker(reportEarly, { replayGuard: { policy: 'always' } });

@@ -92,6 +92,11 @@ export interface BodySource {
   onEnd(trailers: Headers | undefined): void;
   /** Called on any failure; a connection-scoped Http3Error must close the connection. */
   onError(error: unknown): void;
+  /**
+   * The consumer cancelled the body (it does not want the rest). Without this, a cancel is a
+   * failure (`onError` with the reason).
+   */
+  onCancel?(reason: unknown): void;
 }
 
 /**
@@ -140,7 +145,8 @@ export function createBodyStream(source: BodySource): ReadableStream<Uint8Array>
         }
       },
       cancel(reason) {
-        source.onError(reason);
+        if (source.onCancel !== undefined) source.onCancel(reason);
+        else source.onError(reason);
       },
     },
     { highWaterMark: 0 },

@@ -415,6 +415,12 @@ export class Http3Connection {
         resolveTrailers(undefined);
         fail(error);
       },
+      // A handler that answers without the request body (a stored Idempotency-Key response, a
+      // refusal) only stops the client's sending: its response still goes out (RFC 9114 section 4.1.1).
+      onCancel: () => {
+        resolveTrailers(undefined);
+        stream.stopSending(h3ErrorCodes.H3_NO_ERROR);
+      },
     };
     // A GET or HEAD body has no meaning here (RFC 9110 section 9.3.1): it is read and checked, not handed over.
     const bodyless = head.method === 'GET' || head.method === 'HEAD';
