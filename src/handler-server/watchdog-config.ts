@@ -32,6 +32,13 @@ export interface WatchdogConfig {
    * @default the endpoint's: 10_000, 256, 5 s, 100
    */
   admission: QuicAdmissionOptions;
+  /**
+   * `QFAAS_REDIS_URL` (`redis://` or `rediss://`): the replay guard's strike register and the
+   * `Idempotency-Key` store live in this Redis, shared by every replica started from one bundle and
+   * surviving restarts. Required for replicas that share a bundle (docs/security.md).
+   * @default undefined (in-memory: one process per bundle)
+   */
+  redisUrl?: string;
 }
 
 const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -96,6 +103,20 @@ function readAdmission(env: Readonly<Record<string, string | undefined>>): QuicA
   return admission;
 }
 
+function readRedisUrl(env: Readonly<Record<string, string | undefined>>): { redisUrl?: string } {
+  const text = env.QFAAS_REDIS_URL;
+  if (text === undefined || text === '') return {};
+  let protocol: string;
+  try {
+    protocol = new URL(text).protocol;
+  } catch {
+    // Never quote the value: it may carry a password.
+    throw new QfaasConfigError('QFAAS_REDIS_URL', 'is not a URL');
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') throw new QfaasConfigError('QFAAS_REDIS_URL', 'must be a redis:// or rediss:// URL');
+  return { redisUrl: text };
+}
+
 export function readWatchdogConfig(env: Readonly<Record<string, string | undefined>>): WatchdogConfig {
   const mode = env.mode ?? 'http';
   if (mode !== 'http') throw new QfaasConfigError('mode', `only "http" is supported, not "${mode}"`);
@@ -126,5 +147,6 @@ export function readWatchdogConfig(env: Readonly<Record<string, string | undefin
     healthcheckIntervalMs: env.healthcheck_interval === undefined ? writeTimeoutMs : parseDuration(env.healthcheck_interval, 'healthcheck_interval'),
     readyPath,
     admission: readAdmission(env),
+    ...readRedisUrl(env),
   };
 }

@@ -3,6 +3,8 @@ import http from 'node:http';
 import type { WorkerCredentials } from '../zero-rtt/credentials.js';
 import { functionEnvironment } from './function-environment.js';
 import { createHandlerServer, type HandlerServer } from './handler-server.js';
+import { RedisIdempotencyStore } from '../replay-guard/redis-idempotency-store.js';
+import { RedisStrikeRegister } from '../replay-guard/redis-strike-register.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import type { WatchdogConfig } from './watchdog-config.js';
 import { QfaasError } from '../errors.js';
@@ -49,13 +51,27 @@ export async function startWatchdog(config: WatchdogConfig, credentials: WorkerC
     throw new WatchdogStartError(`the function (${command}) did not answer at ${config.upstreamUrl}${config.readyPath} within ${config.readTimeoutMs} ms`);
   }
 
+  // Replicas of one bundle share one ticket key: their strike register and keys must be shared too.
+  const strikeRegister = config.redisUrl === undefined ? undefined : new RedisStrikeRegister({ redis: config.redisUrl });
+  const idempotencyStore =
+    config.redisUrl === undefined ? undefined : new RedisIdempotencyStore({ redis: config.redisUrl, keyPrefix: `qfaas:idem:${credentials.functionName}:` });
+  const closeRedis = async () => {
+    await Promise.all([strikeRegister?.close(), idempotencyStore?.close()]);
+  };
   const handler = await createHandlerServer({
     credentials,
+    ...(strikeRegister === undefined || idempotencyStore === undefined ? {} : { replayGuard: { strikeRegister, idempotency: { store: idempotencyStore } } }),
     upstream: config.upstreamUrl,
     host: options.host ?? '0.0.0.0',
     port: config.port,
     limits: { maxInflight: config.maxInflight, execTimeoutMs: config.execTimeoutMs, drainTimeoutMs: config.writeTimeoutMs, timeoutHeader: 'x-timeout' },
     ...config.admission,
+  }).catch(async (error: unknown) => {
+    // Nothing may outlive a failed start: the function process, the probe, the Redis clients.
+    child.kill('SIGKILL');
+    probe.close();
+    await closeRedis();
+    throw error;
   });
 
   let upstreamHealthy = true;
@@ -106,6 +122,7 @@ export async function startWatchdog(config: WatchdogConfig, credentials: WorkerC
           clearTimeout(forced);
         }
         probe.close();
+        await closeRedis();
         await new Promise<void>((resolve) => health.close(() => resolve()));
       })();
       return stopping;
