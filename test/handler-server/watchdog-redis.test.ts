@@ -5,25 +5,9 @@ import { readWatchdogConfig } from '../../src/handler-server/index.js';
 import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
 import { freePort } from '../helpers/ports.js';
-import { spawnTs } from '../helpers/processes.js';
+import { spawnTs, waitForStderr } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startUdpRelay, type UdpRelay } from '../helpers/udp-relay.js';
-
-function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}: ${text}`)), timeoutMs);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = pattern.exec(text);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`watchdog exited with ${code}: ${text}`)));
-  });
-}
 
 describe('QFAAS_REDIS_URL', () => {
   it('is validated without quoting the value (it may hold a password)', () => {

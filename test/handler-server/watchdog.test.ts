@@ -5,23 +5,7 @@ import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.
 import { parseDuration, readWatchdogConfig, splitCommandLine } from '../../src/handler-server/index.js';
 import { createPlatformCA, encodeCredentials, loadChainCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
 import { freePort } from '../helpers/ports.js';
-import { spawnTs } from '../helpers/processes.js';
-
-function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}: ${text}`)), timeoutMs);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = pattern.exec(text);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`watchdog exited with ${code}: ${text}`)));
-  });
-}
+import { spawnTs, waitForStderr } from '../helpers/processes.js';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 

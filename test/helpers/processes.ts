@@ -12,28 +12,40 @@ export function spawnTs(file: string, args: string[], env: Record<string, string
   });
 }
 
-/** Waits for a line matching `pattern` on the child's stdout; rejects with its stderr otherwise. */
-export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+/**
+ * Waits for output matching `pattern` on the child's stdout (or stderr); rejects with what the
+ * child printed if it times out or exits first.
+ */
+export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000, from: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; stderr: ${err}`)), timeoutMs);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = pattern.exec(out);
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; stdout: ${out}; stderr: ${err}`)), timeoutMs);
+    const check = () => {
+      const match = pattern.exec(from === 'stdout' ? out : err);
       if (match !== null) {
         clearTimeout(timer);
         resolve(match);
       }
+    };
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      if (from === 'stderr') check();
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (from === 'stdout') check();
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`process exited with ${code} before ${pattern}; stderr: ${err}`));
     });
   });
+}
+
+/** {@link waitForLine} on stderr, where qfaas-watchdog reports its ports. */
+export function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+  return waitForLine(child, pattern, timeoutMs, 'stderr');
 }
 
 /** Runs a child to completion and returns its stdout. */
