@@ -6,6 +6,7 @@ import type { ReplayGuard, ReplayGuardOptions } from '../replay-guard/server-gua
 import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
+import { deriveStatelessResetKey } from '../transport/quic/stateless-reset.js';
 import { admissionOptions, type QuicAdmissionOptions } from '../transport/quic/endpoint.js';
 import { createHttp3Server } from '../transport/h3/server.js';
 import { checkRequestTarget } from '../handler-server/request-target.js';
@@ -213,6 +214,8 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
   const server = await createHttp3Server({
     host: options.host ?? '0.0.0.0',
     port: options.port ?? 0,
+    // A chain gateway restarted from the same credentials resets its predecessor's connections at once.
+    statelessResetKey: deriveStatelessResetKey(options.credentials.ticketKey),
     config: createQuicheConfig({
       role: 'server',
       caPem: options.credentials.caPem,
