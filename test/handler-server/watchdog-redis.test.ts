@@ -69,9 +69,12 @@ describe('two qfaas-watchdog replicas of one bundle with QFAAS_REDIS_URL', () =>
   afterAll(async () => {
     await client?.close();
     await relay?.close();
+    // SIGTERM: the watchdog stops its function process (a SIGKILLed watchdog would orphan it).
     for (const replica of replicas) {
-      replica.child.kill('SIGKILL');
+      replica.child.kill('SIGTERM');
+      const forced = setTimeout(() => replica.child.kill('SIGKILL'), 10_000);
       await replica.exited;
+      clearTimeout(forced);
     }
     await redis?.stop();
   });
