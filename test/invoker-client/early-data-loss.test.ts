@@ -20,28 +20,40 @@ describe('0-RTT request whose handshake never completes (issue 12 item 6)', () =
     await Promise.all(relays.map((r) => r.close()));
   });
 
-  it('the worker ran the PUT from early data but every answer is lost: the error says it may have run, not "not connected"', async () => {
-    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'lossy', hosts: ['127.0.0.1'] });
-    let executed = 0;
-    const server = await createHandlerServer({
-      credentials: provisioned.worker,
-      host: '127.0.0.1',
-      handler: () => {
-        executed++;
-        return new Response('stored');
-      },
-    });
+  /** A worker behind a lossy relay, and an invoker holding the worker's provisioned session. */
+  const lossyWorker = async (
+    instanceId: string,
+    handler: (request: Request) => Response,
+    relayOptions: Omit<Parameters<typeof startUdpRelay>[0], 'targetPort'>,
+    clientOptions: { connectTimeoutMs: number; requestTimeoutMs?: number },
+  ) => {
+    const provisioned = await generator.provision({ functionName: 'fn', instanceId, hosts: ['127.0.0.1'] });
+    const server = await createHandlerServer({ credentials: provisioned.worker, host: '127.0.0.1', handler });
     servers.push(server);
-    // The client's first flight (Initial + 0-RTT) reaches the worker; nothing comes back.
-    const relay = await startUdpRelay({ targetPort: server.address.port, drop: (direction) => direction === 'toClient' });
+    const relay = await startUdpRelay({ targetPort: server.address.port, ...relayOptions });
     relays.push(relay);
     const ticketStore = new MemoryTicketStore();
     ticketStore.set(provisioned.serverName, provisioned.session);
-    const client = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), ticketStore, connectTimeoutMs: 1_000 });
+    const client = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), ticketStore, ...clientOptions });
     invokers.push(client);
-    const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: relay.port, path: '/put' };
+    const target = (path = '/') => ({ serverName: provisioned.serverName, host: '127.0.0.1', port: relay.port, path });
+    return { relay, client, target };
+  };
 
-    const error = await client.fetch(target, { method: 'PUT', body: 'v1' }).then(
+  it('the worker ran the PUT from early data but every answer is lost: the error says it may have run, not "not connected"', async () => {
+    let executed = 0;
+    // The client's first flight (Initial + 0-RTT) reaches the worker; nothing comes back.
+    const { relay, client, target } = await lossyWorker(
+      'lossy',
+      () => {
+        executed++;
+        return new Response('stored');
+      },
+      { drop: (direction) => direction === 'toClient' },
+      { connectTimeoutMs: 1_000 },
+    );
+
+    const error = await client.fetch(target('/put'), { method: 'PUT', body: 'v1' }).then(
       () => undefined,
       (failure: unknown) => failure,
     );
@@ -53,25 +65,18 @@ describe('0-RTT request whose handshake never completes (issue 12 item 6)', () =
   });
 
   it('a request that waited for the handshake and never left still reports QFAAS_CONNECT_TIMEOUT with mayHaveRun false', async () => {
-    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'lossy-post', hosts: ['127.0.0.1'] });
     let executed = 0;
-    const server = await createHandlerServer({
-      credentials: provisioned.worker,
-      host: '127.0.0.1',
-      handler: () => {
+    const { client, target } = await lossyWorker(
+      'lossy-post',
+      () => {
         executed++;
         return new Response('charged');
       },
-    });
-    servers.push(server);
-    const relay = await startUdpRelay({ targetPort: server.address.port, drop: (direction) => direction === 'toClient' });
-    relays.push(relay);
-    const ticketStore = new MemoryTicketStore();
-    ticketStore.set(provisioned.serverName, provisioned.session);
-    const client = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), ticketStore, connectTimeoutMs: 1_000 });
-    invokers.push(client);
+      { drop: (direction) => direction === 'toClient' },
+      { connectTimeoutMs: 1_000 },
+    );
     // A POST without Idempotency-Key may not go in 0-RTT: it waits for the handshake.
-    const error = await client.fetch({ serverName: provisioned.serverName, host: '127.0.0.1', port: relay.port }, { method: 'POST', body: 'x' }).then(
+    const error = await client.fetch(target(), { method: 'POST', body: 'x' }).then(
       (response) => getTransportInfo(response),
       (failure: unknown) => failure,
     );
@@ -80,28 +85,21 @@ describe('0-RTT request whose handshake never completes (issue 12 item 6)', () =
   });
 
   it('10% loss both ways, 60 fresh-connection 0-RTT PUTs: no failure ever says "did not run" for a PUT the worker ran', async () => {
-    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'lossy-many', hosts: ['127.0.0.1'] });
     const executed = new Set<string>();
-    const server = await createHandlerServer({
-      credentials: provisioned.worker,
-      host: '127.0.0.1',
-      handler: (request) => {
+    const { relay, client, target } = await lossyWorker(
+      'lossy-many',
+      (request) => {
         executed.add(new URL(request.url).pathname);
         return new Response('stored');
       },
-    });
-    servers.push(server);
-    const relay = await startUdpRelay({ targetPort: server.address.port, lossRate: 0.1, seed: 12 });
-    relays.push(relay);
-    const ticketStore = new MemoryTicketStore();
-    ticketStore.set(provisioned.serverName, provisioned.session);
-    const client = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), ticketStore, connectTimeoutMs: 1_500, requestTimeoutMs: 5_000 });
-    invokers.push(client);
+      { lossRate: 0.1, seed: 12 },
+      { connectTimeoutMs: 1_500, requestTimeoutMs: 5_000 },
+    );
     const failures: Array<{ path: string; error: unknown }> = [];
     for (let i = 0; i < 60; i++) {
       const path = `/put-${i}`;
       try {
-        await (await client.fetch({ serverName: provisioned.serverName, host: '127.0.0.1', port: relay.port, path }, { method: 'PUT', body: 'v' })).text();
+        await (await client.fetch(target(path), { method: 'PUT', body: 'v' })).text();
       } catch (error) {
         failures.push({ path, error });
       }
