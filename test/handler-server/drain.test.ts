@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandlerServer, type HandlerServer, type RequestHandler } from '../../src/handler-server/index.js';
-import { InvokerClient, InvokerError } from '../../src/invoker-client/index.js';
-import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type IssuedCertificate, type PlatformCA, type Provisioned } from '../../src/zero-rtt/index.js';
+import { describe, expect, it } from 'vitest';
+import { InvokerError } from '../../src/invoker-client/index.js';
+import { usePlatformTestbed } from '../helpers/platform.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -15,34 +14,9 @@ async function outcome(request: Promise<Response>): Promise<string | unknown> {
 }
 
 describe('draining worker (issue 12 item 5)', () => {
-  let ca: PlatformCA;
-  let generator: ZeroRttGenerator;
-  let invokerCertificate: IssuedCertificate;
-  const servers: HandlerServer[] = [];
-  const invokers: InvokerClient[] = [];
-  beforeAll(async () => {
-    ca = await createPlatformCA();
-    generator = new ZeroRttGenerator({ ca });
-    invokerCertificate = await generator.invokerCertificate();
-  });
-  afterAll(async () => {
-    await Promise.all(invokers.map((i) => i.close()));
-    await Promise.all(servers.map((s) => s.close({ timeoutMs: 100 })));
-  });
-
-  const worker = async (handler: RequestHandler) => {
-    const p = await generator.provision({ functionName: 'fn', instanceId: `d-${servers.length}`, hosts: ['127.0.0.1'] });
-    const server = await createHandlerServer({ credentials: p.worker, host: '127.0.0.1', handler });
-    servers.push(server);
-    return { provisioned: p, server, target: { serverName: p.serverName, host: '127.0.0.1', port: server.address.port } };
-  };
-  const invoker = (p: Provisioned | undefined, options: Partial<ConstructorParameters<typeof InvokerClient>[0]> = {}) => {
-    const ticketStore = new MemoryTicketStore();
-    if (p !== undefined) ticketStore.set(p.serverName, p.session);
-    const client = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore, ...options });
-    invokers.push(client);
-    return client;
-  };
+  const testbed = usePlatformTestbed();
+  const worker = testbed.worker;
+  const invoker = testbed.invoker;
 
   it('close() with a drain window: in-flight requests finish, new ones get a retryable QFAAS_WORKER_DRAINING without running', async () => {
     const ran: string[] = [];

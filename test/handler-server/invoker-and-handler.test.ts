@@ -1,45 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandlerServer, type HandlerServer, type RequestHandler } from '../../src/handler-server/index.js';
+import { describe, expect, it } from 'vitest';
+import { createHandlerServer, type RequestHandler } from '../../src/handler-server/index.js';
 import { getTransportInfo, InvokerClient, InvokerError } from '../../src/invoker-client/index.js';
 import { QuicTlsError } from '../../src/transport/index.js';
-import {
-  createPlatformCA,
-  MemoryTicketStore,
-  ZeroRttGenerator,
-  type IssuedCertificate,
-  type PlatformCA,
-  type Provisioned,
-} from '../../src/zero-rtt/index.js';
+import { MemoryTicketStore } from '../../src/zero-rtt/index.js';
+import { usePlatformTestbed } from '../helpers/platform.js';
 
 describe('InvokerClient ⇄ handler server (in-process handler)', () => {
-  let ca: PlatformCA;
-  let generator: ZeroRttGenerator;
-  let invokerCertificate: IssuedCertificate;
-  const servers: HandlerServer[] = [];
-  const invokers: InvokerClient[] = [];
-  beforeAll(async () => {
-    ca = await createPlatformCA();
-    generator = new ZeroRttGenerator({ ca });
-    invokerCertificate = await generator.invokerCertificate();
-  });
-  afterAll(async () => {
-    await Promise.all(invokers.map((i) => i.close()));
-    await Promise.all(servers.map((s) => s.close({ timeoutMs: 100 })));
-  });
-
-  const worker = async (handler: RequestHandler, extra: Partial<Parameters<typeof createHandlerServer>[0]> = {}, provisioned?: Provisioned) => {
-    const p = provisioned ?? (await generator.provision({ functionName: 'fn', instanceId: `i-${servers.length}`, hosts: ['127.0.0.1'] }));
-    const server = await createHandlerServer({ credentials: p.worker, host: '127.0.0.1', handler, ...extra });
-    servers.push(server);
-    return { provisioned: p, server, target: { serverName: p.serverName, host: '127.0.0.1', port: server.address.port } };
-  };
-  const invoker = (p: Provisioned | undefined, options: Partial<ConstructorParameters<typeof InvokerClient>[0]> = {}) => {
-    const ticketStore = new MemoryTicketStore();
-    if (p !== undefined) ticketStore.set(p.serverName, p.session);
-    const client = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore, ...options });
-    invokers.push(client);
-    return client;
-  };
+  const testbed = usePlatformTestbed();
+  const worker = testbed.worker;
+  const invoker = testbed.invoker;
   const reportEarly: RequestHandler = (request, info) =>
     Response.json({ method: request.method, earlyData: info.earlyData, invoker: info.invoker, role: info.invokerRole, resumed: info.resumed });
 
@@ -144,9 +113,9 @@ describe('InvokerClient ⇄ handler server (in-process handler)', () => {
       executions++;
       return new Response('done');
     };
-    const stale = await generator.provision({ functionName: 'fn', instanceId: 'restart', hosts: ['127.0.0.1'] });
+    const stale = await testbed.generator.provision({ functionName: 'fn', instanceId: 'restart', hosts: ['127.0.0.1'] });
     // The instance restarted: same name and port, but a new ticket key.
-    const fresh = await generator.provision({ functionName: 'fn', instanceId: 'restart', hosts: ['127.0.0.1'] });
+    const fresh = await testbed.generator.provision({ functionName: 'fn', instanceId: 'restart', hosts: ['127.0.0.1'] });
     const { target } = await worker(counting, {}, fresh);
     const client = invoker(stale, { zeroRtt: 'always' });
     const response = await client.fetch(target, { method: 'POST', body: 'once' });
@@ -217,7 +186,7 @@ describe('InvokerClient ⇄ handler server (in-process handler)', () => {
       reason = info.signal.reason;
       throw info.signal.reason;
     });
-    const client = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: new MemoryTicketStore() });
+    const client = new InvokerClient({ ca: testbed.ca, certificate: testbed.invokerCertificate, ticketStore: new MemoryTicketStore() });
     const pending = client.fetch({ ...target, path: '/long' }).catch((error: unknown) => error);
     await handlerStarted;
     await client.close();
@@ -234,8 +203,7 @@ describe('InvokerClient ⇄ handler server (in-process handler)', () => {
       executions++;
       return new Response('secret');
     });
-    const anonymous = new InvokerClient({ ca });
-    invokers.push(anonymous);
+    const anonymous = testbed.track(new InvokerClient({ ca: testbed.ca }));
     await expect(anonymous.fetch(target, { method: 'POST', body: 'x' })).rejects.toBeInstanceOf(QuicTlsError);
     expect(executions).toBe(0);
   });
@@ -285,9 +253,9 @@ describe('InvokerClient ⇄ handler server (in-process handler)', () => {
   });
 
   it('upstream down → 502', async () => {
-    const p = await generator.provision({ functionName: 'fn', instanceId: 'noup', hosts: ['127.0.0.1'] });
+    const p = await testbed.generator.provision({ functionName: 'fn', instanceId: 'noup', hosts: ['127.0.0.1'] });
     const server = await createHandlerServer({ credentials: p.worker, host: '127.0.0.1', upstream: 'http://127.0.0.1:9' });
-    servers.push(server);
+    testbed.track(server);
     const response = await invoker(undefined).fetch({ serverName: p.serverName, host: '127.0.0.1', port: server.address.port });
     expect(response.status).toBe(502);
     expect(server.metrics().upstreamErrors).toBe(1);

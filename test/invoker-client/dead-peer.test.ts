@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createHandlerServer } from '../../src/handler-server/index.js';
-import { InvokerClient, InvokerError } from '../../src/invoker-client/index.js';
-import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type PlatformCA, type Provisioned } from '../../src/zero-rtt/index.js';
+import { InvokerError } from '../../src/invoker-client/index.js';
+import { encodeCredentials, type Provisioned } from '../../src/zero-rtt/index.js';
+import { usePlatformTestbed } from '../helpers/platform.js';
 import { spawnTs, stopChild, waitForLine } from '../helpers/processes.js';
 
 /** A handler-server worker in its own process, so it can be SIGKILLed. */
@@ -23,29 +24,15 @@ async function kill(child: ChildProcess): Promise<void> {
 }
 
 describe('dead workers (issue 12 item 6)', () => {
-  let ca: PlatformCA;
-  let generator: ZeroRttGenerator;
+  const testbed = usePlatformTestbed();
   const children: ChildProcess[] = [];
-  const invokers: InvokerClient[] = [];
-  beforeAll(async () => {
-    ca = await createPlatformCA();
-    generator = new ZeroRttGenerator({ ca });
-  });
   afterAll(async () => {
-    await Promise.all(invokers.map((i) => i.close()));
     await Promise.all(children.map((c) => stopChild(c)));
   });
-
-  const invoker = async (p: Provisioned, options: Partial<ConstructorParameters<typeof InvokerClient>[0]> = {}) => {
-    const ticketStore = new MemoryTicketStore();
-    ticketStore.set(p.serverName, p.session);
-    const client = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), ticketStore, ...options });
-    invokers.push(client);
-    return client;
-  };
+  const invoker = testbed.invoker;
 
   it('SIGKILL mid-request: the request fails within seconds with QFAAS_PEER_UNREACHABLE naming host:port; a replacement on the same port serves the next one', async () => {
-    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'killed-1', hosts: ['127.0.0.1'] });
+    const provisioned = await testbed.generator.provision({ functionName: 'fn', instanceId: 'killed-1', hosts: ['127.0.0.1'] });
     const first = await startWorker(provisioned);
     children.push(first.child);
     const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: first.port };
@@ -79,7 +66,7 @@ describe('dead workers (issue 12 item 6)', () => {
   }, 60_000);
 
   it('an idle pooled connection to a killed worker is noticed by keep-alive PINGs and evicted before it is used', async () => {
-    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'killed-2', hosts: ['127.0.0.1'] });
+    const provisioned = await testbed.generator.provision({ functionName: 'fn', instanceId: 'killed-2', hosts: ['127.0.0.1'] });
     const first = await startWorker(provisioned);
     children.push(first.child);
     const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: first.port };
@@ -102,7 +89,7 @@ describe('dead workers (issue 12 item 6)', () => {
   }, 60_000);
 
   it('stateless reset: a replacement from the same credentials on the same address ends the dead connection at once (no timer involved)', async () => {
-    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'killed-3', hosts: ['127.0.0.1'] });
+    const provisioned = await testbed.generator.provision({ functionName: 'fn', instanceId: 'killed-3', hosts: ['127.0.0.1'] });
     const first = await startWorker(provisioned);
     children.push(first.child);
     const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: first.port };
@@ -128,7 +115,7 @@ describe('dead workers (issue 12 item 6)', () => {
   }, 60_000);
 
   it('a live worker running a silent 3 s function is not mistaken for a dead one (PINGs are answered)', async () => {
-    const provisioned = await generator.provision({ functionName: 'fn', instanceId: 'slow-alive', hosts: ['127.0.0.1'] });
+    const provisioned = await testbed.generator.provision({ functionName: 'fn', instanceId: 'slow-alive', hosts: ['127.0.0.1'] });
     const server = await createHandlerServer({
       credentials: provisioned.worker,
       host: '127.0.0.1',
