@@ -20,21 +20,12 @@ import {
   type Http3Handler,
   type Http3RequestInfo,
 } from '../../src/transport/index.js';
-import { fakeTransportPair, type FakeStream, type FakeTransport } from '../helpers/fake-h3-transport.js';
+import { fakeTransportPair, getFields, settle, type FakeStream, type FakeTransport } from '../helpers/fake-h3-transport.js';
 
 const origin = 'https://fn.qfaas.internal';
 const headersFrame = (fields: Field[]) => encodeFrame(frameType.headers, encodeFieldSection(fields));
 const dataFrame = (text: string | Uint8Array) => encodeFrame(frameType.data, typeof text === 'string' ? Buffer.from(text) : text);
-const getFields: Field[] = [
-  [':method', 'GET'],
-  [':scheme', 'https'],
-  [':authority', 'fn.qfaas.internal'],
-  [':path', '/'],
-];
 const tick = () => new Promise((resolve) => setImmediate(resolve));
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await tick();
-}
 
 const echoHandler: Http3Handler = async (request, info) => {
   const body = request.body === null ? '' : await request.text();

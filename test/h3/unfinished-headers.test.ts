@@ -12,18 +12,8 @@ import {
   type Field,
   type Http3ConnectionOptions,
 } from '../../src/transport/index.js';
-import { fakeTransportPair, type FakeStream } from '../helpers/fake-h3-transport.js';
+import { fakeTransportPair, getFields, settle, type FakeStream } from '../helpers/fake-h3-transport.js';
 
-const getFields: Field[] = [
-  [':method', 'GET'],
-  [':scheme', 'https'],
-  [':authority', 'fn.qfaas.internal'],
-  [':path', '/'],
-];
-const tick = () => new Promise((resolve) => setImmediate(resolve));
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await tick();
-}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A HEADERS frame that announces `announced` payload bytes and carries one byte fewer. */

@@ -8,6 +8,7 @@ import {
   QuicStreamResetError,
   QuicStreamStateError,
   QuicStreamStoppedError,
+  type Field,
   type H3Stream,
   type H3Transport,
 } from '../../src/transport/index.js';
@@ -244,3 +245,16 @@ export function fakeTransportPair(options: { chunked?: boolean; earlyDataAccepte
 }
 
 export type { FakeStream };
+
+/** The request header section of a plain `GET /`. */
+export const getFields: Field[] = [
+  [':method', 'GET'],
+  [':scheme', 'https'],
+  [':authority', 'fn.qfaas.internal'],
+  [':path', '/'],
+];
+
+/** Lets the fake transport's queued deliveries and their promise chains run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
