@@ -9,7 +9,6 @@ import {
   h3ErrorCodes,
   Http3Connection,
   streamType,
-  type Field,
   type Http3ConnectionOptions,
 } from '../../src/transport/index.js';
 import { fakeTransportPair, getFields, settle, type FakeStream } from '../helpers/fake-h3-transport.js';
