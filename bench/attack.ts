@@ -244,11 +244,29 @@ interface SlowHeadersResult {
   later: WorkerStats;
   after: WorkerStats;
   holdMs: number;
+  /** An honest invoker's fresh-connection GET 1 s into the attack, and before it. */
+  honestMs: number;
+  calmMs: number;
 }
 
 async function slowHeadersScenario(connectionCount: number, streamsPerConnection: number, holdMs: number): Promise<SlowHeadersResult> {
   const provisioned = await generator.provision({ functionName: 'victim', instanceId: 'slow', hosts: ['127.0.0.1'] });
   const worker = await startWorker(provisioned, {});
+  const store = new MemoryTicketStore();
+  store.set(provisioned.serverName, provisioned.session);
+  const invoker = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: store, idleTimeoutMs: 0 });
+  const honest = async () => {
+    invoker.closeIdleConnections();
+    const started = performance.now();
+    const response = await invoker.fetch({ serverName: provisioned.serverName, host: '127.0.0.1', port: worker.port });
+    if ((await response.text()) !== 'still here') throw new Error('wrong answer');
+    const ms = performance.now() - started;
+    // Its connection must not count among the attacker's below.
+    invoker.closeIdleConnections();
+    return ms;
+  };
+  await honest();
+  const calmMs = await honest();
   const before = await worker.stats(true);
   const client = await createQuicClient();
   const config = createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: invokerCertificate });
@@ -266,14 +284,16 @@ async function slowHeadersScenario(connectionCount: number, streamsPerConnection
   }
   await sleep(1000);
   const during = await worker.stats();
+  const honestMs = await honest();
   await sleep(holdMs);
   const later = await worker.stats();
   await client.close();
+  await invoker.close();
   // Past the worker's closing period for those connections.
   await sleep(2000);
   const after = await worker.stats(true);
   await worker.close();
-  return { connections: connectionCount, streams: streamsPerConnection, before, during, later, after, holdMs };
+  return { connections: connectionCount, streams: streamsPerConnection, before, during, later, after, holdMs, honestMs, calmMs };
 }
 
 const slowHeadersRows = (r: SlowHeadersResult): string[] => {
@@ -281,9 +301,9 @@ const slowHeadersRows = (r: SlowHeadersResult): string[] => {
   return [
     `${r.connections} connections × ${r.streams} streams, each a HEADERS frame announcing 65,536 bytes and sent one byte short (${((r.connections * r.streams * 65_536) / 2 ** 20).toFixed(0)} MiB announced):`,
     '',
-    '| worker RSS before → 1 s in → 2 s after the clients closed (GC) | worker heap at 1 s | unfinished sections / bytes buffered at 1 s | connections closed by the 1 MiB cap / streams cut by the 10 s header timeout | connections open after 1 s / after ' + `${((r.holdMs + 1000) / 1000).toFixed(0)} s / after the clients closed |`,
-    '|---|---|---|---|---|',
-    `| ${mb(r.before.rss)} → ${mb(r.during.rss)} → ${mb(r.after.rss)} | ${mb(r.during.heapUsed)} | ${r.during.headerSections.unfinished} / ${(r.during.headerSections.bufferedBytes / 1024).toFixed(0)} KiB | ${r.later.headerSections.connectionsOverCap} / ${r.later.headerSections.timedOut} | ${r.during.quic.connections} / ${r.later.quic.connections} / ${r.after.quic.connections} |`,
+    '| worker RSS before → 1 s in → 2 s after the clients closed (GC) | worker heap at 1 s | unfinished sections / bytes buffered at 1 s | connections closed by the 1 MiB cap / streams cut by the 10 s header timeout | connections open after 1 s / after ' + `${((r.holdMs + 1000) / 1000).toFixed(0)} s / after the clients closed | honest request 1 s in |`,
+    '|---|---|---|---|---|---|',
+    `| ${mb(r.before.rss)} → ${mb(r.during.rss)} → ${mb(r.after.rss)} | ${mb(r.during.heapUsed)} | ${r.during.headerSections.unfinished} / ${(r.during.headerSections.bufferedBytes / 1024).toFixed(0)} KiB | ${r.later.headerSections.connectionsOverCap} / ${r.later.headerSections.timedOut} | ${r.during.quic.connections} / ${r.later.quic.connections} / ${r.after.quic.connections} | ${r.honestMs.toFixed(1)} ms (calm: ${r.calmMs.toFixed(1)} ms) |`,
   ];
 };
 
