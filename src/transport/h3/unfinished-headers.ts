@@ -8,7 +8,8 @@ import type { H3Stream } from './transport.js';
  * so no request limit or exec timeout ever applies.
  *
  * One timer per connection, armed for the oldest deadline: every section gets the same timeout, so
- * insertion order is deadline order.
+ * insertion order is deadline order. It is not cleared when the last section completes: it fires
+ * once more at most, finds nothing due and re-arms for what is pending, if anything.
  */
 export class UnfinishedHeaderSections {
   readonly #timeoutMs: number;
@@ -60,7 +61,8 @@ export class UnfinishedHeaderSections {
     if (entry === undefined) return;
     this.#pending.delete(stream);
     this.#bytes -= entry.bytes;
-    if (this.#pending.size === 0) this.#disarm();
+    // The timer stays armed: re-arming it per request would cost a timer per request, and when it
+    // fires with nothing pending it simply is not armed again.
   }
 
   /** Stops the timer (the connection closed); pending streams fail on their own. */
