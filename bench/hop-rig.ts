@@ -12,7 +12,7 @@ import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerato
 import type { DelayLink } from './link/delay-link.js';
 import { quicGoAvailable, startQuicGoRig, type QuicGoRig } from './quic-go/quic-go-rig.js';
 import type { ProfileSummary } from './cpu-profile.js';
-import type { HopServerMessage, ServerPorts } from './hop-servers.js';
+import type { HopServerMessage, ServerDatagrams, ServerPorts } from './hop-servers.js';
 import { progress } from './report.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -63,6 +63,8 @@ export interface HopRig {
   takeNotEarly(): number;
   /** Starts V8's CPU profiler in the server process; the returned function stops it and summarizes. */
   profileServer(): Promise<() => Promise<ProfileSummary>>;
+  /** Datagrams the qfaas server sent and received so far (on loopback: what the client received and sent). */
+  serverDatagrams(): Promise<ServerDatagrams>;
   close(): Promise<void>;
 }
 
@@ -227,6 +229,7 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
     },
     launchWorker,
     quicGo,
+    serverDatagrams: () => ask<ServerDatagrams>({ datagrams: true }),
     async profileServer() {
       await ask({ profile: 'start' });
       return async () => (await ask<{ summary: ProfileSummary }>({ profile: 'stop' })).summary;

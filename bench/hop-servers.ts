@@ -7,7 +7,8 @@
  * `{ launch }` starts a new set of the four servers from new credentials, as a newly launched
  * worker would be (new certificate, new ticket key, nothing cached anywhere); `{ retire }` stops a
  * set. The paper's Fig. 5c times the first request to such a worker. `{ profile }` starts and stops
- * V8's CPU profiler here (bench/profile.ts) and answers with the summary.
+ * V8's CPU profiler here (bench/profile.ts) and answers with the summary. `{ datagrams }` answers
+ * the main qfaas server's datagrams sent and received so far.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -22,7 +23,18 @@ export interface ServerPorts {
   qfaas: number;
 }
 
-export type HopServerMessage = { credentials: string; host: string } | { launch: string; id: number } | { retire: number } | { profile: 'start' | 'stop' };
+export type HopServerMessage =
+  | { credentials: string; host: string }
+  | { launch: string; id: number }
+  | { retire: number }
+  | { profile: 'start' | 'stop' }
+  | { datagrams: true };
+
+/** The main qfaas server's datagram counters (bench:hop counts datagrams per exchange with them). */
+export interface ServerDatagrams {
+  sent: number;
+  received: number;
+}
 
 const body = Buffer.alloc(100, 0x61);
 // `/1mib`: the paper's Fig. 5d response size.
@@ -39,6 +51,7 @@ const answer = (request: http.IncomingMessage, response: http.ServerResponse) =>
 
 interface ServerSet {
   ports: ServerPorts;
+  qfaas: HandlerServer;
   close(): Promise<void>;
 }
 
@@ -54,6 +67,7 @@ async function startServers(credentialsText: string, host: string): Promise<Serv
   const ports = { http: await listen(plain), tls13: await listen(tls13), tls12: await listen(tls12), qfaas: qfaas.address.port };
   return {
     ports,
+    qfaas,
     async close() {
       for (const server of [plain, tls13, tls12]) {
         server.closeAllConnections();
@@ -78,6 +92,9 @@ process.on('message', (message: HopServerMessage) => {
       const launched = await startServers(message.launch, host);
       sets.set(message.id, launched);
       process.send?.(launched.ports);
+    } else if ('datagrams' in message) {
+      const quic = sets.get(-1)?.qfaas.metrics().quic;
+      process.send?.({ sent: quic?.datagramsSent ?? 0, received: quic?.datagramsReceived ?? 0 } satisfies ServerDatagrams);
     } else if ('profile' in message) {
       if (message.profile === 'start') {
         stopProfiler = await startProfiler();

@@ -36,8 +36,35 @@ const cases = [
   ['qfaas pooled connection (warm), GET', x.qfaasWarmGet],
 ] as const;
 let summaries: Map<string, Summary>;
+let datagrams: Array<[string, number, number]> = [];
+
+/**
+ * Datagrams per exchange, counted at the server (on the link or loopback nothing is lost, so what
+ * it received the client sent): each qfaas case run alone, sequentially, after the timed rounds.
+ * A new-connection exchange includes the connection's close.
+ */
+async function countDatagrams(): Promise<Array<[string, number, number]>> {
+  const counted: Array<[string, number, number]> = [];
+  const runs = 50;
+  for (const [name, exchange] of [
+    ['qfaas, new connection, GET in 0-RTT', x.qfaasZeroRttGet],
+    ['qfaas, new connection, POST over 1-RTT', x.qfaasOneRttPost],
+    ['qfaas pooled connection (warm), GET', x.qfaasWarmGet],
+  ] as const) {
+    await exchange();
+    // Let the previous connection's close and acknowledgements land before counting.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const before = await rig.serverDatagrams();
+    for (let i = 0; i < runs; i++) await exchange();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const after = await rig.serverDatagrams();
+    counted.push([name, (after.received - before.received) / runs, (after.sent - before.sent) / runs]);
+  }
+  return counted;
+}
 try {
   summaries = await measureInterleaved(rig, cases, { warmupRounds: 30, rounds: samples, label: 'hop samples' });
+  datagrams = await countDatagrams();
 } finally {
   await rig.close();
   await link?.close();
@@ -52,6 +79,7 @@ rows.push(
   ['qfaas 0-RTT GET / node:http GET (new connections)', (median('qfaas, new connection (session cached), GET in 0-RTT') / median('node:http, new TCP connection, GET')).toFixed(2), overLink ? '≤ 1.0' : ''],
   ['qfaas 1-RTT POST / TLS 1.3 POST (new connections)', (median('qfaas, new connection (session cached), POST over 1-RTT') / median('node:https TLS 1.3, new connection (session cache), POST')).toFixed(2), overLink ? '≤ 0.8' : ''],
   ['qfaas warm / node:https keep-alive', (median('qfaas pooled connection (warm), GET') / median('node:https TLS 1.3 keep-alive (warm), GET')).toFixed(2), '≤ 1.1'],
+  ...datagrams.map(([name, sent, received]): ResultRow => [`datagrams per exchange, client sent / received: ${name}`, `${sent.toFixed(1)} / ${received.toFixed(1)}`, '']),
 );
 reportResults({
   section: delayUs === undefined ? 'bench:hop' : `bench:hop@${delayUs}`,
