@@ -1,5 +1,6 @@
 import { Http3Error, Http3GoawayError, h3ErrorCodes } from '../transport/h3/errors.js';
 import { drainingReason } from '../transport/h3/server.js';
+import { connectionRefusedCode } from '../transport/quic/error-codes.js';
 import {
   QuicConnectionClosedError,
   QuicIdleTimeoutError,
@@ -10,9 +11,6 @@ import {
   QuicStreamStoppedError,
 } from '../transport/quic/errors.js';
 import { InvokerError } from './errors.js';
-
-/** QUIC transport error CONNECTION_REFUSED (RFC 9000 section 20.1). */
-const connectionRefused = 0x2;
 
 /** What the invoker knows about one attempt when it fails. */
 export interface AttemptFacts {
@@ -43,7 +41,7 @@ export function refusal(error: unknown): { draining: boolean; reason: string } |
   if (error instanceof Http3Error && error.initiator === 'peer' && error.errorCode === h3ErrorCodes.H3_REQUEST_REJECTED) {
     return { draining: true, reason: 'it rejected the request (H3_REQUEST_REJECTED)' };
   }
-  if (error instanceof QuicConnectionClosedError && error.initiator === 'peer' && error.kind === 'transport' && error.errorCode === connectionRefused) {
+  if (error instanceof QuicConnectionClosedError && error.initiator === 'peer' && error.kind === 'transport' && error.errorCode === connectionRefusedCode) {
     return { draining: error.reason === drainingReason, reason: `it refused the connection${error.reason === '' ? '' : ` (${error.reason})`}` };
   }
   return undefined;

@@ -2,12 +2,11 @@ import { QfaasConfigError } from '../../errors.js';
 import type { QuicConnection } from '../quic/connection.js';
 import { createQuicServer, type QuicEndpoint, type QuicEndpointOptions, type QuicListenOptions } from '../quic/endpoint.js';
 import type { HostPort } from '../quic/connection-driver.js';
+import { connectionRefusedCode } from '../quic/error-codes.js';
 import { Http3Connection, type Http3ConnectionOptions, type Http3Handler } from './connection.js';
 import { h3ErrorCodes } from './errors.js';
 import { h3TransportFor } from './transport.js';
 
-/** QUIC transport error CONNECTION_REFUSED. */
-const quicConnectionRefused = 0x2;
 /** The reason phrase a draining server puts in its CONNECTION_CLOSE; clients may match on it. */
 export const drainingReason = 'draining';
 
@@ -62,7 +61,7 @@ export async function createHttp3Server(options: Http3ServerOptions): Promise<Ht
     onConnection(quic) {
       if (draining) {
         // CONNECTION_REFUSED (RFC 9000 section 20.1): nothing was processed, try another server.
-        void quic.close({ kind: 'transport', code: quicConnectionRefused, reason: drainingReason });
+        void quic.close({ kind: 'transport', code: connectionRefusedCode, reason: drainingReason });
         return;
       }
       const h3 = serveHttp3(quic, {

@@ -7,6 +7,7 @@ import { createQuicheConfig, maxUdpPayloadLimit, type QuicClientConfigOptions, t
 import { QuicConnectionDriver, type HostPort } from './connection-driver.js';
 import { QuicConnection, type DatagramSink } from './connection.js';
 import { AmplificationLimit } from './amplification-limit.js';
+import { connectionRefusedCode } from './error-codes.js';
 import { QuicEndpointClosedError } from './errors.js';
 import { HalfOpenSet } from './half-open.js';
 import { createRetryTokenMinter, type RetryTokenMinter } from './retry-token.js';
@@ -382,9 +383,11 @@ export class QuicEndpoint {
       this.#stats.datagramsDropped++;
       return;
     }
-    const connection = this.#routes.get(routeKey(header.dcid));
+    const key = routeKey(header.dcid);
+    const connection = this.#routes.get(key);
     if (connection !== undefined) {
-      if (this.#unvalidated.size !== 0) this.#noteReceived(connection, message.length, from, equalBytes(header.dcid, connection.sourceId));
+      // Routed by the client's original destination ID (the alias), or by the one this server chose.
+      if (this.#unvalidated.size !== 0) this.#noteReceived(connection, message.length, from, this.#aliases.get(connection) !== key);
       connection.receive(message, from);
       return;
     }
@@ -453,7 +456,7 @@ export class QuicEndpoint {
       this.#stats.connectionsRefused++;
       this.#register(connection, routeKey(sourceId));
       connection.receive(message, from);
-      void connection.close({ kind: 'transport', code: 0x2, reason: 'server busy' });
+      void connection.close({ kind: 'transport', code: connectionRefusedCode, reason: 'server busy' });
       return;
     }
     this.#register(connection, routeKey(sourceId));
@@ -652,12 +655,6 @@ function routeKey(connectionId: Uint8Array): string {
 
 function addressKey(address: HostPort): string {
   return `${address.host}|${address.port}`;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function isQuicheConfig(value: unknown): value is QuicheConfig {

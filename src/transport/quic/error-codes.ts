@@ -1,8 +1,11 @@
+/** RFC 9000 section 20.1 CONNECTION_REFUSED: the server refused the connection before processing anything. */
+export const connectionRefusedCode = 0x2;
+
 /** RFC 9000 section 20.1 transport error codes, by name, for messages. */
 const transportErrorNames: ReadonlyMap<number, string> = new Map([
   [0x0, 'NO_ERROR'],
   [0x1, 'INTERNAL_ERROR'],
-  [0x2, 'CONNECTION_REFUSED'],
+  [connectionRefusedCode, 'CONNECTION_REFUSED'],
   [0x3, 'FLOW_CONTROL_ERROR'],
   [0x4, 'STREAM_LIMIT_ERROR'],
   [0x5, 'STREAM_STATE_ERROR'],
