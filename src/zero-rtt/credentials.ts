@@ -172,13 +172,23 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function fromWire(wire: Wire, now: number): WorkerCredentials {
-  const { digest, ...body } = wire;
+/** The bundle's digest covers every other field (unkeyed: corruption, not tampering). */
+function checkDigest(bundle: { digest: string }): void {
+  const { digest, ...body } = bundle;
   if (digestOf(body) !== digest) throw new CredentialsError('digest', 'does not match the bundle: it was edited or truncated');
+}
+
+function parseCaCertificate(caPem: string): X509Certificate {
+  const ca = parseCertificate(caPem, 'caPem');
+  if (!ca.ca) throw new CredentialsError('caPem', 'is not a CA certificate');
+  return ca;
+}
+
+function fromWire(wire: Wire, now: number): WorkerCredentials {
+  checkDigest(wire);
   const ticketKey = Buffer.from(wire.ticketKey, 'base64');
   if (ticketKey.length !== ticketKeyLength) throw new CredentialsError('ticketKey', `must decode to ${ticketKeyLength} bytes, not ${ticketKey.length}`);
-  const ca = parseCertificate(wire.caPem, 'caPem');
-  if (!ca.ca) throw new CredentialsError('caPem', 'is not a CA certificate');
+  const ca = parseCaCertificate(wire.caPem);
   checkLeaf(wire.certPem, wire.keyPem, ca, now, 'certPem', 'keyPem');
   const leaf = new X509Certificate(wire.certPem);
   if (leaf.checkHost(wire.serverName) === undefined) throw new CredentialsError('serverName', 'is not a name in certPem');
@@ -219,8 +229,9 @@ function checkLeaf(certPem: string, keyPem: string, ca: X509Certificate, now: nu
   if (!leaf.checkPrivateKey(key)) throw new CredentialsError(keyField, `does not belong to ${certField}`);
 }
 
-function validateWire(value: unknown): Wire {
-  const parsed = wireSchema.safeParse(value);
+/** Parses with a zod schema; a refusal names the first offending field. */
+function parseWithSchema<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = issue === undefined ? '' : issue.path.map(String).join('.');
@@ -281,7 +292,7 @@ export type CredentialsSource =
  * carries the server name. A refusal is a {@link CredentialsError} naming the field.
  */
 export function loadCredentials(source: CredentialsSource = { env: process.env }, now = Date.now()): WorkerCredentials {
-  if ('version' in source) return fromWire(validateWire(toWire(source)), now);
+  if ('version' in source) return fromWire(parseWithSchema(wireSchema, toWire(source)), now);
   let text: string;
   if ('env' in source) {
     const value = source.env[credentialsEnvVar];
@@ -296,13 +307,14 @@ export function loadCredentials(source: CredentialsSource = { env: process.env }
   } else {
     text = source.text;
   }
-  return fromWire(validateWire(parseText(text)), now);
+  return fromWire(parseWithSchema(wireSchema, parseText(text, credentialsEnvVar)), now);
 }
 
-function parseText(text: string): unknown {
+/** JSON, its base64 (an env value), or, when `envVar` is given, an env file with an `envVar=` line. */
+function parseText(text: string, envVar?: string): unknown {
   let body = text.trim();
-  const envLine = body.split(/\r?\n/).find((line) => line.startsWith(`${credentialsEnvVar}=`));
-  if (envLine !== undefined) body = envLine.slice(credentialsEnvVar.length + 1).trim().replace(/^["']|["']$/g, '');
+  const envLine = envVar === undefined ? undefined : body.split(/\r?\n/).find((line) => line.startsWith(`${envVar}=`));
+  if (envVar !== undefined && envLine !== undefined) body = envLine.slice(envVar.length + 1).trim().replace(/^["']|["']$/g, '');
   if (!body.startsWith('{')) {
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new CredentialsError('', 'is neither JSON nor base64 JSON');
     body = Buffer.from(body, 'base64').toString('utf8');
@@ -361,25 +373,8 @@ export function loadChainCredentials(
   } else {
     text = source.text;
   }
-  let body = text.trim();
-  if (!body.startsWith('{')) {
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new CredentialsError('', 'is neither JSON nor base64 JSON');
-    body = Buffer.from(body, 'base64').toString('utf8');
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(body) as unknown;
-  } catch {
-    throw new CredentialsError('', 'is not valid JSON (truncated?)');
-  }
-  const parsed = chainWireSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new CredentialsError(issue === undefined ? '' : issue.path.map(String).join('.'), issue?.message ?? 'is invalid');
-  }
-  const { digest, ...rest } = parsed.data;
-  if (digestOf(rest) !== digest) throw new CredentialsError('digest', 'does not match the bundle: it was edited or truncated');
-  const ca = parseCertificate(rest.caPem, 'caPem');
-  if (!ca.ca) throw new CredentialsError('caPem', 'is not a CA certificate');
-  return { caPem: rest.caPem, chain: chainFromWire(rest.chain, ca, now) };
+  const wire = parseWithSchema(chainWireSchema, parseText(text));
+  checkDigest(wire);
+  const ca = parseCaCertificate(wire.caPem);
+  return { caPem: wire.caPem, chain: chainFromWire(wire.chain, ca, now) };
 }

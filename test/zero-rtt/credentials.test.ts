@@ -145,6 +145,26 @@ describe('worker credentials', () => {
     await client.close();
   });
 
+  it('chain credentials: hostile values are refused with the field named and nothing secret quoted', async () => {
+    const value = encodeChainCredentials(credentials);
+    const wireChain = JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as Record<string, unknown>;
+    // Truncated in transit (an env value cut short), and not base64 at all.
+    expect(refusal(() => loadChainCredentials({ text: value.slice(0, value.length / 2) })).message).toMatch(/JSON/);
+    expect(refusal(() => loadChainCredentials({ text: '%%%' })).message).toMatch(/neither JSON nor base64/);
+    // The worker's whole bundle where only the chain part belongs.
+    expect(refusal(() => loadChainCredentials({ text: JSON.stringify(wire) })).field).toBe('kind');
+    // A huge certificate field, with the digest recomputed.
+    const huge = redigest({ ...wireChain, caPem: `-----BEGIN CERTIFICATE-----${'A'.repeat(70_000)}-----END CERTIFICATE-----` });
+    expect(refusal(() => loadChainCredentials({ text: JSON.stringify(huge) })).field).toBe('caPem');
+    // A chain certificate from another CA, with the digest recomputed.
+    const other = await createPlatformCA();
+    const foreign = await other.issue({ role: 'chain', name: 'i-1.echo' });
+    const swapped = redigest({ ...wireChain, chain: { ...(wireChain.chain as Record<string, unknown>), certPem: foreign.certPem, keyPem: foreign.keyPem } });
+    const error = refusal(() => loadChainCredentials({ text: JSON.stringify(swapped) }));
+    expect(error.field).toBe('chain.certPem');
+    expect(error.message).not.toContain('PRIVATE KEY');
+  });
+
   it('refuses a truncated ticket key, even with a recomputed digest', () => {
     const short = redigest({ ...wire, ticketKey: Buffer.alloc(32).toString('base64') });
     const error = refusal(() => loadCredentials({ text: JSON.stringify(short) }));
