@@ -403,8 +403,7 @@ export class InvokerClient {
       if (h3.goingAway && h3.closeError === undefined) this.#rememberDraining(key);
     });
     void h3.closed.then(() => {
-      if (this.#pool.get(key) === pooled) this.#pool.delete(key);
-      clearTimeout(pooled.idleTimer);
+      this.#unpool(pooled);
       pooled.watch?.stop();
     });
     return pooled;
@@ -428,8 +427,7 @@ export class InvokerClient {
         onDead: (silentForMs) => {
           pooled.unreachable = true;
           this.#metrics.deadPeers++;
-          if (this.#pool.get(pooled.key) === pooled) this.#pool.delete(pooled.key);
-          clearTimeout(pooled.idleTimer);
+          this.#unpool(pooled);
           pooled.h3.close(h3ErrorCodes.H3_NO_ERROR, `peer unreachable: nothing heard for ${Math.round(silentForMs)} ms`);
         },
       },
@@ -459,15 +457,19 @@ export class InvokerClient {
     }
   }
 
-  #retireGracefully(pooled: PooledConnection): void {
+  /** Takes a connection out of the pool, so no new request picks it. */
+  #unpool(pooled: PooledConnection): void {
     if (this.#pool.get(pooled.key) === pooled) this.#pool.delete(pooled.key);
     clearTimeout(pooled.idleTimer);
+  }
+
+  #retireGracefully(pooled: PooledConnection): void {
+    this.#unpool(pooled);
     void pooled.h3.shutdown({ timeoutMs: this.#requestTimeoutMs || 30_000 });
   }
 
   #retire(pooled: PooledConnection): void {
-    if (this.#pool.get(pooled.key) === pooled) this.#pool.delete(pooled.key);
-    clearTimeout(pooled.idleTimer);
+    this.#unpool(pooled);
     if (pooled.active === 0) pooled.h3.close();
     else void pooled.h3.shutdown({ timeoutMs: this.#requestTimeoutMs || 30_000 });
   }
