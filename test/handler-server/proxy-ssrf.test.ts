@@ -2,9 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandlerServer, type HandlerServer } from '../../src/handler-server/index.js';
-import { createQuicClient, createQuicheConfig, type Field, type QuicEndpoint } from '../../src/transport/index.js';
+import { createQuicClient, type Field, type QuicEndpoint } from '../../src/transport/index.js';
 import { createPlatformCA, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
-import { rawH3Client, type RawH3Client } from '../helpers/raw-h3.js';
+import { connectRawH3Client, type RawH3Client } from '../helpers/raw-h3.js';
 
 /** An HTTP server on loopback that records every request line it receives. */
 async function recordingServer(name: string): Promise<{ server: http.Server; port: number; hits: string[] }> {
@@ -34,15 +34,8 @@ describe('proxy mode: the request path never chooses the upstream host (SSRF)', 
     provisioned = await generator.provision({ functionName: 'fn', instanceId: 'i-1', hosts: ['127.0.0.1'] });
     worker = await createHandlerServer({ credentials: provisioned.worker, host: '127.0.0.1', upstream: `http://127.0.0.1:${upstream.port}` });
     endpoint = await createQuicClient();
-    const invoker = await generator.invokerCertificate();
-    const quic = endpoint.connect({
-      host: '127.0.0.1',
-      port: worker.address.port,
-      serverName: provisioned.serverName,
-      config: createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: invoker }),
-    });
-    await quic.handshake;
-    client = await rawH3Client(quic);
+    const certificate = await generator.invokerCertificate();
+    client = await connectRawH3Client(endpoint, { port: worker.address.port, serverName: provisioned.serverName, caPem: ca.certPem, certificate });
   }, 30_000);
 
   afterAll(async () => {

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandlerServer, type HandlerServer } from '../../src/handler-server/index.js';
 import {
   createQuicClient,
-  createQuicheConfig,
   encodeFrameHeader,
   frameType,
   h3ErrorCodes,
@@ -10,7 +9,7 @@ import {
   type QuicEndpoint,
 } from '../../src/transport/index.js';
 import { createPlatformCA, ZeroRttGenerator, type IssuedCertificate, type PlatformCA, type Provisioned } from '../../src/zero-rtt/index.js';
-import { rawH3Client, readAnswer, type RawH3Client } from '../helpers/raw-h3.js';
+import { connectRawH3Client, readAnswer, type RawH3Client } from '../helpers/raw-h3.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,14 +44,8 @@ describe('handler server over QUIC: request validation, header limits and respon
       },
     });
     servers.push(server);
-    const quic = endpoint.connect({
-      host: '127.0.0.1',
-      port: server.address.port,
-      serverName: provisioned.serverName,
-      config: createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: invokerCertificate }),
-    });
-    await quic.handshake;
-    return { server, client: await rawH3Client(quic) };
+    const client = await connectRawH3Client(endpoint, { port: server.address.port, serverName: provisioned.serverName, caPem: ca.certPem, certificate: invokerCertificate });
+    return { server, client };
   };
   const fields = (method: string, scheme = 'https', extra: Field[] = []): Field[] => [
     [':method', method],

@@ -9,6 +9,7 @@ import {
   encodeFrame,
   encodeSettingsFrame,
   encodeStreamType,
+  createQuicheConfig,
   FrameReader,
   frameType,
   h3TransportFor,
@@ -18,7 +19,9 @@ import {
   type H3Stream,
   type H3Transport,
   type QuicConnection,
+  type QuicEndpoint,
 } from '../../src/transport/index.js';
+import type { IssuedCertificate } from '../../src/zero-rtt/index.js';
 
 export interface RawExchange {
   /** The final response status, if a response header section arrived. */
@@ -34,6 +37,21 @@ export interface RawH3Client {
   exchange(fields: Field[], body?: Uint8Array): Promise<RawExchange>;
   /** Opens a request stream and writes `bytes` without FIN. */
   openPartial(bytes: Uint8Array): Promise<H3Stream>;
+}
+
+/** A raw client on a new connection from `endpoint` to a worker on loopback, authenticated with `certificate`. */
+export async function connectRawH3Client(
+  endpoint: QuicEndpoint,
+  worker: { port: number; serverName: string; caPem: string; certificate: IssuedCertificate },
+): Promise<RawH3Client> {
+  const quic = endpoint.connect({
+    host: '127.0.0.1',
+    port: worker.port,
+    serverName: worker.serverName,
+    config: createQuicheConfig({ role: 'client', caPem: worker.caPem, certificate: worker.certificate }),
+  });
+  await quic.handshake;
+  return rawH3Client(quic);
 }
 
 export async function rawH3Client(quic: QuicConnection): Promise<RawH3Client> {
