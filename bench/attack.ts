@@ -91,20 +91,28 @@ interface FloodResult {
   rssAfterRounds: number[];
 }
 
-async function floodScenario(label: string, admission: Admission, size: number, rounds = 1): Promise<FloodResult> {
-  const provisioned = await generator.provision({ functionName: 'victim', instanceId: `i-${label.length}`, hosts: ['127.0.0.1'] });
-  const worker = await startWorker(provisioned, admission);
+/** The honest invoker, holding the worker's provisioned session: each request on a new connection, timed. */
+function honestInvoker(provisioned: Provisioned, port: number): { invoker: InvokerClient; request(): Promise<{ ms: number; early: boolean }> } {
   const store = new MemoryTicketStore();
   store.set(provisioned.serverName, provisioned.session);
   const invoker = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: store, idleTimeoutMs: 0 });
-  const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: worker.port };
-  const honest = async () => {
-    invoker.closeIdleConnections();
-    const started = performance.now();
-    const response = await invoker.fetch(target);
-    if ((await response.text()) !== 'still here') throw new Error('wrong answer');
-    return { ms: performance.now() - started, early: getTransportInfo(response)?.earlyDataAccepted === true };
+  const target = { serverName: provisioned.serverName, host: '127.0.0.1', port };
+  return {
+    invoker,
+    async request() {
+      invoker.closeIdleConnections();
+      const started = performance.now();
+      const response = await invoker.fetch(target);
+      if ((await response.text()) !== 'still here') throw new Error('wrong answer');
+      return { ms: performance.now() - started, early: getTransportInfo(response)?.earlyDataAccepted === true };
+    },
   };
+}
+
+async function floodScenario(label: string, admission: Admission, size: number, rounds = 1): Promise<FloodResult> {
+  const provisioned = await generator.provision({ functionName: 'victim', instanceId: `i-${label.length}`, hosts: ['127.0.0.1'] });
+  const worker = await startWorker(provisioned, admission);
+  const { invoker, request: honest } = honestInvoker(provisioned, worker.port);
   await honest();
   const calm = await honest();
   const baseline = await worker.stats(true);
@@ -252,15 +260,9 @@ interface SlowHeadersResult {
 async function slowHeadersScenario(connectionCount: number, streamsPerConnection: number, holdMs: number): Promise<SlowHeadersResult> {
   const provisioned = await generator.provision({ functionName: 'victim', instanceId: 'slow', hosts: ['127.0.0.1'] });
   const worker = await startWorker(provisioned, {});
-  const store = new MemoryTicketStore();
-  store.set(provisioned.serverName, provisioned.session);
-  const invoker = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: store, idleTimeoutMs: 0 });
+  const { invoker, request } = honestInvoker(provisioned, worker.port);
   const honest = async () => {
-    invoker.closeIdleConnections();
-    const started = performance.now();
-    const response = await invoker.fetch({ serverName: provisioned.serverName, host: '127.0.0.1', port: worker.port });
-    if ((await response.text()) !== 'still here') throw new Error('wrong answer');
-    const ms = performance.now() - started;
+    const { ms } = await request();
     // Its connection must not count among the attacker's below.
     invoker.closeIdleConnections();
     return ms;
