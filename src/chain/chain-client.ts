@@ -1,7 +1,9 @@
 import { QfaasConfigError } from '../errors.js';
-import { InvokerClient } from '../invoker-client/invoker-client.js';
-import type { ZeroRttPolicy } from '../replay-guard/policy.js';
+import { InvokerClient, type InvokerResponse } from '../invoker-client/invoker-client.js';
+import { headerValue, type HeadersLike, type ZeroRttPolicy } from '../replay-guard/policy.js';
 import type { QuicTransportSettings } from '../transport/quic/config.js';
+import type { OutgoingHeaders } from '../transport/h3/header-fields.js';
+import type { BodyInput } from '../transport/h3/message-writer.js';
 import { chainCredentialsEnvVar, loadChainCredentials, loadCredentials, type FunctionChainCredentials, type WorkerCredentials } from '../zero-rtt/credentials.js';
 import { MemoryTicketStore } from '../zero-rtt/memory-ticket-store.js';
 import { chainHeaders } from './headers.js';
@@ -24,6 +26,17 @@ export interface ChainClientOptions {
 export interface InvokeInit extends RequestInit {
   /** The request this function is serving: its call id and hop count carry over to the callee. */
   parent?: Request | Headers;
+}
+
+/** The lean form's options (undici's `request()` style): no web objects are built. */
+export interface ChainRequestOptions {
+  /** @default 'GET' */
+  method?: string;
+  headers?: OutgoingHeaders;
+  body?: BodyInput;
+  signal?: AbortSignal;
+  /** The request this function is serving (lean or web): its call id and hop count carry over. */
+  parent?: { headers: HeadersLike } | Headers;
 }
 
 export interface InvokeAsyncInit extends InvokeInit {
@@ -88,6 +101,45 @@ export class ChainClient {
   }
 
   /**
+   * The lean form of {@link invoke}: method, headers and body as plain values, the response as
+   * `{ statusCode, headers, body }` (read or `dump()` its body). What platform code on a hot path uses.
+   */
+  request(functionName: string, options: ChainRequestOptions = {}): Promise<InvokerResponse> {
+    const path = `/function/${functionName}`;
+    if (!functionPath.test(path)) return Promise.reject(new QfaasConfigError('functionName', 'must be a lowercase DNS label'));
+    const headers: string[] = [];
+    const given = options.headers;
+    if (given !== undefined) {
+      if (Array.isArray(given)) headers.push(...(given as readonly string[]));
+      else {
+        const record = given as Readonly<Record<string, string | number | readonly string[] | undefined>>;
+        for (const name in record) {
+          const value = record[name];
+          if (value === undefined) continue;
+          if (typeof value === 'string' || typeof value === 'number') headers.push(name, String(value));
+          else for (const item of value) headers.push(name, item);
+        }
+      }
+    }
+    const parent = options.parent === undefined ? undefined : options.parent instanceof Headers ? options.parent : options.parent.headers;
+    if (parent !== undefined) {
+      for (const name of [chainHeaders.callId, chainHeaders.hops]) {
+        const value = headerValue(parent, name);
+        if (value !== undefined && headerValue(headers, name) === undefined) headers.push(name, value);
+      }
+    }
+    return this.#invoker.request({
+      serverName: this.#gatewayServerName,
+      ...this.#gateway,
+      path,
+      ...(options.method === undefined ? {} : { method: options.method }),
+      ...(headers.length === 0 ? {} : { headers }),
+      ...(options.body === undefined ? {} : { body: options.body }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  }
+
+  /**
    * Queues a call (like OpenFaaS /async-function/): resolves with 202 and the call id
    * (`callIdOf(response)`); the result goes to `callbackUrl` if given.
    */
@@ -117,7 +169,7 @@ export class ChainClient {
   }
 
   #call(path: string, init: InvokeInit): Promise<Response> {
-    if (!/^\/(async-)?function\/[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(path)) {
+    if (!functionPath.test(path)) {
       return Promise.reject(new QfaasConfigError('functionName', 'must be a lowercase DNS label'));
     }
     const { parent, ...requestInit } = init;
@@ -130,6 +182,8 @@ export class ChainClient {
     return this.#invoker.fetch({ serverName: this.#gatewayServerName, ...this.#gateway, path }, { ...requestInit, headers });
   }
 }
+
+const functionPath = /^\/(async-)?function\/[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /** A chain client from explicit options. */
 export function createChainClient(options: ChainClientOptions): ChainClient {
@@ -150,6 +204,10 @@ export const chain = {
   },
   invokeAsync(functionName: string, init?: InvokeAsyncInit): Promise<Response> {
     return environmentClient().invokeAsync(functionName, init);
+  },
+  /** The lean form of `invoke` (see {@link ChainClient.request}). */
+  request(functionName: string, options?: ChainRequestOptions): Promise<InvokerResponse> {
+    return environmentClient().request(functionName, options);
   },
   async close(): Promise<void> {
     await fromEnvironment?.close();

@@ -1,11 +1,13 @@
-import { randomUUID, X509Certificate } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { QfaasConfigError } from '../errors.js';
-import type { InvokerClient, InvokerTarget } from '../invoker-client/invoker-client.js';
+import type { InvokerClient, InvokerResponse, InvokerTarget } from '../invoker-client/invoker-client.js';
 import { guardForTicketKey } from '../replay-guard/guard-for-ticket-key.js';
 import type { ReplayGuard, ReplayGuardOptions } from '../replay-guard/server-guard.js';
-import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
-import type { QuicConnection } from '../transport/quic/connection.js';
+import type { CertificateAndKey, QuicTransportSettings } from '../transport/quic/config.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
+import type { Http3IncomingRequest, Http3RequestInfo, OutgoingResponse } from '../transport/h3/server-request.js';
+import { admitEarlyRequest } from '../handler-server/request-pipeline.js';
+import { createChainGatewayQuicConfig } from '../zero-rtt/worker-config.js';
 import { deriveStatelessResetKey } from '../transport/quic/stateless-reset.js';
 import { admissionOptions, type QuicAdmissionOptions } from '../transport/quic/endpoint.js';
 import { createHttp3Server } from '../transport/h3/server.js';
@@ -88,30 +90,29 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
   const queue = new BoundedQueue(options.asyncQueueSize ?? 1000, options.asyncConcurrency ?? 16);
   const { guard, release: releaseGuard } = guardForTicketKey(options.replayGuard, options.credentials.ticketKey);
   const metrics = { calls: 0, asyncCalls: 0, earlyDataCalls: 0, refused: 0, hopLimitExceeded: 0, platformErrors: 0, callbacksDelivered: 0, callbacksFailed: 0 };
-  const callers = new WeakMap<QuicConnection, ChainCaller | undefined>();
 
-  const callerOf = (quic: QuicConnection): ChainCaller | undefined => {
-    if (callers.has(quic)) return callers.get(quic);
-    const der = quic.peerCertificateChain()?.[0];
-    let caller: ChainCaller | undefined;
-    if (der !== undefined) {
-      const subject = new X509Certificate(der).subject;
-      const cn = /^CN=(.*)$/m.exec(subject)?.[1];
-      const role = /^OU=(.*)$/m.exec(subject)?.[1];
-      const dot = cn?.indexOf('.') ?? -1;
-      if (cn !== undefined && role === 'chain' && dot > 0) caller = { instanceId: cn.slice(0, dot), functionName: cn.slice(dot + 1) };
-    }
-    callers.set(quic, caller);
-    return caller;
+  /** The function that called, from its certificate (parsed once per connection by HTTP/3). */
+  const callerOf = (info: Http3RequestInfo): ChainCaller | undefined => {
+    const { commonName, organizationalUnit } = info.peerIdentity();
+    const dot = commonName?.indexOf('.') ?? -1;
+    if (commonName === undefined || organizationalUnit !== 'chain' || dot <= 0) return undefined;
+    return { instanceId: commonName.slice(0, dot), functionName: commonName.slice(dot + 1) };
   };
 
-  const platformError = (status: number, message: string) => {
+  const platformError = (status: number, message: string): OutgoingResponse => {
     metrics.platformErrors++;
-    return new Response(`${message}\n`, { status, headers: { [chainHeaders.error]: 'platform' } });
+    return { statusCode: status, headers: { [chainHeaders.error]: 'platform' }, body: `${message}\n` };
   };
+
+  /** What a call forwards: method, the checked path for the worker, headers as received, body. */
+  interface ForwardedCall {
+    method: string;
+    headerList: readonly (readonly [string, string])[];
+    body: Uint8Array | AsyncIterable<Uint8Array> | undefined;
+  }
 
   /** Calls the target function on behalf of the caller; the response carries the chain headers. */
-  const invoke = async (target: string, request: Request, caller: ChainCaller, callId: string, hops: number, rest: string): Promise<Response> => {
+  const invoke = async (target: string, call: ForwardedCall, caller: ChainCaller, callId: string, hops: number, rest: string): Promise<OutgoingResponse & { response?: InvokerResponse }> => {
     let where: InvokerTarget;
     try {
       where = await options.resolve(target);
@@ -119,38 +120,47 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
       options.onError?.(error);
       return platformError(503, `function "${target}" is not available`);
     }
-    const headers = new Headers();
-    for (const [name, value] of request.headers) if (forwardable(name)) headers.set(name, value);
-    headers.set(chainHeaders.callId, callId);
-    headers.set(chainHeaders.hops, String(hops));
-    headers.set(chainHeaders.caller, `${caller.instanceId}.${caller.functionName}`);
-    let response: Response;
+    const headers: string[] = [];
+    for (const [name, value] of call.headerList) if (forwardable(name) && name !== chainHeaders.callId && name !== chainHeaders.hops) headers.push(name, value);
+    headers.push(chainHeaders.callId, callId, chainHeaders.hops, String(hops), chainHeaders.caller, `${caller.instanceId}.${caller.functionName}`);
+    let response: InvokerResponse;
     try {
-      response = await options.invoker.fetch(
-        { ...where, path: rest },
-        { method: request.method, headers, ...(request.body === null ? {} : { body: request.body, duplex: 'half' }) } as RequestInit,
-      );
+      response = await options.invoker.request({
+        ...where,
+        path: rest,
+        method: call.method,
+        headers,
+        ...(call.body === undefined ? {} : { body: call.body }),
+      });
     } catch (error) {
       options.onError?.(error);
       return platformError(502, `function "${target}" failed before answering`);
     }
-    const out = new Headers(response.headers);
-    out.set(chainHeaders.callId, callId);
+    const out: string[] = [];
+    let labelled = false;
+    for (const [name, value] of response.headerList) {
+      if (name === chainHeaders.callId) continue;
+      if (name === chainHeaders.error) labelled = true;
+      out.push(name, value);
+    }
+    out.push(chainHeaders.callId, callId);
     // A 5xx from the function itself is the function's error, not the platform's (Lambda's
     // FunctionError); a platform error from deeper in the chain keeps its label.
-    if (response.status >= 500 && !out.has(chainHeaders.error)) out.set(chainHeaders.error, 'function');
-    return new Response(response.body, { status: response.status, headers: out });
+    if (response.statusCode >= 500 && !labelled) out.push(chainHeaders.error, 'function');
+    return { statusCode: response.statusCode, headers: out, body: response.body, response };
   };
 
-  const deliverCallback = async (url: string, callId: string, response: Response) => {
+  const deliverCallback = async (url: string, callId: string, result: OutgoingResponse & { response?: InvokerResponse }) => {
     try {
-      const result = await fetch(url, {
+      const body = result.response === undefined ? (typeof result.body === 'string' ? result.body : '') : await result.response.body.bytes();
+      const contentType = result.response?.headers['content-type'] ?? 'application/octet-stream';
+      const delivered = await fetch(url, {
         method: 'POST',
-        headers: { [chainHeaders.callId]: callId, [chainHeaders.functionStatus]: String(response.status), 'content-type': response.headers.get('content-type') ?? 'application/octet-stream' },
-        body: await response.arrayBuffer(),
+        headers: { [chainHeaders.callId]: callId, [chainHeaders.functionStatus]: String(result.statusCode), 'content-type': contentType },
+        body,
         signal: AbortSignal.timeout(10_000),
       });
-      await result.arrayBuffer();
+      await delivered.arrayBuffer();
       metrics.callbacksDelivered++;
     } catch (error) {
       metrics.callbacksFailed++;
@@ -158,57 +168,60 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
     }
   };
 
-  const serve = async (request: Request, rawPath: string, earlyData: boolean, quic: QuicConnection): Promise<Response> => {
+  const serve = async (request: Http3IncomingRequest, info: Http3RequestInfo, earlyData: boolean): Promise<OutgoingResponse> => {
     // The rest of the path goes on to a worker, possibly a proxy: it must stay a plain path there,
     // so it is checked as received (`:path`), not as a URL parser rewrote it.
+    const rawPath = request.path;
     try {
       checkRequestTarget(rawPath);
     } catch {
-      return new Response('invalid request target\n', { status: 400 });
+      return { statusCode: 400, body: 'invalid request target\n' };
     }
     const queryAt = rawPath.indexOf('?');
-    const url = { pathname: queryAt === -1 ? rawPath : rawPath.slice(0, queryAt), search: queryAt === -1 ? '' : rawPath.slice(queryAt) };
-    const match = /^\/(function|async-function)\/([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\/.*)?$/.exec(url.pathname);
-    if (match === null) return new Response('not found: use /function/<name> or /async-function/<name>\n', { status: 404 });
+    const pathname = queryAt === -1 ? rawPath : rawPath.slice(0, queryAt);
+    const search = queryAt === -1 ? '' : rawPath.slice(queryAt);
+    const match = /^\/(function|async-function)\/([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\/.*)?$/.exec(pathname);
+    if (match === null) return { statusCode: 404, body: 'not found: use /function/<name> or /async-function/<name>\n' };
     const [, kind, target, , restPath] = match as unknown as [string, string, string, string | undefined, string | undefined];
-    const caller = callerOf(quic);
+    const caller = callerOf(info);
     if (caller === undefined) {
       metrics.refused++;
-      return new Response('only function instances (chain certificates) may call here\n', { status: 403 });
+      return { statusCode: 403, body: 'only function instances (chain certificates) may call here\n' };
     }
     if (options.allow !== undefined && !options.allow(caller, target)) {
       metrics.refused++;
-      return new Response(`"${caller.functionName}" may not call "${target}"\n`, { status: 403 });
+      return { statusCode: 403, body: `"${caller.functionName}" may not call "${target}"\n` };
     }
-    const hops = Number(request.headers.get(chainHeaders.hops) ?? '0') + 1;
+    const hops = Number(request.headers[chainHeaders.hops] ?? '0') + 1;
     if (!Number.isInteger(hops) || hops > hopLimit) {
       metrics.hopLimitExceeded++;
-      return new Response(`chain exceeded the hop limit of ${hopLimit} (a recursive loop?)\n`, {
-        status: 508,
-        headers: { [chainHeaders.error]: 'platform' },
-      });
+      return { statusCode: 508, headers: { [chainHeaders.error]: 'platform' }, body: `chain exceeded the hop limit of ${hopLimit} (a recursive loop?)\n` };
     }
-    const callId = request.headers.get(chainHeaders.callId) ?? randomUUID();
-    const rest = `${restPath ?? '/'}${url.search}`;
+    const callId = request.headers[chainHeaders.callId] ?? randomUUID();
+    const rest = `${restPath ?? '/'}${search}`;
+    const bodyless = request.method === 'GET' || request.method === 'HEAD';
     if (kind === 'function') {
       metrics.calls++;
       if (earlyData) metrics.earlyDataCalls++;
-      const response = await invoke(target, request, caller, callId, hops, rest);
-      if (earlyData) response.headers.set(chainHeaders.earlyData, '1');
-      return response;
+      const result = await invoke(target, { method: request.method, headerList: request.headerList, body: bodyless ? undefined : request.body }, caller, callId, hops, rest);
+      if (earlyData) (result.headers as string[]).push(chainHeaders.earlyData, '1');
+      return { statusCode: result.statusCode, ...(result.headers === undefined ? {} : { headers: result.headers }), ...(result.body === undefined ? {} : { body: result.body }) };
     }
     metrics.asyncCalls++;
-    const body = request.body === null ? null : await request.arrayBuffer();
-    const callbackUrl = request.headers.get(chainHeaders.callbackUrl);
-    if (callbackUrl !== null && !/^https?:\/\//.test(callbackUrl)) return new Response('x-callback-url must be an http(s) URL\n', { status: 400 });
-    const queued = new Request(request.url, { method: request.method, headers: request.headers, ...(body === null ? {} : { body }) });
+    const callbackUrl = request.headers[chainHeaders.callbackUrl];
+    if (callbackUrl !== undefined && !/^https?:\/\//.test(callbackUrl)) {
+      request.body.cancel();
+      return { statusCode: 400, body: 'x-callback-url must be an http(s) URL\n' };
+    }
+    const body = bodyless ? undefined : await request.body.bytes();
+    const call: ForwardedCall = { method: request.method, headerList: request.headerList, body };
     const accepted = queue.offer(async () => {
-      const response = await invoke(target, queued, caller, callId, hops, rest);
-      if (callbackUrl !== null) await deliverCallback(callbackUrl, callId, response);
-      else await response.body?.cancel();
+      const result = await invoke(target, call, caller, callId, hops, rest);
+      if (callbackUrl !== undefined) await deliverCallback(callbackUrl, callId, result);
+      else await result.response?.body.dump().catch(() => undefined);
     });
-    if (!accepted) return new Response('async queue is full\n', { status: 429, headers: { 'retry-after': '1', [chainHeaders.error]: 'platform' } });
-    return new Response(null, { status: 202, headers: { [chainHeaders.callId]: callId } });
+    if (!accepted) return { statusCode: 429, headers: { 'retry-after': '1', [chainHeaders.error]: 'platform' }, body: 'async queue is full\n' };
+    return { statusCode: 202, headers: { [chainHeaders.callId]: callId } };
   };
 
   const server = await createHttp3Server({
@@ -216,25 +229,17 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
     port: options.port ?? 0,
     // A chain gateway restarted from the same credentials resets its predecessor's connections at once.
     statelessResetKey: deriveStatelessResetKey(options.credentials.ticketKey),
-    config: createQuicheConfig({
-      role: 'server',
-      caPem: options.credentials.caPem,
-      certificate: options.credentials.certificate,
-      ticketKey: options.credentials.ticketKey,
-      clientAuth: 'required',
-      ...(options.transport === undefined ? {} : { transport: options.transport }),
-    }),
-    handlerFor: (quic) => async (request, info) => {
+    // The config the generator minted the workers' gateway sessions against.
+    config: createChainGatewayQuicConfig(options.credentials, options.transport === undefined ? {} : { transport: options.transport }),
+    onRequest: async (request, info) => {
       let earlyData = info.earlyData;
       if (guard !== undefined && earlyData) {
-        const verdict = await guard.check(request, true);
-        if (verdict.action === 'respond') return verdict.response;
-        if (verdict.action === 'defer') {
-          await quic.handshake;
-          earlyData = false;
-        }
+        const admission = await admitEarlyRequest(guard, request, info);
+        if (typeof admission === 'object') return admission;
+        earlyData = admission === 'in-early-data';
       }
-      return serve(request, info.path, earlyData, quic);
+      if (guard === undefined) return serve(request, info, earlyData);
+      return guard.run(request, () => serve(request, info, earlyData));
     },
     ...admissionOptions(options),
   }).catch((error: unknown) => {

@@ -6,6 +6,7 @@ export {
   isFunctionError,
   isPlatformError,
   type ChainClientOptions,
+  type ChainRequestOptions,
   type InvokeAsyncInit,
   type InvokeInit,
 } from './chain-client.js';

@@ -1,35 +1,46 @@
-import { X509Certificate } from 'node:crypto';
 import { QfaasConfigError, QfaasError } from '../errors.js';
 import type { QuicTransportSettings } from '../transport/quic/config.js';
-import type { QuicConnection } from '../transport/quic/connection.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
 import { admissionOptions, type QuicAdmissionOptions, type QuicEndpointStats } from '../transport/quic/endpoint.js';
-import { createQuicheConfig } from '../transport/quic/config.js';
 import { deriveStatelessResetKey } from '../transport/quic/stateless-reset.js';
 import { createHttp3Server, type Http3Server } from '../transport/h3/server.js';
-import type { Http3RequestInfo } from '../transport/h3/connection.js';
+import type { Http3IncomingRequest, Http3RequestInfo, OutgoingResponse } from '../transport/h3/server-request.js';
+import { webRequestFrom, webResponseToOutgoing } from '../transport/h3/web-adapters.js';
+import { DeadlineQueue, type Deadline } from '../timing/deadline-queue.js';
 import type { WorkerCredentials } from '../zero-rtt/credentials.js';
+import { createWorkerQuicConfig } from '../zero-rtt/worker-config.js';
 import { guardForTicketKey } from '../replay-guard/guard-for-ticket-key.js';
 import type { ReplayGuard, ReplayGuardMetrics, ReplayGuardOptions } from '../replay-guard/server-guard.js';
 import { RequestTargetError } from './request-target.js';
+import { admitEarlyRequest } from './request-pipeline.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import { parseDuration } from './watchdog-config.js';
 
-/** What a handler learns about a request besides the web `Request`. */
+/** What a handler learns about a request besides the request itself. */
 export interface RequestInfo {
-  /** The request arrived in 0-RTT early data, before the handshake completed (RFC 8470). */
-  earlyData: boolean;
+  /** The request runs in 0-RTT early data, before the handshake completed (RFC 8470). */
+  readonly earlyData: boolean;
   /** The connection resumed a TLS session (always true for early data). */
-  resumed: boolean;
+  readonly resumed: boolean;
   /** Common name of the client certificate that authenticated the caller (mutual TLS). */
-  invoker?: string;
+  readonly invoker?: string;
   /** The certificate's role (its OU), e.g. 'invoker' or 'chain'. */
-  invokerRole?: string;
-  /** Aborted when the exec timeout fires or the caller cancels. */
-  signal: AbortSignal;
-  streamId: number;
+  readonly invokerRole?: string;
+  /**
+   * Aborted when the exec timeout fires or the caller cancels. Made on first read: a handler
+   * that never asks costs no AbortController.
+   */
+  readonly signal: AbortSignal;
+  readonly streamId: number;
 }
 
+/** The lean request a handler receives: method, the `:path` as received, headers, body. */
+export type IncomingRequest = Http3IncomingRequest;
+
+/** The lean form: plain request in, `{ statusCode, headers, body }` out (no web objects). */
+export type LeanRequestHandler = (request: IncomingRequest, info: RequestInfo) => OutgoingResponse | Promise<OutgoingResponse>;
+
+/** The web form: a `Request` in, a `Response` out (built only for this form). */
 export type RequestHandler = (request: Request, info: RequestInfo) => Response | Promise<Response>;
 
 export interface HandlerServerLimits {
@@ -68,7 +79,9 @@ export interface HandlerServerLimits {
 export interface HandlerServerOptions extends QuicAdmissionOptions {
   /** The worker's credentials from the 0-RTT generator (`loadCredentials()`). */
   credentials: WorkerCredentials;
-  /** In-process mode: answers each request. */
+  /** In-process mode, lean form: answers each request without web objects (the fastest path). */
+  onRequest?: LeanRequestHandler;
+  /** In-process mode, web form: answers each web `Request` with a `Response`. */
   handler?: RequestHandler;
   /** Upstream mode (of-watchdog `mode=http`): the function's own HTTP server, e.g. http://127.0.0.1:3000. */
   upstream?: string;
@@ -140,8 +153,9 @@ export class ExecTimeoutError extends QfaasError {
  * graceful shutdown.
  */
 export async function createHandlerServer(options: HandlerServerOptions): Promise<HandlerServer> {
-  if ((options.handler === undefined) === (options.upstream === undefined)) {
-    throw new QfaasConfigError('handler', 'give exactly one of handler (in-process) and upstream (proxy mode)');
+  const modes = [options.onRequest, options.handler, options.upstream].filter((mode) => mode !== undefined).length;
+  if (modes !== 1) {
+    throw new QfaasConfigError('handler', 'give exactly one of onRequest (lean, in-process), handler (web Request/Response, in-process) and upstream (proxy mode)');
   }
   const limits = {
     maxInflight: options.limits?.maxInflight ?? 0,
@@ -153,12 +167,9 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
   }
   const proxy = options.upstream === undefined ? undefined : new UpstreamProxy(options.upstream);
   const credentials = options.credentials;
-  const config = createQuicheConfig({
-    role: 'server',
-    caPem: credentials.caPem,
-    certificate: { certPem: credentials.certificate.certPem, keyPem: credentials.certificate.keyPem.reveal() },
-    ticketKey: credentials.ticketKey.reveal(),
-    clientAuth: options.clientAuth ?? credentials.clientAuth,
+  // The config the generator minted the worker's sessions against, or they would not resume.
+  const config = createWorkerQuicConfig(credentials, {
+    ...(options.clientAuth === undefined ? {} : { clientAuth: options.clientAuth }),
     ...(options.transport === undefined ? {} : { transport: options.transport }),
   });
 
@@ -175,23 +186,9 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     responsesByStatusClass: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
   };
   const headerCuts = { timedOut: 0, connectionsOverCap: 0 };
-  const identities = new WeakMap<object, { invoker?: string; invokerRole?: string }>();
+  // Exec timeouts of every request share one timer.
+  const deadlines = new DeadlineQueue();
   let draining = false;
-
-  const identityOf = (quic: QuicConnection): { invoker?: string; invokerRole?: string } => {
-    const cached = identities.get(quic);
-    if (cached !== undefined) return cached;
-    const der = quic.peerCertificateChain()?.[0];
-    let identity: { invoker?: string; invokerRole?: string } = {};
-    if (der !== undefined) {
-      const subject = new X509Certificate(der).subject;
-      const cn = /^CN=(.*)$/m.exec(subject)?.[1];
-      const ou = /^OU=(.*)$/m.exec(subject)?.[1];
-      identity = { ...(cn === undefined ? {} : { invoker: cn }), ...(ou === undefined ? {} : { invokerRole: ou }) };
-    }
-    identities.set(quic, identity);
-    return identity;
-  };
 
   // Responses are counted as the HTTP/3 layer sends them (events.response), so that answers it
   // makes itself (421, 431, 501) count too, and answers nobody is left to read do not.
@@ -200,13 +197,13 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     if (statusClass in metrics.responsesByStatusClass) metrics.responsesByStatusClass[statusClass]++;
   };
 
-  const effectiveTimeout = (request: Request): number => {
-    const header = options.limits?.timeoutHeader;
-    const requested = header === undefined ? null : request.headers.get(header);
-    if (requested === null) return limits.execTimeoutMs;
+  const timeoutHeader = options.limits?.timeoutHeader?.toLowerCase();
+  const effectiveTimeout = (request: IncomingRequest): number => {
+    const requested = timeoutHeader === undefined ? undefined : request.headers[timeoutHeader];
+    if (requested === undefined) return limits.execTimeoutMs;
     let ms: number;
     try {
-      ms = parseDuration(requested, header as string);
+      ms = parseDuration(requested, timeoutHeader as string);
     } catch {
       return limits.execTimeoutMs;
     }
@@ -214,98 +211,81 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     return limits.execTimeoutMs === 0 ? ms : Math.min(ms, limits.execTimeoutMs);
   };
 
-  const serve = async (request: Request, h3Info: Http3RequestInfo, quic: QuicConnection): Promise<Response> => {
-    metrics.requests++;
-    if (h3Info.earlyData) metrics.earlyDataRequests++;
-    // Anti-replay decides first: a replayed request must not even count against the limits.
-    let earlyData = h3Info.earlyData;
-    if (guard !== undefined && earlyData) {
-      const verdict = await guard.check(request, true);
-      if (verdict.action === 'respond') {
-        await request.body?.cancel().catch(() => undefined);
-        return verdict.response;
+  const execute = async (request: IncomingRequest, info: HandlerRequestInfo): Promise<OutgoingResponse> => {
+    if (proxy !== undefined) {
+      try {
+        return await proxy.forward(
+          { method: request.method, path: request.path, headers: request.headers, body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body },
+          { earlyData: info.earlyData, signal: info.signal },
+        );
+      } catch (error) {
+        if (info.aborted) throw error;
+        // A path that could leave the upstream's origin: refused before any connection.
+        if (error instanceof RequestTargetError) return { statusCode: 400, body: 'invalid request target\n' };
+        metrics.upstreamErrors++;
+        options.onError?.(error);
+        return { statusCode: 502, body: 'upstream unavailable\n' };
       }
-      if (verdict.action === 'defer') {
-        try {
-          // A replayed flight never completes a handshake: its request never runs.
-          await quic.handshake;
-        } catch {
-          await request.body?.cancel().catch(() => undefined);
-          return new Response(null, { status: 425 });
-        }
-        earlyData = false;
+    }
+    try {
+      if (options.onRequest !== undefined) {
+        const response = await options.onRequest(request, info);
+        if (typeof response?.statusCode !== 'number') throw new TypeError('the handler did not return { statusCode, headers?, body? }');
+        return response;
+      }
+      const response = await (options.handler as RequestHandler)(webRequestFrom(request), info);
+      if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
+      return webResponseToOutgoing(response);
+    } catch (error) {
+      if (info.aborted) throw error;
+      metrics.handlerErrors++;
+      options.onError?.(error);
+      // Never the stack trace: it can describe internals to whoever called.
+      return { statusCode: 500, body: 'internal error\n' };
+    }
+  };
+
+  const serve = async (request: IncomingRequest, h3Info: Http3RequestInfo): Promise<OutgoingResponse> => {
+    metrics.requests++;
+    let earlyData = h3Info.earlyData;
+    if (earlyData) {
+      metrics.earlyDataRequests++;
+      // Anti-replay decides first: a replayed request must not even count against the limits.
+      if (guard !== undefined) {
+        const admission = await admitEarlyRequest(guard, request, h3Info);
+        if (typeof admission === 'object') return admission;
+        earlyData = admission === 'in-early-data';
       }
     }
     if (limits.maxInflight > 0 && metrics.inflight >= limits.maxInflight) {
       metrics.rejectedInflight++;
-      await request.body?.cancel().catch(() => undefined);
-      return new Response('too many requests in flight\n', { status: 429, headers: { 'retry-after': '1' } });
+      request.body.cancel();
+      return { statusCode: 429, headers: { 'retry-after': '1' }, body: 'too many requests in flight\n' };
     }
     metrics.inflight++;
-    const controller = new AbortController();
-    // The invoker cancelled or the connection ended: stop the function's work too.
-    const onClientGone = () => controller.abort(h3Info.signal.reason);
-    h3Info.signal.addEventListener('abort', onClientGone, { once: true });
-    let timer: NodeJS.Timeout | undefined;
+    const info = new HandlerRequestInfo(h3Info, earlyData);
     const timeoutMs = effectiveTimeout(request);
-    const timedOut = new Promise<Response>((resolve) => {
-      if (timeoutMs === 0) return;
-      timer = setTimeout(() => {
-        metrics.execTimeouts++;
-        controller.abort(new ExecTimeoutError(`exec timeout of ${timeoutMs} ms`));
-        resolve(new Response('function timed out\n', { status: 504 }));
-      }, timeoutMs);
-    });
+    let deadline: Deadline | undefined;
     try {
-      const info = {
-        earlyData,
-        resumed: h3Info.earlyData || (quic.handshakeInfo?.resumed ?? false),
-        signal: controller.signal,
-        streamId: h3Info.streamId,
-      } as RequestInfo;
-      // Parsing the client certificate costs tens of microseconds: only when the handler asks.
-      Object.defineProperties(info, {
-        invoker: { enumerable: true, get: () => identityOf(quic).invoker },
-        invokerRole: { enumerable: true, get: () => identityOf(quic).invokerRole },
+      const running = guard === undefined ? execute(request, info) : guard.run(request, () => execute(request, info));
+      if (timeoutMs === 0) return await running;
+      const timedOut = new Promise<OutgoingResponse>((resolve) => {
+        deadline = deadlines.add(timeoutMs, () => {
+          metrics.execTimeouts++;
+          info.abort(new ExecTimeoutError(`exec timeout of ${timeoutMs} ms`));
+          resolve(functionTimedOut());
+        });
       });
-      const run = async (): Promise<Response> => {
-        if (proxy !== undefined) {
-          try {
-            return await proxy.forward(request, { earlyData: info.earlyData, signal: controller.signal, target: h3Info.path });
-          } catch (error) {
-            if (controller.signal.aborted) throw error;
-            // A path that could leave the upstream's origin: refused before any connection.
-            if (error instanceof RequestTargetError) return new Response('invalid request target\n', { status: 400 });
-            metrics.upstreamErrors++;
-            options.onError?.(error);
-            return new Response('upstream unavailable\n', { status: 502 });
-          }
-        }
-        try {
-          const response = await (options.handler as RequestHandler)(request, info);
-          if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
-          return response;
-        } catch (error) {
-          if (controller.signal.aborted) throw error;
-          metrics.handlerErrors++;
-          options.onError?.(error);
-          // Never the stack trace: it can describe internals to whoever called.
-          return new Response('internal error\n', { status: 500 });
-        }
-      };
-      const execute = guard === undefined ? run : () => guard.run(request, run);
-      const response = await Promise.race([execute(), timedOut]);
-      return response;
+      return await Promise.race([running, timedOut]);
     } catch {
-      if (controller.signal.aborted && !(controller.signal.reason instanceof ExecTimeoutError)) {
+      if (info.aborted && !info.timedOut) {
         // Nobody is left to read an answer: not counted as a response.
         metrics.cancelled++;
-        return new Response(null, { status: 503 });
+        return { statusCode: 503 };
       }
-      return new Response('function timed out\n', { status: 504 });
+      return functionTimedOut();
     } finally {
-      clearTimeout(timer);
-      h3Info.signal.removeEventListener('abort', onClientGone);
+      deadline?.cancel();
       metrics.inflight--;
     }
   };
@@ -324,7 +304,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       headersTimedOut: () => headerCuts.timedOut++,
       headerBytesExceeded: () => headerCuts.connectionsOverCap++,
     },
-    handlerFor: (quic) => (request, info) => serve(request, info, quic),
+    onRequest: serve,
     ...admissionOptions(options),
   }).catch((error: unknown) => {
     releaseGuard();
@@ -356,8 +336,70 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       if (draining) return;
       draining = true;
       await server.close({ timeoutMs });
+      deadlines.clear();
       proxy?.close();
       releaseGuard();
     },
   };
+}
+
+const functionTimedOut = (): OutgoingResponse => ({ statusCode: 504, body: 'function timed out\n' });
+
+/**
+ * The handler's view of a request: facts from the HTTP/3 layer, the caller's identity parsed only
+ * when read, and a signal made only when read (aborted by the exec timeout or the caller leaving).
+ */
+class HandlerRequestInfo implements RequestInfo {
+  readonly earlyData: boolean;
+  readonly #h3: Http3RequestInfo;
+  #controller: AbortController | undefined;
+  #timeoutReason: ExecTimeoutError | undefined;
+
+  constructor(h3: Http3RequestInfo, earlyData: boolean) {
+    this.#h3 = h3;
+    this.earlyData = earlyData;
+  }
+
+  get streamId(): number {
+    return this.#h3.streamId;
+  }
+
+  get resumed(): boolean {
+    return this.#h3.earlyData || (this.#h3.handshakeInfo?.resumed ?? false);
+  }
+
+  get invoker(): string | undefined {
+    return this.#h3.peerIdentity().commonName;
+  }
+
+  get invokerRole(): string | undefined {
+    return this.#h3.peerIdentity().organizationalUnit;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      if (this.#timeoutReason !== undefined) controller.abort(this.#timeoutReason);
+      else if (this.#h3.aborted) controller.abort(this.#h3.signal.reason);
+      // The invoker cancelled or the connection ended: stop the function's work too.
+      else this.#h3.signal.addEventListener('abort', () => controller.abort(this.#h3.signal.reason), { once: true });
+    }
+    return this.#controller.signal;
+  }
+
+  /** The caller left, or the exec timeout fired. */
+  get aborted(): boolean {
+    return this.#timeoutReason !== undefined || this.#h3.aborted;
+  }
+
+  get timedOut(): boolean {
+    return this.#timeoutReason !== undefined;
+  }
+
+  abort(reason: ExecTimeoutError): void {
+    if (this.aborted) return;
+    this.#timeoutReason = reason;
+    this.#controller?.abort(reason);
+  }
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { urlToHttpOptions } from 'node:url';
+import type { OutgoingResponse } from '../transport/h3/server-request.js';
 import { upstreamUrlFor } from './request-target.js';
 
 /** Hop-by-hop and HTTP/3-forbidden fields, never forwarded either way (RFC 9110 section 7.6.1). */
@@ -18,9 +18,12 @@ const hopByHop: ReadonlySet<string> = new Set([
   'host',
 ]);
 
-function pathAndQuery(url: string): string {
-  const { pathname, search } = new URL(url);
-  return `${pathname}${search}`;
+/** What the proxy forwards: method, the `:path` as received, headers, and the body (null for none). */
+export interface ForwardedRequest {
+  method: string;
+  path: string;
+  headers: Readonly<Record<string, string>>;
+  body: AsyncIterable<Uint8Array> | null;
 }
 
 /** The function's own HTTP/1.1 server reached over keep-alive connections (of-watchdog `mode=http`). */
@@ -38,49 +41,41 @@ export class UpstreamProxy {
 
   /**
    * Forwards a request and streams both bodies. Adds `Early-Data: 1` when the request arrived in
-   * early data (RFC 8470 section 5.1). Resolves with the upstream's response; rejects when the
-   * upstream cannot be reached or the signal aborts.
+   * early data (RFC 8470 section 5.1). Resolves with the upstream's response (its body a Node
+   * stream, read as an async iterable); rejects when the upstream cannot be reached or the signal
+   * aborts.
    *
-   * `target` is the request's `:path` as received (before any URL parser normalised it); without
-   * it, the path and query of `request.url`. Either way it must pass `checkRequestTarget()`, or
-   * this throws `RequestTargetError` (answer 400) before any connection is made: the upstream's
-   * origin is fixed, the request only ever chooses a path on it.
+   * `request.path` is the `:path` as received (before any URL parser normalised it). It must pass
+   * `checkRequestTarget()`, or this throws `RequestTargetError` (answer 400) before any connection
+   * is made: the upstream's origin is fixed, the request only ever chooses a path on it.
    */
-  forward(request: Request, options: { earlyData: boolean; signal: AbortSignal; extraHeaders?: Record<string, string>; target?: string }): Promise<Response> {
-    const incoming = options.target ?? pathAndQuery(request.url);
+  forward(request: ForwardedRequest, options: { earlyData: boolean; signal?: AbortSignal; extraHeaders?: Record<string, string> }): Promise<OutgoingResponse> {
+    const incoming = request.path;
     // Checks the target and asserts the origin; the request line then carries the checked text
     // itself, not a URL parser's re-serialisation of it.
     const target = { ...urlToHttpOptions(upstreamUrlFor(this.#base, incoming)), path: incoming };
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of request.headers) if (!hopByHop.has(name)) headers[name] = value;
+    const headers: Record<string, string> = {};
+    for (const name in request.headers) if (!hopByHop.has(name)) headers[name] = request.headers[name] as string;
     if (options.earlyData) headers['early-data'] = '1';
-    Object.assign(headers, options.extraHeaders ?? {});
-    return new Promise<Response>((resolve, reject) => {
-      const upstream = http.request({ ...target, method: request.method, headers, agent: this.#agent, signal: options.signal });
+    if (options.extraHeaders !== undefined) Object.assign(headers, options.extraHeaders);
+    return new Promise<OutgoingResponse>((resolve, reject) => {
+      const upstream = http.request({ ...target, method: request.method, headers, agent: this.#agent, ...(options.signal === undefined ? {} : { signal: options.signal }) });
       upstream.once('error', reject);
       upstream.once('response', (incomingResponse) => {
-        const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(incomingResponse.headers)) {
-          if (value === undefined || hopByHop.has(name) || name === 'content-length') continue;
-          for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
+        const responseHeaders: string[] = [];
+        const raw = incomingResponse.rawHeaders;
+        for (let i = 0; i < raw.length; i += 2) {
+          const name = (raw[i] as string).toLowerCase();
+          if (hopByHop.has(name) || name === 'content-length') continue;
+          responseHeaders.push(name, raw[i + 1] as string);
         }
         const status = incomingResponse.statusCode ?? 502;
         const noBody = request.method === 'HEAD' || status === 204 || status === 304;
         if (noBody) incomingResponse.resume();
-        try {
-          resolve(
-            new Response(noBody ? null : (Readable.toWeb(incomingResponse) as unknown as ReadableStream<Uint8Array>), {
-              status,
-              headers: responseHeaders,
-            }),
-          );
-        } catch (error) {
-          incomingResponse.destroy();
-          reject(error);
-        }
+        resolve({ statusCode: status, headers: responseHeaders, body: noBody ? null : incomingResponse });
       });
       if (request.body === null) upstream.end();
-      else Readable.fromWeb(request.body as unknown as NodeReadableStream<Uint8Array>).once('error', (error) => upstream.destroy(error)).pipe(upstream);
+      else Readable.from(request.body, { objectMode: false }).once('error', (error) => upstream.destroy(error)).pipe(upstream);
     });
   }
 

@@ -1,14 +1,20 @@
 import { QfaasConfigError } from '../errors.js';
-import { markEarlyRequest } from '../replay-guard/early-data-headers.js';
+import { earlyNonceHeader, earlyTimestampHeader, newEarlyDataMark } from '../replay-guard/early-data-headers.js';
 import { isEarlyDataEligible, zeroRttPolicies, type ZeroRttPolicy } from '../replay-guard/policy.js';
+import { DeadlineQueue, type Deadline } from '../timing/deadline-queue.js';
 import type { QuicheConfig } from '../transport/quic/binding.js';
 import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import { QuicEndpoint } from '../transport/quic/endpoint.js';
+import type { ClientExchange, Http3ResponseData } from '../transport/h3/client-request.js';
 import type { Http3Connection } from '../transport/h3/connection.js';
 import { h3ErrorCodes } from '../transport/h3/errors.js';
+import { appendWebHeaders, type OutgoingHeaders } from '../transport/h3/header-fields.js';
+import type { BodyInput } from '../transport/h3/message-writer.js';
+import type { Field } from '../transport/h3/qpack/field-section.js';
 import { connectHttp3 } from '../transport/h3/server.js';
 import { deserializePeerSettings, serializePeerSettings } from '../transport/h3/settings.js';
+import { webResponse } from '../transport/h3/web-adapters.js';
 import { MemoryTicketStore } from '../zero-rtt/memory-ticket-store.js';
 import { Secret } from '../zero-rtt/secret.js';
 import { FailSafeTicketStore, type StoredSession, type TicketStore } from '../zero-rtt/ticket-store.js';
@@ -28,7 +34,30 @@ export interface InvokerTarget {
   path?: string;
 }
 
-/** Transport facts of a response from {@link InvokerClient.fetch}. */
+/**
+ * A request for {@link InvokerClient.request}, in the style of undici's `Dispatcher.request()`:
+ * the worker, then method, path, headers and body. No web object is built.
+ */
+export interface InvokerRequestOptions extends InvokerTarget {
+  /** @default 'GET' */
+  method?: string;
+  /** A plain object (values may be lists) or a flat list `[name, value, …]`. */
+  headers?: OutgoingHeaders;
+  /**
+   * Bytes, text, or an async iterable of chunks (streamed; such a request is never retried).
+   * Bytes and text are sent again on the one retry after 425 Too Early.
+   */
+  body?: BodyInput;
+  /** Aborts the request, body included; it rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** A response from {@link InvokerClient.request} (undici's `ResponseData`, plus transport facts). */
+export interface InvokerResponse extends Http3ResponseData {
+  transport: TransportInfo;
+}
+
+/** Transport facts of a response from {@link InvokerClient.request} or {@link InvokerClient.fetch}. */
 export interface TransportInfo {
   /** The request left in 0-RTT early data. */
   earlyData: boolean;
@@ -104,7 +133,8 @@ interface PooledConnection {
   withSession: boolean;
   active: number;
   lastUsed: number;
-  idleTimer: NodeJS.Timeout | undefined;
+  /** Pending idle check (one per idle connection, on the invoker's deadline queue). */
+  idleCheck: Deadline | undefined;
   settings: RememberedSettings | undefined;
   /** Liveness probing, from the handshake on (undefined when deadPeerTimeoutMs is 0). */
   watch: PeerWatch | undefined;
@@ -112,9 +142,9 @@ interface PooledConnection {
   unreachable: boolean;
 }
 
-/** Body types that can be sent again when a retry is allowed. */
-function isReplayable(body: RequestInit['body']): boolean {
-  return body === undefined || body === null || !(body instanceof ReadableStream);
+/** Bodies that can be sent again when a retry is allowed. */
+function isReplayable(body: BodyInput): boolean {
+  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
 }
 
 /**
@@ -143,6 +173,8 @@ export class InvokerClient {
   readonly #pool = new Map<string, PooledConnection>();
   readonly #dialing = new Map<string, Promise<PooledConnection>>();
   readonly #metrics = new InvokerMetrics();
+  /** Request, connect and idle timeouts of every request and connection share one timer. */
+  readonly #deadlines = new DeadlineQueue();
   #endpoint: Promise<QuicEndpoint> | undefined;
   #closed = false;
 
@@ -174,22 +206,23 @@ export class InvokerClient {
   }
 
   /**
-   * Sends a request to a worker and resolves with its response (the body streams). Rejects with
-   * the signal's reason, an InvokerError (timeouts, closed invoker, exhausted pool, draining or
-   * unreachable worker, request cut after it left: see `retryable` and `mayHaveRun`), a TLS error,
-   * or an Http3Error about the request itself.
+   * Sends a request to a worker and resolves with its response once the header section arrived;
+   * the body streams after that (read it, or `dump()` it). The lean form: no web `Request`,
+   * `Response`, `Headers` or stream is built. Rejects with the signal's reason, an InvokerError
+   * (timeouts, closed invoker, exhausted pool, draining or unreachable worker, request cut after it
+   * left: see `retryable` and `mayHaveRun`), a TLS error, or an Http3Error about the request itself.
    */
-  async fetch(target: InvokerTarget, init: RequestInit = {}): Promise<Response> {
+  async request(options: InvokerRequestOptions): Promise<InvokerResponse> {
     if (this.#closed) throw new InvokerError('QFAAS_INVOKER_CLOSED', 'the invoker is closed');
     this.#metrics.requests++;
     const started = performance.now();
-    const replayable = isReplayable(init.body);
+    const replayable = isReplayable(options.body);
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await this.#attempt(target, init, attempt);
-        if (response.status === 425 && attempt === 1 && replayable && getTransportInfo(response)?.earlyData === true) {
+        const response = await this.#attempt(options, attempt);
+        if (response.statusCode === 425 && attempt === 1 && replayable && response.transport.earlyData) {
           // RFC 8470 section 5.2: the worker wants it after the handshake; it was not processed.
-          await response.body?.cancel().catch(() => undefined);
+          response.body.cancel();
           this.#metrics.retries++;
           continue;
         }
@@ -203,85 +236,109 @@ export class InvokerClient {
     }
   }
 
-  async #attempt(target: InvokerTarget, init: RequestInit, attempt: number): Promise<Response> {
-    const request = new Request(`https://${target.serverName}${target.path ?? '/'}`, {
-      ...init,
-      signal: null,
-      ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}),
-    } as RequestInit);
-    const eligible = attempt === 1 && isEarlyDataEligible(request.method, request.headers, this.#policy);
-    const key = poolKey(target);
+  /**
+   * The web form of {@link request}: `init` as for `fetch()`, a web `Response` back (its transport
+   * facts from {@link getTransportInfo}). Same errors as `request`.
+   */
+  async fetch(target: InvokerTarget, init: RequestInit = {}): Promise<Response> {
+    const options = await leanOptions(target, init);
+    const response = await this.request(options);
+    const web = webResponse(response, options.method ?? 'GET');
+    transportInfo.set(web, response.transport);
+    return web;
+  }
+
+  async #attempt(options: InvokerRequestOptions, attempt: number): Promise<InvokerResponse> {
+    const method = options.method ?? 'GET';
+    const eligible = attempt === 1 && isEarlyDataEligible(method, options.headers ?? noHeaders, this.#policy);
+    const key = poolKey(options);
     const drainingUntil = this.#draining.get(key);
     if (drainingUntil !== undefined) {
       if (drainingUntil > performance.now()) {
-        throw new InvokerError('QFAAS_WORKER_DRAINING', `worker ${describeTarget(target)} is draining (it refused requests moments ago); the request was not sent`);
+        throw new InvokerError('QFAAS_WORKER_DRAINING', `worker ${describeTarget(options)} is draining (it refused requests moments ago); the request was not sent`);
       }
       this.#draining.delete(key);
     }
-    // Our timeouts abort `controller`; the caller's signal joins it for the whole exchange,
-    // body included (AbortSignal.any holds no listener on the caller's signal once collected).
-    const controller = new AbortController();
-    const signal = init.signal == null ? controller.signal : AbortSignal.any([init.signal, controller.signal]);
-    if (signal.aborted) throw signal.reason;
-    const timers: NodeJS.Timeout[] = [];
+    const signal = options.signal;
+    if (signal?.aborted === true) throw signal.reason;
+    // Our timeouts and the caller's signal abort the attempt through one object: no AbortController.
+    const abort = new AttemptAbort();
+    const onAbort = signal === undefined ? undefined : () => abort.abort(signal.reason);
+    if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
+    let requestDeadline: Deadline | undefined;
+    let connectDeadline: Deadline | undefined;
     if (this.#requestTimeoutMs > 0) {
-      timers.push(
-        setTimeout(
-          () => controller.abort(new InvokerError('QFAAS_REQUEST_TIMEOUT', `no response from ${describeTarget(target)} within ${this.#requestTimeoutMs} ms`)),
-          this.#requestTimeoutMs,
-        ),
+      requestDeadline = this.#deadlines.add(this.#requestTimeoutMs, () =>
+        abort.abort(new InvokerError('QFAAS_REQUEST_TIMEOUT', `no response from ${describeTarget(options)} within ${this.#requestTimeoutMs} ms`)),
       );
     }
     let pooled: PooledConnection | undefined;
     let sent = false;
     let earlyData = false;
+    let listening = onAbort !== undefined;
     try {
-      const connection = await abortable(this.#connection(target, key), signal);
-      pooled = connection.pooled;
-      const reused = connection.reused;
+      const existing = this.#pool.get(key);
+      const reused = existing !== undefined && usable(existing);
+      pooled = reused ? existing : await abort.wait(this.#dial(options, key));
       pooled.active++;
-      this.#touch(pooled);
+      pooled.lastUsed = performance.now();
       pooled.watch?.wake();
       const quic = pooled.quic;
       if (!quic.handshakeCompleted) {
         const h3 = pooled.h3;
-        timers.push(
-          setTimeout(() => {
-            if (quic.handshakeCompleted) return;
-            controller.abort(new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${describeTarget(target)} within ${this.#connectTimeoutMs} ms`));
-            h3.close(h3ErrorCodes.H3_NO_ERROR, 'connect timeout');
-          }, this.#connectTimeoutMs),
-        );
+        connectDeadline = this.#deadlines.add(this.#connectTimeoutMs, () => {
+          if (quic.handshakeCompleted) return;
+          abort.abort(new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${describeTarget(options)} within ${this.#connectTimeoutMs} ms`));
+          h3.close(h3ErrorCodes.H3_NO_ERROR, 'connect timeout');
+        });
         // A request that may not go in early data waits for the handshake: it is never in a 0-RTT packet.
-        if (!(eligible && pooled.withSession)) await abortable(quic.handshake, signal);
+        if (!(eligible && pooled.withSession)) await abort.wait(quic.handshake);
       }
       earlyData = !quic.handshakeCompleted;
+      let headers = options.headers;
       if (earlyData) {
         // A nonce and our clock let the worker refuse a replay of this flight (docs/security.md).
-        markEarlyRequest(request.headers);
+        const mark = newEarlyDataMark();
+        headers = [...flatHeaders(headers), earlyNonceHeader, mark.nonce, earlyTimestampHeader, String(mark.timestamp)];
         this.#metrics.earlyDataRequests++;
       }
       if (reused) this.#metrics.reusedConnections++;
       sent = true;
-      const response = await pooled.h3.fetch(request, { signal });
-      const handshake = quic.handshakeInfo ?? (await abortable(quic.handshake, signal));
-      transportInfo.set(response, {
+      const exchange: ClientExchange = pooled.h3.startRequest(
+        {
+          method,
+          path: options.path ?? '/',
+          authority: options.serverName,
+          ...(headers === undefined ? {} : { headers }),
+          ...(options.body === undefined ? {} : { body: options.body }),
+        },
+        // The caller's signal covers the body too: its listener goes once the exchange is over.
+        onAbort === undefined ? undefined : () => signal?.removeEventListener('abort', onAbort),
+      );
+      listening = false;
+      abort.exchange = exchange;
+      const data = await exchange.response;
+      const handshake = quic.handshakeInfo ?? (await abort.wait(quic.handshake));
+      const response = data as InvokerResponse;
+      response.transport = {
         earlyData,
         earlyDataAccepted: earlyData && handshake.earlyDataAccepted,
         resumed: handshake.resumed,
         reusedConnection: reused,
         handshakeMs: reused ? undefined : handshake.handshakeMs,
         attempts: attempt,
-      });
+      };
       return response;
     } catch (error) {
-      const cause: unknown = signal.aborted ? signal.reason : error;
+      const cause: unknown = abort.reason ?? error;
+      if (listening && onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
       // The caller's own abort is theirs to interpret.
-      if (init.signal?.aborted === true && cause === init.signal.reason) throw cause;
+      if (signal !== undefined && isAborted(signal) && cause === signal.reason) throw cause;
       if (refusal(cause)?.draining === true) this.#rememberDraining(key);
-      throw describeFailure(cause, { ...target, sent, earlyData, peerUnreachable: pooled?.unreachable ?? false });
+      throw describeFailure(cause, { ...options, sent, earlyData, peerUnreachable: pooled?.unreachable ?? false });
     } finally {
-      for (const timer of timers) clearTimeout(timer);
+      requestDeadline?.cancel();
+      connectDeadline?.cancel();
       if (pooled !== undefined) {
         pooled.active--;
         this.#touch(pooled);
@@ -302,6 +359,7 @@ export class InvokerClient {
     if (this.#closed) return;
     this.#closed = true;
     for (const pooled of [...this.#pool.values()]) this.#retire(pooled);
+    this.#deadlines.clear();
     if (this.#endpoint !== undefined) await (await this.#endpoint).close({ kind: 'application', code: h3ErrorCodes.H3_NO_ERROR });
   }
 
@@ -326,25 +384,26 @@ export class InvokerClient {
     }
   }
 
-  async #connection(target: InvokerTarget, key: string): Promise<{ pooled: PooledConnection; reused: boolean }> {
+  /** A new pooled connection, or the one another request is already dialing (one handshake for both). */
+  async #dial(target: InvokerTarget, key: string): Promise<PooledConnection> {
     const existing = this.#pool.get(key);
-    if (existing !== undefined && usable(existing)) return { pooled: existing, reused: true };
+    if (existing !== undefined && usable(existing)) return existing;
     if (existing !== undefined) this.#retire(existing);
     const pending = this.#dialing.get(key);
     if (pending !== undefined) {
       this.#metrics.coalescedDials++;
-      return { pooled: await pending, reused: false };
+      return pending;
     }
-    const dial = this.#dial(key, target);
+    const dial = this.#open(key, target);
     this.#dialing.set(key, dial);
     try {
-      return { pooled: await dial, reused: false };
+      return await dial;
     } finally {
       this.#dialing.delete(key);
     }
   }
 
-  async #dial(key: string, target: InvokerTarget): Promise<PooledConnection> {
+  async #open(key: string, target: InvokerTarget): Promise<PooledConnection> {
     if (this.#pool.size >= this.#maxConnections) {
       const idle = [...this.#pool.values()].filter((p) => p.active === 0).sort((a, b) => a.lastUsed - b.lastUsed)[0];
       if (idle === undefined) throw new InvokerError('QFAAS_POOL_EXHAUSTED', `all ${this.#maxConnections} pooled connections are busy`);
@@ -374,7 +433,7 @@ export class InvokerClient {
       withSession: stored !== undefined,
       active: 0,
       lastUsed: performance.now(),
-      idleTimer: undefined,
+      idleCheck: undefined,
       settings: stored?.settings,
       watch: undefined,
       unreachable: false,
@@ -447,20 +506,30 @@ export class InvokerClient {
     return this.#endpoint;
   }
 
+  /**
+   * Marks use; an idle connection gets one pending idle check, which closes it or, if it was used
+   * since, checks again when the rest of the idle time has passed (no timer reset per request).
+   */
   #touch(pooled: PooledConnection): void {
     pooled.lastUsed = performance.now();
-    clearTimeout(pooled.idleTimer);
-    pooled.idleTimer = undefined;
-    if (pooled.active === 0 && this.#idleTimeoutMs > 0) {
-      pooled.idleTimer = setTimeout(() => this.#retire(pooled), this.#idleTimeoutMs);
-      pooled.idleTimer.unref();
-    }
+    if (pooled.active === 0 && this.#idleTimeoutMs > 0 && pooled.idleCheck === undefined) this.#scheduleIdleCheck(pooled, this.#idleTimeoutMs);
+  }
+
+  #scheduleIdleCheck(pooled: PooledConnection, delayMs: number): void {
+    pooled.idleCheck = this.#deadlines.add(delayMs, () => {
+      pooled.idleCheck = undefined;
+      if (pooled.active > 0) return;
+      const idleFor = performance.now() - pooled.lastUsed;
+      if (idleFor + 1 >= this.#idleTimeoutMs) this.#retire(pooled);
+      else this.#scheduleIdleCheck(pooled, this.#idleTimeoutMs - idleFor);
+    });
   }
 
   /** Takes a connection out of the pool, so no new request picks it. */
   #unpool(pooled: PooledConnection): void {
     if (this.#pool.get(pooled.key) === pooled) this.#pool.delete(pooled.key);
-    clearTimeout(pooled.idleTimer);
+    pooled.idleCheck?.cancel();
+    pooled.idleCheck = undefined;
   }
 
   #retireGracefully(pooled: PooledConnection): void {
@@ -483,22 +552,95 @@ function usable(pooled: PooledConnection): boolean {
   return pooled.h3.closeError === undefined && !pooled.h3.goingAway;
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Read afresh (a signal checked earlier may have aborted since). */
+const isAborted = (signal: AbortSignal): boolean => signal.aborted;
+
+/**
+ * One attempt's cancellation: the caller's signal and our timeouts end up here. Before the
+ * request left it rejects what the attempt waits on; after, it cancels the HTTP/3 exchange.
+ */
+class AttemptAbort {
+  reason: unknown;
+  exchange: ClientExchange | undefined;
+  #rejectWait: ((reason: unknown) => void) | undefined;
+
+  abort(reason: unknown): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.exchange?.cancel(reason);
+    this.#rejectWait?.(reason);
+  }
+
+  /** Waits for `promise` unless aborted first. */
+  wait<T>(promise: Promise<T>): Promise<T> {
+    if (this.reason !== undefined) return Promise.reject(this.reason);
+    return new Promise<T>((resolve, reject) => {
+      this.#rejectWait = reject;
+      promise.then(
+        (value) => {
+          this.#rejectWait = undefined;
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#rejectWait = undefined;
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+/** Headers as a flat list, for adding fields to the caller's. */
+function flatHeaders(headers: OutgoingHeaders | undefined): string[] {
+  if (headers === undefined) return [];
+  if (Array.isArray(headers)) return [...(headers as readonly string[])];
+  const flat: string[] = [];
+  const record = headers as Readonly<Record<string, string | number | readonly string[] | undefined>>;
+  for (const name in record) {
+    const value = record[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string' || typeof value === 'number') flat.push(name, String(value));
+    else for (const item of value) flat.push(name, item);
+  }
+  return flat;
+}
+
+/**
+ * `fetch()`'s arguments as lean options. Headers and bodies the lean form takes as they are go
+ * straight through; other body types (Blob, FormData, URLSearchParams) are read once through a
+ * web `Request`, which also supplies their content-type, so a retry can send them again.
+ */
+async function leanOptions(target: InvokerTarget, init: RequestInit): Promise<InvokerRequestOptions> {
+  const method = normalizeMethod(init.method ?? 'GET');
+  const signal = init.signal ?? undefined;
+  const headers: Field[] = [];
+  const body = init.body;
+  let leanBody: BodyInput;
+  if (body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof ReadableStream) {
+    const webHeaders = new Headers(init.headers);
+    if (typeof body === 'string' && !webHeaders.has('content-type')) webHeaders.set('content-type', 'text/plain;charset=UTF-8');
+    if (init.headers !== undefined || typeof body === 'string') appendWebHeaders(headers, webHeaders);
+    leanBody = body instanceof ArrayBuffer ? new Uint8Array(body) : (body as BodyInput);
+  } else {
+    const request = new Request(`https://${target.serverName}/`, { method, headers: init.headers, body } as RequestInit);
+    appendWebHeaders(headers, request.headers);
+    leanBody = new Uint8Array(await request.arrayBuffer());
+  }
+  return {
+    ...target,
+    method,
+    ...(headers.length === 0 ? {} : { headers: headers.flat() }),
+    ...(leanBody === undefined || leanBody === null ? {} : { body: leanBody }),
+    ...(signal === undefined ? {} : { signal }),
+  };
+}
+
+/** fetch() upper-cases the standard methods only (Fetch standard, "normalize a method"). */
+function normalizeMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'].includes(upper) ? upper : method;
 }
 
 function positiveInteger(value: number, field: string): number {

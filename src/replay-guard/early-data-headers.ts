@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { headerValue, type HeadersLike } from './policy.js';
 
 /**
  * The headers an invoker adds to a request it sends in 0-RTT early data, so that the worker can
@@ -13,19 +14,39 @@ export interface EarlyDataMark {
   timestamp: number;
 }
 
+/** Random bytes drawn 4 KiB at a time: one system call per 256 nonces, not one per request. */
+const nonceBytes = 16;
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+
+function freshNonce(): string {
+  if (randomOffset + nonceBytes > randomPool.length) {
+    randomPool = randomBytes(256 * nonceBytes);
+    randomOffset = 0;
+  }
+  const nonce = randomPool.toString('base64url', randomOffset, randomOffset + nonceBytes);
+  randomOffset += nonceBytes;
+  return nonce;
+}
+
 /** A fresh mark: base64url nonce and the current time in milliseconds since the epoch. */
+export function newEarlyDataMark(now = Date.now()): EarlyDataMark {
+  return { nonce: freshNonce(), timestamp: now };
+}
+
+/** Sets a fresh mark on web `Headers`. */
 export function markEarlyRequest(headers: Headers, now = Date.now()): EarlyDataMark {
-  const mark = { nonce: randomBytes(16).toString('base64url'), timestamp: now };
+  const mark = newEarlyDataMark(now);
   headers.set(earlyNonceHeader, mark.nonce);
   headers.set(earlyTimestampHeader, String(mark.timestamp));
   return mark;
 }
 
 /** The mark on a request, or undefined when it is missing or malformed. */
-export function readEarlyRequestMark(headers: Headers): EarlyDataMark | undefined {
-  const nonce = headers.get(earlyNonceHeader);
-  const timestamp = headers.get(earlyTimestampHeader);
-  if (nonce === null || timestamp === null) return undefined;
+export function readEarlyRequestMark(headers: HeadersLike): EarlyDataMark | undefined {
+  const nonce = headerValue(headers, earlyNonceHeader);
+  const timestamp = headerValue(headers, earlyTimestampHeader);
+  if (nonce === undefined || timestamp === undefined) return undefined;
   if (!/^[A-Za-z0-9_-]{22}$/.test(nonce) || !/^\d{1,15}$/.test(timestamp)) return undefined;
   return { nonce, timestamp: Number(timestamp) };
 }

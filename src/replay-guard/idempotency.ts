@@ -1,4 +1,7 @@
 import { QfaasConfigError } from '../errors.js';
+import { appendOutgoingHeaders, appendWebHeaders } from '../transport/h3/header-fields.js';
+import type { Field } from '../transport/h3/qpack/field-section.js';
+import type { OutgoingResponse } from '../transport/h3/server-request.js';
 import { MemoryIdempotencyStore, type IdempotencyStore, type StoredResponse } from './idempotency-store.js';
 
 export interface IdempotencyOptions {
@@ -35,10 +38,10 @@ export class IdempotencyCache {
 
   /**
    * Runs `execute` once per key: a repeat within the window gets the stored response (with
-   * `idempotent-replayed: true`), or 409 while the first is running. When the store cannot answer,
+   * `idempotent-replayed: true`), or 409 while the first is still running. When the store cannot answer,
    * the request gets 503 without running: at most once is kept, availability is not.
    */
-  async run(key: string, execute: () => Promise<Response>): Promise<{ response: Response; repeated: boolean }> {
+  async run(key: string, execute: () => Promise<OutgoingResponse>): Promise<{ response: OutgoingResponse; repeated: boolean }> {
     let existing;
     try {
       existing = await this.#store.claim(key, this.#windowMs);
@@ -49,61 +52,71 @@ export class IdempotencyCache {
       if (existing.state === 'running') return { response: conflict('the first request with this Idempotency-Key is still running'), repeated: true };
       if (existing.response === undefined) return { response: conflict('the response to this Idempotency-Key was too large to store'), repeated: true };
       const stored = existing.response;
-      const headers = new Headers(stored.headers);
-      headers.set('idempotent-replayed', 'true');
-      return { response: new Response(stored.body === undefined ? null : stored.body, { status: stored.status, headers }), repeated: true };
+      return {
+        response: { statusCode: stored.status, headers: [...stored.headers.flat(), 'idempotent-replayed', 'true'], body: stored.body ?? null },
+        repeated: true,
+      };
     }
-    let response: Response;
+    let response: OutgoingResponse;
     try {
       response = await execute();
     } catch (error) {
-      // It did not complete: a retry may run it.
       await Promise.resolve(this.#store.release(key)).catch(() => undefined);
       throw error;
     }
     const { stored, forward } = await this.#capture(response);
-    // A store that fails here leaves the key claimed ('running'): repeats get 409, never a second run.
     await Promise.resolve(this.#store.complete(key, stored, this.#windowMs)).catch(() => undefined);
     return { response: forward, repeated: false };
   }
 
   /** Buffers a response up to maxBodyBytes so it can be answered again. */
-  async #capture(response: Response): Promise<{ stored: StoredResponse | undefined; forward: Response }> {
-    const headers = [...response.headers] as Array<[string, string]>;
-    if (response.body === null) return { stored: { status: response.status, headers, body: undefined }, forward: response };
-    const reader = response.body.getReader();
+  async #capture(response: OutgoingResponse): Promise<{ stored: StoredResponse | undefined; forward: OutgoingResponse }> {
+    const fields: Field[] = [];
+    if (response.headers instanceof Headers) appendWebHeaders(fields, response.headers);
+    else appendOutgoingHeaders(fields, response.headers);
+    const headers = fields as Array<[string, string]>;
+    const forwardHeaders = fields.flat();
+    const body = response.body;
+    if (body === null || body === undefined) {
+      return { stored: { status: response.statusCode, headers, body: undefined }, forward: { statusCode: response.statusCode, headers: forwardHeaders } };
+    }
+    if (typeof body === 'string' || body instanceof Uint8Array) {
+      const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+      const stored = bytes.length > this.#maxBodyBytes ? undefined : { status: response.statusCode, headers, body: bytes };
+      return { stored, forward: { statusCode: response.statusCode, headers: forwardHeaders, body: bytes } };
+    }
+    const iterator = body[Symbol.asyncIterator]();
     const chunks: Uint8Array[] = [];
     let size = 0;
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
+      const next = await iterator.next();
+      if (next.done === true) break;
+      const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      chunks.push(chunk);
+      size += chunk.length;
       if (size > this.#maxBodyBytes) {
-        // Too large to keep: forward what was read and the rest, unstored.
-        const rest = new ReadableStream<Uint8Array>({
-          start(controller) {
-            for (const chunk of chunks) controller.enqueue(chunk);
+        // Too large to keep: what was read goes first, the rest streams on.
+        const rest: AsyncIterable<Uint8Array | string> = {
+          [Symbol.asyncIterator]: () => {
+            let index = 0;
+            return {
+              next: async () => (index < chunks.length ? { done: false, value: chunks[index++] as Uint8Array } : iterator.next()),
+              return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
+            };
           },
-          async pull(controller) {
-            const next = await reader.read();
-            if (next.done) controller.close();
-            else controller.enqueue(next.value);
-          },
-          cancel: (reason) => reader.cancel(reason),
-        });
-        return { stored: undefined, forward: new Response(rest, { status: response.status, headers }) };
+        };
+        return { stored: undefined, forward: { statusCode: response.statusCode, headers: forwardHeaders, body: rest } };
       }
     }
-    const body = Buffer.concat(chunks, size);
-    return { stored: { status: response.status, headers, body }, forward: new Response(body, { status: response.status, headers }) };
+    const bytes = Buffer.concat(chunks, size);
+    return { stored: { status: response.statusCode, headers, body: bytes }, forward: { statusCode: response.statusCode, headers: forwardHeaders, body: bytes } };
   }
 }
 
-function unavailable(): Response {
-  return new Response('idempotency store unavailable\n', { status: 503, headers: { 'retry-after': '1' } });
+function unavailable(): OutgoingResponse {
+  return { statusCode: 503, headers: { 'retry-after': '1' }, body: 'idempotency store unavailable\n' };
 }
 
-function conflict(message: string): Response {
-  return new Response(`${message}\n`, { status: 409 });
+function conflict(message: string): OutgoingResponse {
+  return { statusCode: 409, body: `${message}\n` };
 }

@@ -15,20 +15,41 @@ export const zeroRttPolicies: readonly ZeroRttPolicy[] = ['idempotent', 'safe', 
 const safeMethods: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 const idempotentMethods: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-/** Headers as web Headers, a plain record, or name/value pairs. */
-export type HeadersLike = Headers | Readonly<Record<string, string | readonly string[] | undefined>> | ReadonlyArray<readonly [string, string]>;
+/** Headers as web Headers, a plain record, name/value pairs, or a flat list `[name, value, …]`. */
+export type HeadersLike =
+  | Headers
+  | Readonly<Record<string, string | number | readonly string[] | undefined>>
+  | ReadonlyArray<readonly [string, string]>
+  | readonly string[];
+
+/**
+ * The value of a header (`name` in lower case), repeated values joined with ', ' as
+ * `Headers.get` does; undefined when absent. A record is looked up directly first (received
+ * headers have lower-case names), then case-insensitively.
+ */
+export function headerValue(headers: HeadersLike, name: string): string | undefined {
+  if (headers instanceof Headers) return headers.get(name) ?? undefined;
+  if (Array.isArray(headers)) {
+    const list = headers as ReadonlyArray<string | readonly [string, string]>;
+    const flat = typeof list[0] === 'string';
+    let joined: string | undefined;
+    for (let i = 0; i < list.length; i += flat ? 2 : 1) {
+      const [key, value] = flat ? [list[i] as string, list[i + 1] as string] : (list[i] as readonly [string, string]);
+      if (key.toLowerCase() === name) joined = joined === undefined ? value : `${joined}, ${value}`;
+    }
+    return joined;
+  }
+  const record = headers as Readonly<Record<string, string | number | readonly string[] | undefined>>;
+  let value = record[name];
+  if (value === undefined) {
+    for (const key in record) if (key.toLowerCase() === name) value = record[key];
+  }
+  if (value === undefined || typeof value === 'string') return value;
+  return typeof value === 'number' ? String(value) : value.join(', ');
+}
 
 function hasIdempotencyKey(headers: HeadersLike): boolean {
-  if (headers instanceof Headers) return (headers.get('idempotency-key') ?? '').trim() !== '';
-  if (Array.isArray(headers)) {
-    return (headers as ReadonlyArray<readonly [string, string]>).some(([name, value]) => name.toLowerCase() === 'idempotency-key' && value.trim() !== '');
-  }
-  for (const [name, value] of Object.entries(headers as Record<string, string | readonly string[] | undefined>)) {
-    if (name.toLowerCase() !== 'idempotency-key' || value === undefined) continue;
-    const values = typeof value === 'string' ? [value] : value;
-    if (values.some((v) => v.trim() !== '')) return true;
-  }
-  return false;
+  return (headerValue(headers, 'idempotency-key') ?? '').trim() !== '';
 }
 
 /** True if a request with this method and headers may be sent in 0-RTT under `policy`. */

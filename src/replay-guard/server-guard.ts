@@ -1,7 +1,8 @@
 import { QfaasConfigError } from '../errors.js';
 import { readEarlyRequestMark } from './early-data-headers.js';
 import { IdempotencyCache, type IdempotencyOptions } from './idempotency.js';
-import { isEarlyDataEligible, zeroRttPolicies, type ZeroRttPolicy } from './policy.js';
+import { headerValue, isEarlyDataEligible, zeroRttPolicies, type HeadersLike, type ZeroRttPolicy } from './policy.js';
+import type { OutgoingResponse } from '../transport/h3/server-request.js';
 import { MemoryStrikeRegister, type StrikeRegister } from './strike-register.js';
 
 export interface ReplayGuardOptions {
@@ -32,7 +33,21 @@ export interface ReplayGuardOptions {
 }
 
 /** What to do with a request. */
-export type GuardVerdict = { action: 'execute' } | { action: 'defer' } | { action: 'respond'; response: Response };
+export type GuardVerdict = { action: 'execute' } | { action: 'defer' } | { action: 'respond'; response: OutgoingResponse };
+
+/** What the guard reads of a request: a lean request, or a web `Request` (its `method` and `headers`). */
+export interface GuardedRequest {
+  method: string;
+  headers: HeadersLike;
+}
+
+/** What `run` reads of a request: also its path (an Idempotency-Key names one operation on one path). */
+export interface IdempotentRequest extends GuardedRequest {
+  /** Path and query as received. */
+  path: string;
+  /** Cancelled when the answer comes from the store (the body is not needed). */
+  body?: { cancel(reason?: unknown): unknown } | null;
+}
 
 export interface ReplayGuardMetrics {
   /** Early requests run in early data after their nonce was checked. */
@@ -47,7 +62,8 @@ export interface ReplayGuardMetrics {
   idempotentRepeats: number;
 }
 
-const unsafeForIdempotency = (method: string) => !['GET', 'HEAD', 'OPTIONS', 'TRACE'].includes(method.toUpperCase());
+const safeForIdempotency: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+const unsafeForIdempotency = (method: string) => !safeForIdempotency.has(method.toUpperCase());
 
 /**
  * The worker's defence against replayed 0-RTT flights (RFC 8446 section 8, RFC 8470, RFC 9114
@@ -83,7 +99,7 @@ export class ReplayGuard {
   }
 
   /** Decides about a request; only early-data requests are ever held back. */
-  async check(request: Request, earlyData: boolean): Promise<GuardVerdict> {
+  async check(request: GuardedRequest, earlyData: boolean): Promise<GuardVerdict> {
     if (!earlyData) return { action: 'execute' };
     if (!isEarlyDataEligible(request.method, request.headers, this.#policy)) {
       if (this.#ineligible === 'reject') return this.#tooEarly('not allowed in early data');
@@ -122,19 +138,26 @@ export class ReplayGuard {
   }
 
   /** Runs a request that passed `check`, applying Idempotency-Key to unsafe methods. */
-  async run(request: Request, execute: () => Promise<Response>): Promise<Response> {
-    const key = request.headers.get('idempotency-key');
-    if (this.#idempotency === undefined || key === null || key.trim() === '' || !unsafeForIdempotency(request.method)) return execute();
-    const { response, repeated } = await this.#idempotency.run(`${request.method} ${new URL(request.url).pathname} ${key}`, execute);
+  async run(request: IdempotentRequest, execute: () => Promise<OutgoingResponse>): Promise<OutgoingResponse> {
+    if (this.#idempotency === undefined || !unsafeForIdempotency(request.method)) return execute();
+    const key = headerValue(request.headers, 'idempotency-key');
+    if (key === undefined || key.trim() === '') return execute();
+    const queryAt = request.path.indexOf('?');
+    const pathname = queryAt === -1 ? request.path : request.path.slice(0, queryAt);
+    const { response, repeated } = await this.#idempotency.run(`${request.method} ${pathname} ${key}`, execute);
     if (repeated) {
       this.#metrics.idempotentRepeats++;
-      await request.body?.cancel().catch(() => undefined);
+      try {
+        await request.body?.cancel();
+      } catch {
+        // the body was already gone
+      }
     }
     return response;
   }
 
   #tooEarly(reason: string): GuardVerdict {
     this.#metrics.earlyRejected++;
-    return { action: 'respond', response: new Response(`${reason}\n`, { status: 425 }) };
+    return { action: 'respond', response: { statusCode: 425, body: `${reason}\n` } };
   }
 }

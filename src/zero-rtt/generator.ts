@@ -8,7 +8,7 @@ import type { IssuedCertificate, PlatformCA } from './platform-ca.js';
 import { Secret } from './secret.js';
 import { mintSession } from './session-minting.js';
 import type { StoredSession } from './ticket-store.js';
-import { createWorkerQuicConfig } from './worker-config.js';
+import { createChainGatewayQuicConfig, createWorkerQuicConfig } from './worker-config.js';
 
 export interface ChainGatewayIdentity {
   /** The name the chain gateway's certificate carries. */
@@ -190,14 +190,10 @@ export class ZeroRttGenerator {
   }
 
   #chainGatewayConfig(chain: ChainGatewayIdentity): QuicheConfig {
-    this.#chainServerConfig ??= createQuicheConfig({
-      role: 'server',
-      caPem: this.#ca.certPem,
-      certificate: chain.certificate,
-      ticketKey: chain.ticketKey,
-      clientAuth: 'required',
-      ...(this.#transport === undefined ? {} : { transport: this.#transport }),
-    });
+    this.#chainServerConfig ??= createChainGatewayQuicConfig(
+      { caPem: this.#ca.certPem, certificate: chain.certificate, ticketKey: chain.ticketKey },
+      this.#transport === undefined ? {} : { transport: this.#transport },
+    );
     return this.#chainServerConfig;
   }
 }

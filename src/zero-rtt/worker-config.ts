@@ -1,5 +1,5 @@
 import type { QuicheConfig } from '../transport/quic/binding.js';
-import { createQuicheConfig, type QuicTransportSettings } from '../transport/quic/config.js';
+import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
 import type { WorkerCredentials } from './credentials.js';
 
 /**
@@ -8,13 +8,16 @@ import type { WorkerCredentials } from './credentials.js';
  * `transport` settings as the generator (RFC 9000 section 7.4.1: a server accepting 0-RTT must
  * not advertise smaller limits than the one that issued the session).
  */
-export function createWorkerQuicConfig(credentials: WorkerCredentials, options: { transport?: QuicTransportSettings } = {}): QuicheConfig {
+export function createWorkerQuicConfig(
+  credentials: WorkerCredentials,
+  options: { transport?: QuicTransportSettings; clientAuth?: 'required' | 'none' } = {},
+): QuicheConfig {
   return createQuicheConfig({
     role: 'server',
     caPem: credentials.caPem,
     certificate: { certPem: credentials.certificate.certPem, keyPem: credentials.certificate.keyPem.reveal() },
     ticketKey: credentials.ticketKey.reveal(),
-    clientAuth: credentials.clientAuth,
+    clientAuth: options.clientAuth ?? credentials.clientAuth,
     ...(options.transport === undefined ? {} : { transport: options.transport }),
   });
 }
@@ -27,6 +30,24 @@ export function createChainClientQuicConfig(credentials: WorkerCredentials, opti
     role: 'client',
     caPem: credentials.caPem,
     certificate: { certPem: chain.certificate.certPem, keyPem: chain.certificate.keyPem.reveal() },
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
+  });
+}
+
+/**
+ * The QUIC server config of the chain gateway. The generator mints the workers' gateway sessions
+ * against exactly this config (mutual TLS required: only function instances may call).
+ */
+export function createChainGatewayQuicConfig(
+  identity: { caPem: string; certificate: CertificateAndKey; ticketKey: Uint8Array },
+  options: { transport?: QuicTransportSettings } = {},
+): QuicheConfig {
+  return createQuicheConfig({
+    role: 'server',
+    caPem: identity.caPem,
+    certificate: identity.certificate,
+    ticketKey: identity.ticketKey,
+    clientAuth: 'required',
     ...(options.transport === undefined ? {} : { transport: options.transport }),
   });
 }

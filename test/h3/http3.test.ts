@@ -19,6 +19,7 @@ import {
   type Field,
   type Http3Handler,
   type Http3RequestInfo,
+  type Http3WebRequestInfo,
 } from '../../src/transport/index.js';
 import { fakeTransportPair, getFields, settle, type FakeStream, type FakeTransport } from '../helpers/fake-h3-transport.js';
 
@@ -282,7 +283,7 @@ describe('HTTP/3 over an in-memory transport that delivers one byte at a time', 
   });
 
   it('the server receives trailers after the body', async () => {
-    let info: Http3RequestInfo | undefined;
+    let info: Http3WebRequestInfo | undefined;
     const { raw } = await rawClient(async (request, requestInfo) => {
       info = requestInfo;
       return new Response(await request.text());

@@ -152,6 +152,7 @@ export class FakeTransport implements H3Transport {
   readonly streams: FakeStream[] = [];
   readonly handshake: Promise<{ earlyDataAccepted: boolean; resumed: boolean }>;
   handshakeCompleted = true;
+  handshakeInfo: { earlyDataAccepted: boolean; resumed: boolean } | undefined;
   earlyData = false;
   readonly closed: Promise<Error>;
   #resolveClosed!: (error: Error) => void;
@@ -166,7 +167,8 @@ export class FakeTransport implements H3Transport {
     this.#nextBidi = role === 'client' ? 0 : 1;
     this.#nextUni = role === 'client' ? 2 : 3;
     this.earlyData = options.earlyDataAccepted ?? false;
-    this.handshake = Promise.resolve({ earlyDataAccepted: this.earlyData, resumed: this.earlyData });
+    this.handshakeInfo = { earlyDataAccepted: this.earlyData, resumed: this.earlyData };
+    this.handshake = Promise.resolve(this.handshakeInfo);
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -183,6 +185,10 @@ export class FakeTransport implements H3Transport {
   /** Opens a stream without the HTTP/3 layer, for tests that write raw bytes. */
   openRaw(bidirectional: boolean): FakeStream {
     return this.#open(bidirectional);
+  }
+
+  peerCertificateChain(): Uint8Array[] | undefined {
+    return undefined;
   }
 
   setStreamHandler(handler: (stream: H3Stream) => void): void {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { runWeb } from '../helpers/web-guard.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -139,7 +140,7 @@ describe('ReplayGuard decisions', () => {
     const replay = early('GET', { [earlyNonceHeader]: first.headers.get(earlyNonceHeader) as string, [earlyTimestampHeader]: String(now) });
     const verdict = await guard.check(replay, true);
     expect(verdict.action).toBe('respond');
-    expect(verdict.action === 'respond' && verdict.response.status).toBe(425);
+    expect(verdict.action === 'respond' && verdict.response.statusCode).toBe(425);
     const stale = early();
     markEarlyRequest(stale.headers, now - 10_001);
     expect((await guard.check(stale, true)).action).toBe('respond');
@@ -153,7 +154,7 @@ describe('ReplayGuard decisions', () => {
     const captured = early();
     markEarlyRequest(captured.headers, now - 1);
     const verdict = await guard.check(captured, true);
-    expect(verdict.action === 'respond' && verdict.response.status).toBe(425);
+    expect(verdict.action === 'respond' && verdict.response.statusCode).toBe(425);
     const honest = early();
     now += 5;
     markEarlyRequest(honest.headers, now);
@@ -175,7 +176,7 @@ describe('ReplayGuard decisions', () => {
     expect(await guard.check(post, true)).toEqual({ action: 'defer' });
     const strict = new ReplayGuard({ ineligible: 'reject' });
     const verdict = await strict.check(post, true);
-    expect(verdict.action === 'respond' && verdict.response.status).toBe(425);
+    expect(verdict.action === 'respond' && verdict.response.statusCode).toBe(425);
   });
 
   it('a register that throws makes early requests wait, never run', async () => {
@@ -198,21 +199,21 @@ describe('ReplayGuard decisions', () => {
       return new Response(`charged #${executions}`, { status: 201, headers: { 'x-order': '7' } });
     };
     const post = () => new Request('https://w/charge', { method: 'POST', body: 'card', headers: { 'idempotency-key': 'order-7' } });
-    const first = guard.run(post(), execute);
+    const first = runWeb(guard, post(), execute);
     await new Promise((resolve) => setImmediate(resolve));
-    const whileRunning = await guard.run(post(), execute);
+    const whileRunning = await runWeb(guard, post(), execute);
     expect(whileRunning.status).toBe(409);
     release?.();
     const firstResponse = await first;
     expect(await firstResponse.text()).toBe('charged #1');
-    const repeat = await guard.run(post(), execute);
+    const repeat = await runWeb(guard, post(), execute);
     expect(repeat.status).toBe(201);
     expect(repeat.headers.get('idempotent-replayed')).toBe('true');
     expect(repeat.headers.get('x-order')).toBe('7');
     expect(await repeat.text()).toBe('charged #1');
     expect(executions).toBe(1);
     // Safe methods and requests without a key are not cached.
-    const get = await guard.run(new Request('https://w/charge', { headers: { 'idempotency-key': 'order-7' } }), async () => new Response('fresh'));
+    const get = await runWeb(guard, new Request('https://w/charge', { headers: { 'idempotency-key': 'order-7' } }), async () => new Response('fresh'));
     expect(await get.text()).toBe('fresh');
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runWeb } from '../helpers/web-guard.js';
 import { MemoryIdempotencyStore, RedisIdempotencyStore, ReplayGuard } from '../../src/replay-guard/index.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
@@ -49,9 +50,9 @@ describe('RedisIdempotencyStore against a real redis-server', () => {
       executions++;
       return new Response(body, { status: 201, headers: { 'x-order': '7', 'content-type': 'application/octet-stream' } });
     };
-    const first = await before.run(post('order-7'), execute);
+    const first = await runWeb(before, post('order-7'), execute);
     expect(new Uint8Array(await first.arrayBuffer())).toEqual(body);
-    const repeat = await after.run(post('order-7'), execute);
+    const repeat = await runWeb(after, post('order-7'), execute);
     expect(repeat.status).toBe(201);
     expect(repeat.headers.get('idempotent-replayed')).toBe('true');
     expect(repeat.headers.get('x-order')).toBe('7');
@@ -59,7 +60,7 @@ describe('RedisIdempotencyStore against a real redis-server', () => {
     expect(executions).toBe(1);
     expect(after.metrics().idempotentRepeats).toBe(1);
     // Another path with the same key is another operation.
-    const other = await after.run(post('order-7', '/refund'), execute);
+    const other = await runWeb(after, post('order-7', '/refund'), execute);
     expect(other.headers.get('idempotent-replayed')).toBeNull();
     expect(executions).toBe(2);
   });
@@ -67,14 +68,14 @@ describe('RedisIdempotencyStore against a real redis-server', () => {
   it('while the first runs on one replica, a repeat on another gets 409; a failed first run can be retried', async () => {
     const [a, b] = [guardOnRedis(), guardOnRedis()];
     let release: (() => void) | undefined;
-    const first = a.run(post('order-8'), () => new Promise<Response>((resolve) => (release = () => resolve(new Response('done')))));
+    const first = runWeb(a, post('order-8'), () => new Promise<Response>((resolve) => (release = () => resolve(new Response('done')))));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect((await b.run(post('order-8'), async () => new Response('second'))).status).toBe(409);
+    expect((await runWeb(b, post('order-8'), async () => new Response('second'))).status).toBe(409);
     release?.();
     expect(await (await first).text()).toBe('done');
 
-    await expect(a.run(post('order-9'), () => Promise.reject(new Error('crashed')))).rejects.toThrow('crashed');
-    expect(await (await b.run(post('order-9'), async () => new Response('retried'))).text()).toBe('retried');
+    await expect(runWeb(a, post('order-9'), () => Promise.reject(new Error('crashed')))).rejects.toThrow('crashed');
+    expect(await (await runWeb(b, post('order-9'), async () => new Response('retried'))).text()).toBe('retried');
   });
 
   it('a response too large to store is 409 on repeat, never a second run', async () => {
@@ -84,17 +85,17 @@ describe('RedisIdempotencyStore against a real redis-server', () => {
       executions++;
       return new Response('larger than four bytes');
     };
-    expect(await (await guard.run(post('order-10'), execute)).text()).toBe('larger than four bytes');
-    expect((await guardOnRedis().run(post('order-10'), execute)).status).toBe(409);
+    expect(await (await runWeb(guard, post('order-10'), execute)).text()).toBe('larger than four bytes');
+    expect((await runWeb(guardOnRedis(), post('order-10'), execute)).status).toBe(409);
     expect(executions).toBe(1);
   });
 
   it('with Redis down, a keyed request gets 503 without running (at most once is kept)', async () => {
     const guard = guardOnRedis();
-    await guard.run(post('warm-up'), async () => new Response('ok'));
+    await runWeb(guard, post('warm-up'), async () => new Response('ok'));
     await redis.stop();
     let executions = 0;
-    const response = await guard.run(post('order-11'), async () => {
+    const response = await runWeb(guard, post('order-11'), async () => {
       executions++;
       return new Response('ran');
     });

@@ -1,14 +1,8 @@
 import { QfaasConfigError } from '../../errors.js';
 import { QuicConnectionClosedError, QuicStreamResetError, QuicStreamStoppedError } from '../quic/errors.js';
-import { createBodyStream, unexpectedOnRequestStream, writeMessage, type BodySource } from './body.js';
-import {
-  connectionError,
-  h3ErrorCodes,
-  Http3Error,
-  Http3FieldSectionTooLargeError,
-  Http3GoawayError,
-  streamError,
-} from './errors.js';
+import { ConnectionFacts } from './connection-facts.js';
+import { ClientExchange, type ClientRequestHost, type Http3RequestOptions, type Http3ResponseData } from './client-request.js';
+import { connectionError, h3ErrorCodes, Http3Error, Http3GoawayError, streamError } from './errors.js';
 import { FrameReader } from './frame-reader.js';
 import {
   encodeFrame,
@@ -21,16 +15,9 @@ import {
   parseSingleVarintPayload,
   streamType,
 } from './frames.js';
-import {
-  checkTrailers,
-  declaredContentLength,
-  fieldsFromHeaders,
-  headersFromFields,
-  parseRequestHead,
-  parseResponseHead,
-} from './message.js';
-import { decodeFieldSection, encodeFieldSection, fieldSectionSize, type Field } from './qpack/field-section.js';
+import { decodeFieldSection, type Field } from './qpack/field-section.js';
 import { QpackDecoderStreamChecker, QpackEncoderStreamChecker } from './qpack/instruction-streams.js';
+import { serveRequestStream, ServerRequestState, type Http3RequestHandler, type ServerRequestHost } from './server-request.js';
 import {
   checkSettingsAfterZeroRtt,
   defaultMaxFieldSectionSize,
@@ -39,43 +26,10 @@ import {
   peerSettingsFrom,
   type Http3PeerSettings,
 } from './settings.js';
-import { requestRefusal } from './request-policy.js';
-import { readRequestHeaders } from './request-headers.js';
 import { nextFrameEvent, readStreamType } from './stream-reading.js';
 import { UnfinishedHeaderSections } from './unfinished-headers.js';
 import type { H3Stream, H3Transport } from './transport.js';
-
-/** What the server handler learns about a request besides the web `Request`. */
-export interface Http3RequestInfo {
-  /** QUIC stream ID of the request. */
-  streamId: number;
-  /**
-   * The `:path` exactly as received. `request.url` is what a URL parser made of it (backslashes
-   * turned into '/', dot segments resolved): a proxy must check this text, not that.
-   */
-  path: string;
-  /** The request arrived in 0-RTT early data, before the handshake completed (RFC 8470). */
-  earlyData: boolean;
-  /** Trailers, once the body has been read to its end (undefined when there were none). */
-  trailers: Promise<Headers | undefined>;
-  /**
-   * Aborted when the client cancels (a reset or STOP_SENDING seen while reading the body or writing
-   * the response) or the connection closes. Not `request.signal`: undici charges ~15 µs per
-   * request for a linked signal.
-   */
-  signal: AbortSignal;
-}
-
-export type Http3Handler = (request: Request, info: Http3RequestInfo) => Response | Promise<Response>;
-
-/** What the client learns about a response besides the web `Response`. */
-export interface Http3ResponseInfo {
-  streamId: number;
-  /** The request left in 0-RTT early data and the server accepted it. */
-  earlyData: boolean;
-  /** Trailers, once the body has been read to its end. */
-  trailers: Promise<Headers | undefined>;
-}
+import { fetchWeb, webRequestHandler, type Http3Handler } from './web-adapters.js';
 
 export interface Http3ConnectionOptions {
   /**
@@ -92,7 +46,9 @@ export interface Http3ConnectionOptions {
    * server's SETTINGS arrive (RFC 9114 section 7.2.4.2). @default the RFC defaults
    */
   rememberedPeerSettings?: Http3PeerSettings;
-  /** Server: answers each request. */
+  /** Server: answers each request with the lean request and response (give this or `handler`). */
+  onRequest?: Http3RequestHandler;
+  /** Server: answers each request with web `Request`/`Response` objects, built only for this form. */
   handler?: Http3Handler;
   /**
    * Server: a request's header section must be complete this long after its stream's first byte,
@@ -126,13 +82,6 @@ export const defaultHeadersTimeoutMs = 10_000;
 /** @see Http3ConnectionOptions.maxUnfinishedHeaderBytes */
 export const defaultMaxUnfinishedHeaderBytes = 1_048_576;
 
-const responseInfo = new WeakMap<Response, Http3ResponseInfo>();
-
-/** Transport facts of a response returned by {@link Http3Connection.fetch}. */
-export function getHttp3ResponseInfo(response: Response): Http3ResponseInfo | undefined {
-  return responseInfo.get(response);
-}
-
 const controlFrameLimit = 16 * 1024;
 
 /**
@@ -146,7 +95,7 @@ export class Http3Connection {
   readonly #maxFieldSectionSize: number;
   readonly #grease: boolean;
   readonly #remembered: Http3PeerSettings | undefined;
-  readonly #handler: Http3Handler | undefined;
+  readonly #onRequest: Http3RequestHandler | undefined;
   readonly #events: Http3ServerEvents | undefined;
   /** Server: request header sections begun and not finished (deadline and byte cap). */
   readonly #unfinished: UnfinishedHeaderSections | undefined;
@@ -154,7 +103,7 @@ export class Http3Connection {
    * Request streams in progress. On a server each carries its request's `info.signal` controller,
    * aborted when the client cancels or the connection ends.
    */
-  readonly #active = new Map<H3Stream, AbortController | undefined>();
+  readonly #active = new Map<H3Stream, ServerRequestState | undefined>();
   #control: H3Stream | undefined;
   readonly #peerSettings: Promise<Http3PeerSettings>;
   #resolvePeerSettings!: (settings: Http3PeerSettings) => void;
@@ -175,13 +124,15 @@ export class Http3Connection {
   constructor(transport: H3Transport, options: Http3ConnectionOptions = {}) {
     this.role = transport.role;
     this.#transport = transport;
+    this.#facts = new ConnectionFacts(transport);
     const max = options.maxFieldSectionSize ?? defaultMaxFieldSectionSize;
     if (!Number.isSafeInteger(max) || max < 1024) throw new QfaasConfigError('maxFieldSectionSize', 'must be an integer of at least 1024');
     this.#maxFieldSectionSize = max;
     this.#grease = options.grease ?? true;
     this.#remembered = options.rememberedPeerSettings;
-    this.#handler = options.handler;
-    if (this.role === 'server' && this.#handler === undefined) throw new QfaasConfigError('handler', 'a server connection needs a handler');
+    if (options.handler !== undefined && options.onRequest !== undefined) throw new QfaasConfigError('handler', 'give one of handler and onRequest');
+    this.#onRequest = options.onRequest ?? (options.handler === undefined ? undefined : webRequestHandler(options.handler));
+    if (this.role === 'server' && this.#onRequest === undefined) throw new QfaasConfigError('handler', 'a server connection needs a handler (onRequest or handler)');
     this.#events = options.events;
     if (this.role === 'server') {
       const timeoutMs = options.headersTimeoutMs ?? defaultHeadersTimeoutMs;
@@ -199,6 +150,19 @@ export class Http3Connection {
           stream.reset(h3ErrorCodes.H3_REQUEST_INCOMPLETE);
         },
       });
+      const unfinished = this.#unfinished;
+      this.#serverHost = {
+        maxFieldSectionSize: this.#maxFieldSectionSize,
+        maxHeadersPayload: () => this.#maxHeadersPayload(),
+        unfinished,
+        decodeFields: (payload, what) => this.#decodeFields(payload, what),
+        peerMaxFieldSectionSize: () => this.effectivePeerSettings.maxFieldSectionSize,
+        onHeaderBytesExceeded: () => this.#events?.headerBytesExceeded?.(),
+        onResponse: (status) => this.#events?.response?.(status),
+        failStream: (stream, error) => this.#failServerStream(stream, error),
+      };
+    } else {
+      this.#serverHost = undefined;
     }
     this.#peerSettings = new Promise((resolve) => {
       this.#resolvePeerSettings = resolve;
@@ -249,109 +213,50 @@ export class Http3Connection {
 
   /**
    * Sends a request and resolves with the response once its header section arrived; the body
-   * streams after that. Rejects with Http3Error (stream or connection scope), Http3GoawayError
-   * (not processed; retry elsewhere), Http3FieldSectionTooLargeError, or the signal's reason.
+   * streams after that (read it, or `dump()` it: the stream stays open until then). Rejects with
+   * Http3Error (stream or connection scope), Http3GoawayError (not processed; retry elsewhere),
+   * Http3FieldSectionTooLargeError, or the signal's reason.
    */
-  async fetch(request: Request, options: { signal?: AbortSignal } = {}): Promise<Response> {
-    if (this.role !== 'client') throw new Http3Error(h3ErrorCodes.H3_INTERNAL_ERROR, 'fetch() needs a client connection', { scope: 'connection' });
-    if (this.#closeError !== undefined) throw this.#closeError;
-    if (this.#goawayReceived !== undefined) throw new Http3GoawayError('the server sent GOAWAY; open a new connection');
-    const signal = options.signal ?? request.signal;
-    signal.throwIfAborted();
-
-    const fields = requestFields(request);
-    const size = fieldSectionSize(fields);
-    const limit = this.effectivePeerSettings.maxFieldSectionSize;
-    if (size > limit) throw new Http3FieldSectionTooLargeError(size, limit);
-    const headersFrame = encodeFrame(frameType.headers, encodeFieldSection(fields));
-
-    const stream = await this.#transport.openBidirectionalStream();
-    this.#active.set(stream, undefined);
-    let settled = false;
-    let rejectAborted!: (reason: unknown) => void;
-    const aborted = new Promise<never>((_, reject) => {
-      rejectAborted = reject;
-    });
-    aborted.catch(() => undefined);
-    // One listener per request, removed when the request settles: a signal shared by many
+  request(options: Http3RequestOptions): Promise<Http3ResponseData> {
+    const signal = options.signal;
+    if (signal === undefined) return this.startRequest(options).response;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    // One listener per request, removed when the exchange settles: a signal shared by many
     // requests must not collect listeners.
-    const onAbort = () => {
-      rejectAborted(signal.reason);
-      if (settled) return;
-      stream.reset(h3ErrorCodes.H3_REQUEST_CANCELLED);
-      stream.stopSending(h3ErrorCodes.H3_REQUEST_CANCELLED);
-      this.#release(stream);
-    };
+    const onAbort = () => exchange.cancel(signal.reason);
+    const exchange = this.startRequest(options, () => signal.removeEventListener('abort', onAbort));
     signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) onAbort();
-    const cleanup = () => {
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      this.#release(stream);
-    };
-
-    try {
-      if (request.body === null) {
-        await stream.end(headersFrame);
-      } else {
-        void writeMessage(stream, headersFrame, request.body).catch((error: unknown) => {
-          // After a complete response the server may stop the upload with H3_NO_ERROR (RFC 9114 section 4.1).
-          if (error instanceof QuicStreamStoppedError && error.errorCode === h3ErrorCodes.H3_NO_ERROR) return;
-          if (!settled) stream.reset(h3ErrorCodes.H3_REQUEST_CANCELLED);
-        });
-      }
-      const response = await Promise.race([this.#readResponse(stream, request, cleanup), aborted]);
-      return response;
-    } catch (error) {
-      cleanup();
-      if (signal.aborted) throw signal.reason;
-      throw this.#failRequest(stream, error);
-    }
+    return exchange.response;
   }
 
-  async #readResponse(stream: H3Stream, request: Request, cleanup: () => void): Promise<Response> {
-    const reader = new FrameReader({ maxFramePayload: this.#maxHeadersPayload() });
-    for (;;) {
-      const event = await nextFrameEvent(stream, reader);
-      if (event === 'end') throw streamError('H3_REQUEST_INCOMPLETE', 'the response stream ended before its header section');
-      if (event.kind === 'data') throw connectionError('H3_FRAME_UNEXPECTED', 'DATA before the response header section');
-      if (event.type === frameType.pushPromise) throw connectionError('H3_ID_ERROR', 'PUSH_PROMISE, but no MAX_PUSH_ID was sent');
-      if (event.type !== frameType.headers) throw unexpectedOnRequestStream(event.type);
-      const head = parseResponseHead(this.#decodeFields(event.payload, 'response'));
-      if (head.status < 200) continue; // informational responses precede the final one
-      const headers = headersFromFields(head.headers);
-      let resolveTrailers!: (trailers: Headers | undefined) => void;
-      const trailers = new Promise<Headers | undefined>((resolve) => {
-        resolveTrailers = resolve;
-      });
-      const noBody = request.method === 'HEAD' || head.status === 204 || head.status === 205 || head.status === 304;
-      const body = createBodyStream({
-        stream,
-        reader,
-        contentLength: noBody ? 0 : declaredContentLength(head.headers),
-        decodeTrailers: (payload) => headersFromFields(checkTrailers(this.#decodeFields(payload, 'trailers'))),
-        onPushPromise: () => connectionError('H3_ID_ERROR', 'PUSH_PROMISE, but no MAX_PUSH_ID was sent'),
-        onEnd: (received) => {
-          resolveTrailers(received);
-          cleanup();
-        },
-        onError: (error) => {
-          resolveTrailers(undefined);
-          cleanup();
-          this.#failRequest(stream, error);
-        },
-      });
-      let response: Response;
-      try {
-        response = new Response(noBody ? null : body, { status: head.status, headers });
-      } catch {
-        throw streamError('H3_MESSAGE_ERROR', `status ${head.status} cannot be represented`);
-      }
-      if (noBody) void drain(body);
-      responseInfo.set(response, { streamId: stream.id, earlyData: stream.earlyData, trailers });
-      return response;
-    }
+  /**
+   * Starts a request; `cancel()` on the exchange aborts it at any point (what `request` does on the
+   * signal, without one). `onSettled` runs once the exchange is over: response body read, failed,
+   * or cancelled.
+   */
+  startRequest(options: Http3RequestOptions, onSettled?: () => void): ClientExchange {
+    return new ClientExchange(this.#clientHost, options, onSettled);
   }
+
+  /** The web form of {@link request}: a `Request` in, a `Response` out. */
+  fetch(request: Request, options: { signal?: AbortSignal } = {}): Promise<Response> {
+    return fetchWeb((lean) => this.request(lean), request, options.signal ?? request.signal);
+  }
+
+  readonly #clientHost: ClientRequestHost = {
+    openStream: () => {
+      if (this.role !== 'client') return Promise.reject(new Http3Error(h3ErrorCodes.H3_INTERNAL_ERROR, 'request() needs a client connection', { scope: 'connection' }));
+      if (this.#closeError !== undefined) return Promise.reject(this.#closeError);
+      if (this.#goawayReceived !== undefined) return Promise.reject(new Http3GoawayError('the server sent GOAWAY; open a new connection'));
+      return this.#transport.openBidirectionalStream();
+    },
+    peerMaxFieldSectionSize: () => this.effectivePeerSettings.maxFieldSectionSize,
+    maxHeadersPayload: () => this.#maxHeadersPayload(),
+    decodeFields: (payload, what) => this.#decodeFields(payload, what),
+    track: (stream) => this.#active.set(stream, undefined),
+    release: (stream) => this.#release(stream),
+    failRequest: (stream, error) => this.#failRequest(stream, error),
+  };
 
   // ---- Server ---------------------------------------------------------------------------------
 
@@ -363,100 +268,17 @@ export class Http3Connection {
       return;
     }
     this.#nextRequestId = Math.max(this.#nextRequestId, stream.id + 4);
-    const abort = new AbortController();
-    this.#active.set(stream, abort);
-    // Once the stream failed (reset, malformed body), nothing more is written to it.
-    let failed = false;
-    const fail = (error: unknown) => {
-      if (failed) return;
-      failed = true;
-      abort.abort(error);
-      this.#failServerStream(stream, error);
-    };
+    const state = new ServerRequestState(stream, this.#facts);
+    this.#active.set(stream, state);
     try {
-      const response = await this.#handleRequest(stream, fail, abort.signal);
-      if (!failed) await this.#respond(stream, response.response, response.head);
-      if (response.stopReading) stream.stopSending(h3ErrorCodes.H3_NO_ERROR);
-    } catch (error) {
-      fail(error);
+      await serveRequestStream(this.#serverHost as ServerRequestHost, stream, state, this.#onRequest as Http3RequestHandler);
     } finally {
       this.#release(stream);
     }
   }
 
-  /** Reads and checks the request, runs the handler; what to answer comes back. */
-  async #handleRequest(
-    stream: H3Stream,
-    fail: (error: unknown) => void,
-    signal: AbortSignal,
-  ): Promise<{ response: Response; head: boolean; stopReading: boolean }> {
-    const reader = new FrameReader({ maxFramePayload: this.#maxHeadersPayload() });
-    const payload = await readRequestHeaders(stream, reader, this.#unfinished as UnfinishedHeaderSections, () => this.#events?.headerBytesExceeded?.());
-    const decoded = decodeFieldSection(payload, { maxFieldSectionSize: this.#maxFieldSectionSize });
-    // Too large to handle: answer 431 and ask the client to stop the body (RFC 9114 section 4.2.2).
-    if (!Array.isArray(decoded)) return { response: new Response(null, { status: 431 }), head: false, stopReading: true };
-    const head = parseRequestHead(decoded);
-    const refusal = requestRefusal(head);
-    if (refusal !== undefined) return { response: new Response(null, { status: refusal }), head: false, stopReading: true };
-    const authority = head.authority ?? head.headers.find(([name]) => name === 'host')?.[1] ?? '';
-    const url = `${head.scheme}://${authority}${head.path === '*' ? '/' : head.path}`;
-    let resolveTrailers!: (trailers: Headers | undefined) => void;
-    const trailers = new Promise<Headers | undefined>((resolve) => {
-      resolveTrailers = resolve;
-    });
-    const bodySource = {
-      stream,
-      reader,
-      contentLength: declaredContentLength(head.headers),
-      decodeTrailers: (trailerPayload: Uint8Array) => headersFromFields(checkTrailers(this.#decodeFields(trailerPayload, 'trailers'))),
-      onPushPromise: () => connectionError('H3_FRAME_UNEXPECTED', 'PUSH_PROMISE from a client'),
-      onEnd: (received: Headers | undefined) => resolveTrailers(received),
-      onError: (error: unknown) => {
-        resolveTrailers(undefined);
-        fail(error);
-      },
-      // A handler that answers without the request body (a stored Idempotency-Key response, a
-      // refusal) only stops the client's sending: its response still goes out (RFC 9114 section 4.1.1).
-      onCancel: () => {
-        resolveTrailers(undefined);
-        stream.stopSending(h3ErrorCodes.H3_NO_ERROR);
-      },
-    };
-    // A GET or HEAD body has no meaning here (RFC 9110 section 9.3.1): it is read and checked, not handed over.
-    const bodyless = head.method === 'GET' || head.method === 'HEAD';
-    const headers = head.headers.some(([name]) => name === 'host') ? head.headers.filter(([name]) => name !== 'host') : head.headers;
-    let request: Request;
-    try {
-      request = new Request(url, {
-        method: head.method,
-        headers: headers as Array<[string, string]>,
-        ...(bodyless ? {} : { body: createBodyStream(bodySource), duplex: 'half' }),
-      } as RequestInit);
-    } catch {
-      throw streamError('H3_MESSAGE_ERROR', 'the request cannot be represented as a web Request');
-    }
-    if (bodyless) void skipBody(bodySource);
-    const info: Http3RequestInfo = { streamId: stream.id, path: head.path ?? '', earlyData: stream.earlyData, trailers, signal };
-    let response: Response;
-    try {
-      response = await (this.#handler as Http3Handler)(request, info);
-      if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
-    } catch {
-      response = new Response(null, { status: 500 });
-    }
-    return { response, head: head.method === 'HEAD', stopReading: false };
-  }
-
-  async #respond(stream: H3Stream, response: Response, headRequest: boolean): Promise<void> {
-    let fields: Field[] = [[':status', String(response.status)], ...fieldsFromHeaders(response.headers)];
-    const limit = this.effectivePeerSettings.maxFieldSectionSize;
-    if (fieldSectionSize(fields) > limit) fields = [[':status', '500']];
-    this.#events?.response?.(Number(fields[0]?.[1]));
-    const headersFrame = encodeFrame(frameType.headers, encodeFieldSection(fields));
-    const body = headRequest ? null : response.body;
-    if (body === null) await response.body?.cancel().catch(() => undefined);
-    await writeMessage(stream, headersFrame, body);
-  }
+  readonly #serverHost: ServerRequestHost | undefined;
+  readonly #facts: ConnectionFacts;
 
   #failServerStream(stream: H3Stream, error: unknown): void {
     if (error instanceof Http3Error && error.scope === 'connection') {
@@ -730,7 +552,7 @@ export class Http3Connection {
   #finish(error: Error): void {
     this.#unfinished?.close();
     this.#resolveClosed(error);
-    for (const abort of this.#active.values()) abort?.abort(error);
+    for (const state of this.#active.values()) state?.abort(error);
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
     for (const resolve of this.#goawayWaiters.splice(0)) resolve();
   }
@@ -741,40 +563,7 @@ export class Http3Connection {
   }
 }
 
-/** Pseudo-headers and regular fields of a request (RFC 9114 section 4.3.1). */
-function requestFields(request: Request): Field[] {
-  const url = new URL(request.url);
-  return [
-    [':method', request.method],
-    [':scheme', url.protocol.slice(0, -1)],
-    [':authority', url.host],
-    [':path', `${url.pathname}${url.search}`],
-    ...fieldsFromHeaders(request.headers),
-  ];
-}
 
-/** Reads a message body that nobody will consume, still enforcing the frame rules. */
-async function skipBody(source: BodySource): Promise<void> {
-  let received = 0;
-  let trailers: Headers | undefined;
-  try {
-    for (;;) {
-      const event = await nextFrameEvent(source.stream, source.reader);
-      if (event === 'end') break;
-      if (trailers !== undefined) throw connectionError('H3_FRAME_UNEXPECTED', 'frame after trailers');
-      if (event.kind === 'data') received += event.chunk.length;
-      else if (event.type === frameType.headers) trailers = await source.decodeTrailers(event.payload);
-      else if (event.type === frameType.pushPromise) throw source.onPushPromise();
-      else throw unexpectedOnRequestStream(event.type);
-    }
-    if (source.contentLength !== undefined && received !== source.contentLength) {
-      throw streamError('H3_MESSAGE_ERROR', `content-length ${source.contentLength} but ${received} bytes of DATA`);
-    }
-    source.onEnd(trailers);
-  } catch (error) {
-    source.onError(error);
-  }
-}
 
 /** How long a draining server waits, with no request left, for requests that crossed its GOAWAY. */
 const lateRequestGraceMs = 250;
@@ -787,15 +576,6 @@ async function raceTimeout(promise: Promise<unknown>, ms: number): Promise<void>
   clearTimeout(timer);
 }
 
-async function drain(body: ReadableStream<Uint8Array>): Promise<void> {
-  try {
-    for await (const _chunk of body) {
-      // discarded
-    }
-  } catch {
-    // the body's own error handling already reset the stream
-  }
-}
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));

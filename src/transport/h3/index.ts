@@ -1,14 +1,18 @@
 export {
   defaultHeadersTimeoutMs,
   defaultMaxUnfinishedHeaderBytes,
-  getHttp3ResponseInfo,
   Http3Connection,
   type Http3ConnectionOptions,
   type Http3ServerEvents,
-  type Http3Handler,
-  type Http3RequestInfo,
-  type Http3ResponseInfo,
 } from './connection.js';
+export { ClientExchange, type Http3RequestOptions, type Http3ResponseData } from './client-request.js';
+export type { IncomingHeaders, OutgoingHeaders } from './header-fields.js';
+export { MessageBody } from './message-body.js';
+export type { BodyInput } from './message-writer.js';
+export type { Http3IncomingRequest, Http3RequestHandler, Http3RequestInfo, OutgoingResponse } from './server-request.js';
+export type { HandshakeFacts } from './transport.js';
+export type { PeerIdentity } from './connection-facts.js';
+export { getHttp3ResponseInfo, type Http3Handler, type Http3ResponseInfo, type Http3WebRequestInfo } from './web-adapters.js';
 export {
   h3ErrorCodes,
   h3ErrorName,

@@ -143,25 +143,7 @@ export function declaredContentLength(headers: readonly Field[]): number | undef
   return declared;
 }
 
-/** Regular fields from web Headers, lowercase, without connection-specific fields (which HTTP/3 forbids). */
-export function fieldsFromHeaders(headers: Headers, skip?: ReadonlySet<string>): Field[] {
-  const fields: Field[] = [];
-  for (const [name, value] of headers) {
-    if (connectionSpecific.has(name) || name === 'host' || skip?.has(name)) continue;
-    if (name === 'te' && value.toLowerCase() !== 'trailers') continue;
-    if (name === 'set-cookie') continue; // added one by one below
-    fields.push([name, value]);
-  }
-  for (const cookie of headers.getSetCookie()) fields.push(['set-cookie', cookie]);
-  return fields;
-}
 
-/** Web Headers from checked fields. */
-export function headersFromFields(fields: readonly Field[]): Headers {
-  const headers = new Headers();
-  for (const [name, value] of fields) headers.append(name, value);
-  return headers;
-}
 
 /** Shows control characters in error messages without echoing them raw. */
 function printable(value: string): string {

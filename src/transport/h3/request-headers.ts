@@ -1,4 +1,4 @@
-import { unexpectedOnRequestStream } from './body.js';
+import { unexpectedOnRequestStream } from './message-body.js';
 import { connectionError, streamError } from './errors.js';
 import type { FrameReader } from './frame-reader.js';
 import { frameType } from './frames.js';

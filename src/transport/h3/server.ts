@@ -3,7 +3,7 @@ import type { QuicConnection } from '../quic/connection.js';
 import { createQuicServer, type QuicEndpoint, type QuicEndpointOptions, type QuicListenOptions } from '../quic/endpoint.js';
 import type { HostPort } from '../quic/connection-driver.js';
 import { connectionRefusedCode } from '../quic/error-codes.js';
-import { Http3Connection, type Http3ConnectionOptions, type Http3Handler } from './connection.js';
+import { Http3Connection, type Http3ConnectionOptions } from './connection.js';
 import { h3ErrorCodes } from './errors.js';
 import { h3TransportFor } from './transport.js';
 
@@ -17,7 +17,7 @@ export function connectHttp3(connection: QuicConnection, options: Omit<Http3Conn
 }
 
 /** Serves HTTP/3 on an accepted QUIC connection. */
-export function serveHttp3(connection: QuicConnection, options: Http3ConnectionOptions & { handler: Http3Handler }): Http3Connection {
+export function serveHttp3(connection: QuicConnection, options: Http3ConnectionOptions): Http3Connection {
   if (connection.role !== 'server') throw new TypeError('serveHttp3 needs a server QUIC connection');
   return new Http3Connection(h3TransportFor(connection), options);
 }
@@ -25,12 +25,8 @@ export function serveHttp3(connection: QuicConnection, options: Http3ConnectionO
 export interface Http3ServerOptions
   extends QuicEndpointOptions,
     Omit<QuicListenOptions, 'onConnection'>,
-    Omit<Http3ConnectionOptions, 'rememberedPeerSettings' | 'handler'> {
-  /** Answers requests; or give `handlerFor` to bind a handler to each QUIC connection. */
-  handler?: Http3Handler;
-  /** A handler per connection, e.g. to know the client certificate of each request. */
-  handlerFor?: (quic: QuicConnection) => Http3Handler;
-  /** Called with each HTTP/3 connection, e.g. to read the client certificate. */
+    Omit<Http3ConnectionOptions, 'rememberedPeerSettings'> {
+  /** Called with each HTTP/3 connection. */
   onConnection?: (connection: Http3Connection, quic: QuicConnection) => void;
 }
 
@@ -52,9 +48,9 @@ export async function createHttp3Server(options: Http3ServerOptions): Promise<Ht
   const connections = new Set<Http3Connection>();
   // Once close() began, a new connection is refused before any request on it is read (issue 12).
   let draining = false;
-  const { handler, handlerFor, maxFieldSectionSize, grease, onConnection, headersTimeoutMs, maxUnfinishedHeaderBytes, events, ...quicOptions } = options;
-  if ((handler === undefined) === (handlerFor === undefined)) {
-    throw new QfaasConfigError('handler', 'give exactly one of handler and handlerFor');
+  const { handler, onRequest, maxFieldSectionSize, grease, onConnection, headersTimeoutMs, maxUnfinishedHeaderBytes, events, ...quicOptions } = options;
+  if ((handler === undefined) === (onRequest === undefined)) {
+    throw new QfaasConfigError('handler', 'give exactly one of onRequest (lean) and handler (web Request/Response)');
   }
   const endpoint = await createQuicServer({
     ...quicOptions,
@@ -65,7 +61,8 @@ export async function createHttp3Server(options: Http3ServerOptions): Promise<Ht
         return;
       }
       const h3 = serveHttp3(quic, {
-        handler: handlerFor === undefined ? (handler as Http3Handler) : handlerFor(quic),
+        ...(onRequest === undefined ? {} : { onRequest }),
+        ...(handler === undefined ? {} : { handler }),
         ...(maxFieldSectionSize === undefined ? {} : { maxFieldSectionSize }),
         ...(grease === undefined ? {} : { grease }),
         ...(headersTimeoutMs === undefined ? {} : { headersTimeoutMs }),

@@ -14,6 +14,14 @@ export interface H3Stream {
   stopSending(errorCode: number): void;
 }
 
+/** What the handshake established. */
+export interface HandshakeFacts {
+  /** The server accepted the client's 0-RTT data. */
+  earlyDataAccepted: boolean;
+  /** The connection resumed a TLS session. */
+  resumed: boolean;
+}
+
 /** The connection operations HTTP/3 needs. */
 export interface H3Transport {
   readonly role: 'client' | 'server';
@@ -25,8 +33,12 @@ export interface H3Transport {
   close(errorCode: number, reason: string): void;
   /** Resolves with the reason once the connection is closed. */
   readonly closed: Promise<Error>;
-  readonly handshake: Promise<{ earlyDataAccepted: boolean; resumed: boolean }>;
+  readonly handshake: Promise<HandshakeFacts>;
   readonly handshakeCompleted: boolean;
+  /** Set once the handshake completed. */
+  readonly handshakeInfo: HandshakeFacts | undefined;
+  /** The peer's certificate chain, DER, leaf first (after the handshake). */
+  peerCertificateChain(): Uint8Array[] | undefined;
 }
 
 /** Adapts a QUIC connection for HTTP/3. */
@@ -46,5 +58,9 @@ export function h3TransportFor(connection: QuicConnection): H3Transport {
     get handshakeCompleted() {
       return connection.handshakeCompleted;
     },
+    get handshakeInfo() {
+      return connection.handshakeInfo;
+    },
+    peerCertificateChain: () => connection.peerCertificateChain(),
   };
 }
