@@ -110,6 +110,19 @@ describe('QPACK field sections without a dynamic table (RFC 9204)', () => {
     );
   });
 
+  it('fields with a new value per request (0-RTT nonce, call id) round-trip with their name part reused', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('qfaas-early-nonce', 'qfaas-early-timestamp', 'x-call-id', 'content-length', 'date'), byteString(40)), { maxLength: 8 }),
+        (fields) => {
+          // Twice: the second encoding takes the name part from the cache.
+          expect(decodeFieldSection(encodeFieldSection(fields), limits)).toEqual(fields);
+          expect(decodeFieldSection(encodeFieldSection(fields), limits)).toEqual(fields);
+        },
+      ),
+    );
+  });
+
   it('every prefix of a field section is a typed error or a shorter valid section, never a wrong field', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fieldName, byteString(40)), { minLength: 1, maxLength: 8 }), (fields) => {

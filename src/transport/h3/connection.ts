@@ -1,4 +1,4 @@
-import { QfaasConfigError } from '../../errors.js';
+import { QfaasConfigError, withoutStack } from '../../errors.js';
 import { QuicConnectionClosedError, QuicStreamResetError, QuicStreamStoppedError } from '../quic/errors.js';
 import { ConnectionFacts } from './connection-facts.js';
 import { ClientExchange, type ClientRequestHost, type Http3RequestOptions, type Http3ResponseData } from './client-request.js';
@@ -325,7 +325,7 @@ export class Http3Connection {
   /** Closes at once with H3_NO_ERROR (or the given code); requests in progress fail. */
   close(errorCode: number = h3ErrorCodes.H3_NO_ERROR, reason = ''): void {
     if (this.#closeError !== undefined) return;
-    this.#fail(new Http3Error(errorCode, reason === '' ? 'connection closed locally' : reason, { scope: 'connection' }));
+    this.#fail(withoutStack(() => new Http3Error(errorCode, reason === '' ? 'connection closed locally' : reason, { scope: 'connection' })));
   }
 
   /** Resolves once the peer sends GOAWAY. */
@@ -542,11 +542,11 @@ export class Http3Connection {
 
   #fromTransportClose(reason: QuicConnectionClosedError): Error {
     if (reason.kind !== 'application') return reason;
-    return new Http3Error(reason.errorCode, reason.reason === '' ? 'connection closed' : reason.reason, {
+    return withoutStack(() => new Http3Error(reason.errorCode, reason.reason === '' ? 'connection closed' : reason.reason, {
       scope: 'connection',
       initiator: reason.initiator,
       cause: reason,
-    });
+    }));
   }
 
   #finish(error: Error): void {

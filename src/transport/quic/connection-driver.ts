@@ -1,3 +1,4 @@
+import { withoutStack } from '../../errors.js';
 import {
   cryptoErrorStart,
   cryptoErrorStop,
@@ -596,7 +597,7 @@ export class QuicConnectionDriver {
     if (local !== null) return closeErrorFrom('local', local);
     if (this.#statelessReset) return new QuicStatelessResetError();
     if (this.#conn.isTimedOut()) return new QuicIdleTimeoutError(this.#conn.stats().peerMaxIdleTimeout);
-    return new QuicConnectionClosedError('local', 'transport', 0, '');
+    return withoutStack(() => new QuicConnectionClosedError('local', 'transport', 0, ''));
   }
 
   #refreshDeadline(now: number): void {
@@ -639,6 +640,6 @@ function closeErrorFrom(initiator: 'local' | 'peer', error: QuicheConnectionErro
   if (!error.isApp && error.errorCode >= cryptoErrorStart && error.errorCode <= cryptoErrorStop) {
     return new QuicTlsError(initiator, error.errorCode - cryptoErrorStart);
   }
-  return new QuicConnectionClosedError(initiator, error.isApp ? 'application' : 'transport', error.errorCode, reason);
+  return withoutStack(() => new QuicConnectionClosedError(initiator, error.isApp ? 'application' : 'transport', error.errorCode, reason));
 }
 

@@ -15,7 +15,7 @@ import { SendBufferPool, type SendSlot } from './send-buffer-pool.js';
 import { StatelessResetLimiter, statelessResetToken, writeStatelessReset } from './stateless-reset.js';
 
 /** Length of every connection ID this endpoint issues; short headers are parsed with it. */
-export const connectionIdLength = 16;
+export const connectionIdLength = 8;
 
 /** Largest UDP datagram the endpoint sends (config maxUdpPayloadSize cannot exceed it). */
 const sendSlotSize = maxUdpPayloadLimit;

@@ -39,6 +39,14 @@ const lineCache = new Map<string, Uint8Array>();
 const lineCacheLimit = 4096;
 const cacheableLength = 256;
 
+/**
+ * Fields whose value is new on every request (the 0-RTT nonce and timestamp, call ids, dates):
+ * caching their lines would only churn the cache and clear the lines that do repeat. Their
+ * values are encoded each time; the name part of the line is still cached.
+ */
+const uniqueValueNames: ReadonlySet<string> = new Set(['qfaas-early-nonce', 'qfaas-early-timestamp', 'x-call-id', 'idempotency-key', 'date', 'content-length']);
+const namePrefixCache = new Map<string, Uint8Array>();
+
 /** Encodes fields as a QPACK field section (static table and literals; Huffman where shorter). */
 export function encodeFieldSection(fields: readonly Field[], out: ByteWriter = new ByteWriter()): Uint8Array {
   // Encoded Required Insert Count 0 and Delta Base 0: no dynamic table references.
@@ -56,6 +64,19 @@ export function encodeFieldSection(fields: readonly Field[], out: ByteWriter = n
       out.bytes(cached);
       continue;
     }
+    if (uniqueValueNames.has(name)) {
+      let prefix = namePrefixCache.get(name);
+      if (prefix === undefined) {
+        const before = out.length;
+        writeLiteralName(out, name);
+        prefix = out.view().slice(before);
+        namePrefixCache.set(name, prefix);
+      } else {
+        out.bytes(prefix);
+      }
+      writeString(out, value);
+      continue;
+    }
     const cacheable = key.length <= cacheableLength && !sensitiveNames.has(name);
     const start = out.length;
     writeLiteralLine(out, name, value);
@@ -68,6 +89,12 @@ export function encodeFieldSection(fields: readonly Field[], out: ByteWriter = n
 }
 
 function writeLiteralLine(out: ByteWriter, name: string, value: string): void {
+  writeLiteralName(out, name);
+  writeString(out, value);
+}
+
+/** The first part of a literal field line: its name, by static-table reference or as a string. */
+function writeLiteralName(out: ByteWriter, name: string): void {
   const never = sensitiveNames.has(name) ? 0x20 : 0;
   const named = nameIndex.get(name);
   if (named !== undefined) {
@@ -79,7 +106,6 @@ function writeLiteralLine(out: ByteWriter, name: string, value: string): void {
     if (huffman) huffmanEncode(name, out);
     else out.latin1(name);
   }
-  writeString(out, value);
 }
 
 function writeString(out: ByteWriter, value: string): void {
