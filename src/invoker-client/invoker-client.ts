@@ -619,9 +619,11 @@ async function leanOptions(target: InvokerTarget, init: RequestInit): Promise<In
   const body = init.body;
   let leanBody: BodyInput;
   if (body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof ReadableStream) {
-    const webHeaders = new Headers(init.headers);
-    if (typeof body === 'string' && !webHeaders.has('content-type')) webHeaders.set('content-type', 'text/plain;charset=UTF-8');
-    if (init.headers !== undefined || typeof body === 'string') appendWebHeaders(headers, webHeaders);
+    if (init.headers !== undefined || typeof body === 'string') {
+      const webHeaders = new Headers(init.headers);
+      if (typeof body === 'string' && !webHeaders.has('content-type')) webHeaders.set('content-type', 'text/plain;charset=UTF-8');
+      appendWebHeaders(headers, webHeaders);
+    }
     leanBody = body instanceof ArrayBuffer ? new Uint8Array(body) : (body as BodyInput);
   } else {
     const request = new Request(`https://${target.serverName}/`, { method, headers: init.headers, body } as RequestInit);

@@ -62,10 +62,15 @@ export function webResponse(data: Http3ResponseData, method: string): Response {
     data.body.cancel();
     throw streamError('H3_MESSAGE_ERROR', `status ${data.statusCode} cannot be represented`);
   }
+  let trailers: Promise<Headers | undefined> | undefined;
   responseInfo.set(response, {
     streamId: data.streamId,
     earlyData: data.earlyData,
-    trailers: bodyEnd(data.body, data.trailers),
+    // Made when asked: most callers never read trailers.
+    get trailers() {
+      trailers ??= bodyEnd(data.body, data.trailers);
+      return trailers;
+    },
   });
   return response;
 }
