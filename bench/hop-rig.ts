@@ -7,7 +7,7 @@ import { fork, type ForkOptions } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
-import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
+import { InvokerClient, type InvokerResponse } from '../src/invoker-client/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../src/zero-rtt/index.js';
 import type { DelayLink } from './link/delay-link.js';
 import { quicGoAvailable, startQuicGoRig, type QuicGoRig } from './quic-go/quic-go-rig.js';
@@ -142,20 +142,21 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
   const target = { serverName: provisioned.serverName, host, port: ports.qfaas };
 
   let notEarly = 0;
-  const checkQfaas = async (response: Response, method: 'GET' | 'POST', path: string, expectEarly: boolean): Promise<void> => {
-    const bytes = (await response.arrayBuffer()).byteLength;
+  // The platform's hop uses the lean form (invoker.request → onRequest); bench:path measures the web form beside it.
+  const checkQfaas = async (response: InvokerResponse, method: 'GET' | 'POST', path: string, expectEarly: boolean): Promise<void> => {
+    const bytes = (await response.body.bytes()).byteLength;
     if (bytes !== expectedBytes(path)) throw new Error(`got ${bytes} bytes`);
-    const info = getTransportInfo(response);
+    const info = response.transport;
     if (expectEarly && info?.earlyDataAccepted !== true) notEarly++;
     if (method === 'POST' && info?.earlyData !== false) throw new Error('a POST went in early data under the idempotent policy');
   };
   const qfaasFresh = async (method: 'GET' | 'POST', path = '/'): Promise<void> => {
     // A new connection each time, resuming the session the worker issued last time.
     invoker.closeIdleConnections();
-    const response = await invoker.fetch({ ...target, path }, method === 'POST' ? { method, body: payload } : {});
+    const response = await invoker.request({ ...target, path, ...(method === 'POST' ? { method, body: payload } : {}) });
     await checkQfaas(response, method, path, method === 'GET');
   };
-  const qfaasWarm = async (path: string): Promise<void> => checkQfaas(await warmInvoker.fetch({ ...target, path }), 'GET', path, false);
+  const qfaasWarm = async (path: string): Promise<void> => checkQfaas(await warmInvoker.request({ ...target, path }), 'GET', path, false);
 
   // Long-lived clients for Fig. 5c, so a first request does not include binding a socket.
   const launchStore = new MemoryTicketStore();
@@ -182,9 +183,9 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
     // New server names: neither client has a connection or, unless stored here, a session for them.
     await launchStore.set(name, launched.session);
     const qfaasFirst = async (client: InvokerClient, expectEarly: boolean) => {
-      const response = await client.fetch({ serverName: name, host, port: launchedPorts.qfaas });
+      const response = await client.request({ serverName: name, host, port: launchedPorts.qfaas });
       await checkQfaas(response, 'GET', '/', expectEarly);
-      if (!expectEarly && getTransportInfo(response)?.earlyData !== false) throw new Error('a first request without a session went in early data');
+      if (!expectEarly && response.transport.earlyData !== false) throw new Error('a first request without a session went in early data');
     };
     return {
       firstRequest: {

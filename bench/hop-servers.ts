@@ -63,7 +63,14 @@ async function startServers(credentialsText: string, host: string): Promise<Serv
   const plain = http.createServer({ keepAliveTimeout: 60_000 }, answer);
   const tls13 = https.createServer({ ...tls, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', keepAliveTimeout: 60_000 }, answer);
   const tls12 = https.createServer({ ...tls, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', keepAliveTimeout: 60_000 }, answer);
-  const qfaas: HandlerServer = await createHandlerServer({ credentials, host, handler: (request) => new Response(bodyFor(request.url)) });
+  const qfaas: HandlerServer = await createHandlerServer({
+    credentials,
+    host,
+    onRequest: async (request) => {
+      await request.body.dump();
+      return { statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, body: bodyFor(request.path) };
+    },
+  });
   const ports = { http: await listen(plain), tls13: await listen(tls13), tls12: await listen(tls12), qfaas: qfaas.address.port };
   return {
     ports,
