@@ -240,8 +240,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
       if (info.aborted) throw error;
       metrics.handlerErrors++;
       options.onError?.(error);
-      // Never the stack trace: it can describe internals to whoever called.
-      return { statusCode: 500, body: 'internal error\n' };
+      return internalError();
     }
   };
 
@@ -277,13 +276,17 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
         });
       });
       return await Promise.race([running, timedOut]);
-    } catch {
-      if (info.aborted && !info.timedOut) {
+    } catch (error) {
+      if (info.timedOut) return functionTimedOut();
+      if (info.aborted) {
         // Nobody is left to read an answer: not counted as a response.
         metrics.cancelled++;
         return { statusCode: 503 };
       }
-      return functionTimedOut();
+      // A failure outside the handler itself (keeping its response for an Idempotency-Key).
+      metrics.handlerErrors++;
+      options.onError?.(error);
+      return internalError();
     } finally {
       deadline?.cancel();
       metrics.inflight--;
@@ -344,6 +347,8 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
 }
 
 const functionTimedOut = (): OutgoingResponse => ({ statusCode: 504, body: 'function timed out\n' });
+// Never the stack trace: it can describe internals to whoever called.
+const internalError = (): OutgoingResponse => ({ statusCode: 500, body: 'internal error\n' });
 
 /**
  * The handler's view of a request: facts from the HTTP/3 layer, the caller's identity parsed only

@@ -64,7 +64,16 @@ export class IdempotencyCache {
       await Promise.resolve(this.#store.release(key)).catch(() => undefined);
       throw error;
     }
-    const { stored, forward } = await this.#capture(response);
+    let captured;
+    try {
+      captured = await this.#capture(response);
+    } catch (error) {
+      // A response that cannot be kept (a bad header, a failing body) is not a result: the key is
+      // freed so a retry runs again rather than meeting 409 until the window ends.
+      await Promise.resolve(this.#store.release(key)).catch(() => undefined);
+      throw error;
+    }
+    const { stored, forward } = captured;
     await Promise.resolve(this.#store.complete(key, stored, this.#windowMs)).catch(() => undefined);
     return { response: forward, repeated: false };
   }

@@ -23,8 +23,9 @@ function push(out: Field[], rawName: string, rawValue: string | number): void {
   const name = rawName.toLowerCase();
   if (!fieldName.test(name)) throw invalid(`invalid header name ${JSON.stringify(rawName.slice(0, 64))}`);
   if (connectionSpecific.has(name)) return;
+  // Checked before trimming: a trailing CR or LF is refused, not silently dropped.
+  if (typeof rawValue !== 'number' && forbiddenInValue.test(rawValue)) throw invalid(`invalid value for header "${name}"`);
   const value = typeof rawValue === 'number' ? String(rawValue) : rawValue.trim();
-  if (forbiddenInValue.test(value)) throw invalid(`invalid value for header "${name}"`);
   if (name === 'te' && value.toLowerCase() !== 'trailers') return;
   out.push([name, value]);
 }

@@ -223,20 +223,27 @@ async function answerWithoutReading(host: ServerRequestHost, stream: H3Stream, s
 
 async function respond(host: ServerRequestHost, stream: H3Stream, response: OutgoingResponse, headRequest: boolean): Promise<void> {
   const status = response.statusCode;
-  let fields: Field[] = [[':status', validStatus(status) ? String(status) : '500']];
+  // A response that cannot be sent as the handler wrote it (bad status, header or size) is the
+  // handler's bug: the client gets a plain 500 with none of the handler's fields or body.
+  let plainError = !validStatus(status);
+  let fields: Field[] = [[':status', plainError ? '500' : String(status)]];
   const headers = response.headers;
-  try {
-    if (headers instanceof Headers) appendWebHeaders(fields, headers);
-    else appendOutgoingHeaders(fields, headers);
-  } catch {
-    // A handler's header that cannot be sent is its bug: the client gets a plain 500.
-    fields = [[':status', '500']];
+  if (!plainError) {
+    try {
+      if (headers instanceof Headers) appendWebHeaders(fields, headers);
+      else appendOutgoingHeaders(fields, headers);
+    } catch {
+      plainError = true;
+    }
+    if (!plainError && fieldSectionSize(fields) > host.peerMaxFieldSectionSize()) plainError = true;
   }
-  if (fieldSectionSize(fields) > host.peerMaxFieldSectionSize()) fields = [[':status', '500']];
-  host.onResponse(Number(fields[0]?.[1]));
+  if (plainError) fields = [[':status', '500']];
+  host.onResponse(plainError ? 500 : status);
   const headersFrame = encodeFrame(frameType.headers, encodeFieldSection(fields));
-  if (headRequest) await cancelBody(response.body);
-  await writeMessage(stream, headersFrame, headRequest ? null : response.body);
+  // HEAD, 204, 205 and 304 carry no content (RFC 9110 sections 9.3.2, 15.3.5, 15.3.6, 15.4.5).
+  const bodyless = plainError || headRequest || status === 204 || status === 205 || status === 304;
+  if (bodyless) await cancelBody(response.body);
+  await writeMessage(stream, headersFrame, bodyless ? null : response.body);
 }
 
 function validStatus(status: number): boolean {
