@@ -11,8 +11,8 @@ export class ByteWriter {
     return this.#length;
   }
 
-  /** Makes room for `extra` more bytes and returns the buffer and the offset to write at. */
-  reserve(extra: number): { buffer: Uint8Array; offset: number } {
+  /** Makes room for `extra` more bytes and returns the buffer; write them from `length` on. */
+  reserve(extra: number): Uint8Array {
     const needed = this.#length + extra;
     if (needed > this.#buffer.length) {
       let capacity = this.#buffer.length * 2;
@@ -21,7 +21,7 @@ export class ByteWriter {
       grown.set(this.#buffer.subarray(0, this.#length));
       this.#buffer = grown;
     }
-    return { buffer: this.#buffer, offset: this.#length };
+    return this.#buffer;
   }
 
   /** Marks `count` reserved bytes as written. */
@@ -29,21 +29,24 @@ export class ByteWriter {
     this.#length += count;
   }
 
+  /** Forgets what was written, keeping the buffer for reuse. */
+  reset(): void {
+    this.#length = 0;
+  }
+
   byte(value: number): void {
-    const { buffer, offset } = this.reserve(1);
-    buffer[offset] = value;
-    this.#length++;
+    this.reserve(1)[this.#length++] = value;
   }
 
   bytes(value: Uint8Array): void {
-    const { buffer, offset } = this.reserve(value.length);
-    buffer.set(value, offset);
+    this.reserve(value.length).set(value, this.#length);
     this.#length += value.length;
   }
 
   /** Writes a latin1 string byte by byte (HTTP field names and values are byte strings). */
   latin1(value: string): void {
-    const { buffer, offset } = this.reserve(value.length);
+    const buffer = this.reserve(value.length);
+    const offset = this.#length;
     for (let i = 0; i < value.length; i++) buffer[offset + i] = value.charCodeAt(i) & 0xff;
     this.#length += value.length;
   }

@@ -1,12 +1,12 @@
 import { QuicStreamStoppedError } from '../quic/errors.js';
 import { connectionError, h3ErrorCodes, Http3FieldSectionTooLargeError, streamError } from './errors.js';
 import { FrameReader } from './frame-reader.js';
-import { encodeFrame, frameType } from './frames.js';
+import { frameType } from './frames.js';
 import { appendOutgoingHeaders, headersRecord, type IncomingHeaders, type OutgoingHeaders } from './header-fields.js';
 import { MessageBody, unexpectedOnRequestStream } from './message-body.js';
 import { checkTrailers, declaredContentLength, parseResponseHead } from './message.js';
 import { writeMessage, type BodyInput } from './message-writer.js';
-import { encodeFieldSection, fieldSectionSize, type Field } from './qpack/field-section.js';
+import { fieldSectionSize, type Field } from './qpack/field-section.js';
 import { nextFrameEvent } from './stream-reading.js';
 import type { H3Stream } from './transport.js';
 
@@ -115,7 +115,6 @@ export class ClientExchange {
       const size = fieldSectionSize(fields);
       const limit = this.#host.peerMaxFieldSectionSize();
       if (size > limit) throw new Http3FieldSectionTooLargeError(size, limit);
-      const headersFrame = encodeFrame(frameType.headers, encodeFieldSection(fields));
       stream = await this.#host.openStream();
       if (this.#cancelled) {
         stream.reset(h3ErrorCodes.H3_REQUEST_CANCELLED);
@@ -125,11 +124,11 @@ export class ClientExchange {
       this.#host.track(stream);
       const body = options.body;
       if (body === null || body === undefined) {
-        await stream.end(headersFrame);
+        await writeMessage(stream, fields, body);
       } else {
         // The upload proceeds while the response is awaited: a server may answer (and stop it) early.
         const sending = stream;
-        void writeMessage(sending, headersFrame, body).catch((error: unknown) => {
+        void writeMessage(sending, fields, body).catch((error: unknown) => {
           // After a complete response the server may stop the upload with H3_NO_ERROR (RFC 9114 section 4.1).
           if (error instanceof QuicStreamStoppedError && error.errorCode === h3ErrorCodes.H3_NO_ERROR) return;
           if (this.#phase !== 'done') sending.reset(h3ErrorCodes.H3_REQUEST_CANCELLED);

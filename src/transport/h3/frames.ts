@@ -1,5 +1,6 @@
 import { ByteWriter } from './byte-writer.js';
 import { connectionError } from './errors.js';
+import { writeFieldSection, type Field } from './qpack/field-section.js';
 import { readVarint, varintLength, writeVarint } from './varint.js';
 
 /** HTTP/3 frame types (RFC 9114 section 7.2). */
@@ -60,6 +61,29 @@ export function encodeFrame(type: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(header.length + payload.length);
   out.set(header, 0);
   out.set(payload, header.length);
+  return out;
+}
+
+/** Field sections are encoded here first, then copied once into their frame. */
+const sectionScratch = new ByteWriter(1024);
+
+/**
+ * A HEADERS frame carrying `fields`, followed by a DATA frame carrying `data` when given (a small
+ * body sent with its headers), in one buffer.
+ */
+export function encodeHeadersFrame(fields: readonly Field[], data?: Uint8Array): Uint8Array {
+  sectionScratch.reset();
+  writeFieldSection(sectionScratch, fields);
+  const section = sectionScratch.view();
+  const dataLength = data === undefined ? 0 : varintLength(frameType.data) + varintLength(data.length) + data.length;
+  const out = new Uint8Array(varintLength(frameType.headers) + varintLength(section.length) + section.length + dataLength);
+  let offset = writeVarint(out, writeVarint(out, 0, frameType.headers), section.length);
+  out.set(section, offset);
+  offset += section.length;
+  if (data !== undefined) {
+    offset = writeVarint(out, writeVarint(out, offset, frameType.data), data.length);
+    out.set(data, offset);
+  }
   return out;
 }
 

@@ -1,4 +1,5 @@
-import { encodeFrameHeader, frameType } from './frames.js';
+import { encodeFrameHeader, encodeHeadersFrame, frameType } from './frames.js';
+import type { Field } from './qpack/field-section.js';
 import type { H3Stream } from './transport.js';
 
 /**
@@ -37,21 +38,22 @@ function dataFrame(chunk: Uint8Array, prefix?: Uint8Array): Uint8Array {
 }
 
 /**
- * Sends a message: its HEADERS frame, the body as DATA frames, then FIN. Bytes in memory leave
- * with the headers and the FIN in one write (one packet when they fit). An iterable is read only
- * as fast as the stream accepts bytes, so a large upload is never buffered whole.
+ * Sends a message: its HEADERS frame (encoded from `fields` before the first await), the body as
+ * DATA frames, then FIN. Bytes in memory leave with the headers and the FIN in one write (one
+ * packet when they fit). An iterable is read only as fast as the stream accepts bytes, so a large
+ * upload is never buffered whole.
  */
-export async function writeMessage(stream: H3Stream, headersFrame: Uint8Array, body: BodyInput): Promise<void> {
-  if (body === null || body === undefined) return stream.end(headersFrame);
+export async function writeMessage(stream: H3Stream, fields: readonly Field[], body: BodyInput): Promise<void> {
+  if (body === null || body === undefined) return stream.end(encodeHeadersFrame(fields));
   if (typeof body === 'string') body = textEncoder.encode(body);
   if (body instanceof Uint8Array) {
-    if (body.length === 0) return stream.end(headersFrame);
-    if (body.length <= coalesceLimit) return stream.end(dataFrame(body, headersFrame));
-    await stream.write(headersFrame);
+    if (body.length === 0) return stream.end(encodeHeadersFrame(fields));
+    if (body.length <= coalesceLimit) return stream.end(encodeHeadersFrame(fields, body));
+    await stream.write(encodeHeadersFrame(fields));
     await stream.write(encodeFrameHeader(frameType.data, body.length));
     return stream.end(body);
   }
-  return writeIterable(stream, headersFrame, body);
+  return writeIterable(stream, encodeHeadersFrame(fields), body);
 }
 
 async function writeIterable(stream: H3Stream, headersFrame: Uint8Array, body: AsyncIterable<Uint8Array | string>): Promise<void> {

@@ -1,11 +1,10 @@
 import { connectionError, h3ErrorCodes } from './errors.js';
 import { FrameReader } from './frame-reader.js';
-import { encodeFrame, frameType } from './frames.js';
 import { appendOutgoingHeaders, appendWebHeaders, headersRecord, type IncomingHeaders, type OutgoingHeaders } from './header-fields.js';
 import { MessageBody } from './message-body.js';
 import { checkTrailers, declaredContentLength, parseRequestHead } from './message.js';
 import { writeMessage, type BodyInput } from './message-writer.js';
-import { decodeFieldSection, encodeFieldSection, fieldSectionSize, type Field } from './qpack/field-section.js';
+import { decodeFieldSection, fieldSectionSize, type Field } from './qpack/field-section.js';
 import { requestRefusal } from './request-policy.js';
 import { readRequestHeaders } from './request-headers.js';
 import type { ConnectionFacts, PeerIdentity } from './connection-facts.js';
@@ -239,11 +238,10 @@ async function respond(host: ServerRequestHost, stream: H3Stream, response: Outg
   }
   if (plainError) fields = [[':status', '500']];
   host.onResponse(plainError ? 500 : status);
-  const headersFrame = encodeFrame(frameType.headers, encodeFieldSection(fields));
   // HEAD, 204, 205 and 304 carry no content (RFC 9110 sections 9.3.2, 15.3.5, 15.3.6, 15.4.5).
   const bodyless = plainError || headRequest || status === 204 || status === 205 || status === 304;
   if (bodyless) await cancelBody(response.body);
-  await writeMessage(stream, headersFrame, bodyless ? null : response.body);
+  await writeMessage(stream, fields, bodyless ? null : response.body);
 }
 
 function validStatus(status: number): boolean {

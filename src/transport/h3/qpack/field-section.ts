@@ -48,7 +48,14 @@ const uniqueValueNames: ReadonlySet<string> = new Set(['qfaas-early-nonce', 'qfa
 const namePrefixCache = new Map<string, Uint8Array>();
 
 /** Encodes fields as a QPACK field section (static table and literals; Huffman where shorter). */
-export function encodeFieldSection(fields: readonly Field[], out: ByteWriter = new ByteWriter()): Uint8Array {
+export function encodeFieldSection(fields: readonly Field[]): Uint8Array {
+  const out = new ByteWriter();
+  writeFieldSection(out, fields);
+  return out.toBytes();
+}
+
+/** Appends `fields` as a QPACK field section to `out`. */
+export function writeFieldSection(out: ByteWriter, fields: readonly Field[]): void {
   // Encoded Required Insert Count 0 and Delta Base 0: no dynamic table references.
   out.byte(0);
   out.byte(0);
@@ -85,7 +92,6 @@ export function encodeFieldSection(fields: readonly Field[], out: ByteWriter = n
       lineCache.set(key, out.view().slice(start));
     }
   }
-  return out.toBytes();
 }
 
 function writeLiteralLine(out: ByteWriter, name: string, value: string): void {
@@ -103,7 +109,7 @@ function writeLiteralName(out: ByteWriter, name: string): void {
     const huffmanLength = huffmanEncodedLength(name);
     const huffman = huffmanLength < name.length;
     writePrefixedInt(out, 0b0010_0000 | (never >> 1) | (huffman ? 0x08 : 0), 3, huffman ? huffmanLength : name.length);
-    if (huffman) huffmanEncode(name, out);
+    if (huffman) huffmanEncode(name, out, huffmanLength);
     else out.latin1(name);
   }
 }
@@ -112,7 +118,7 @@ function writeString(out: ByteWriter, value: string): void {
   const huffmanLength = huffmanEncodedLength(value);
   if (huffmanLength < value.length) {
     writePrefixedInt(out, 0x80, 7, huffmanLength);
-    huffmanEncode(value, out);
+    huffmanEncode(value, out, huffmanLength);
   } else {
     writePrefixedInt(out, 0, 7, value.length);
     out.latin1(value);
@@ -136,70 +142,82 @@ export interface OversizedSection {
  * Huffman, out-of-range static indices.
  */
 export function decodeFieldSection(data: Uint8Array, options: DecodeOptions): Field[] | OversizedSection {
-  const fail = (detail: string): Http3Error => connectionError('QPACK_DECOMPRESSION_FAILED', detail);
   const requiredInsertCount = readPrefixedInt(data, 0, 8);
-  if (requiredInsertCount === undefined || requiredInsertCount === 'overflow') throw fail('truncated field section prefix');
-  if (requiredInsertCount.value !== 0) throw fail('reference to the dynamic table, whose capacity is 0');
+  if (requiredInsertCount === undefined || requiredInsertCount === 'overflow') throw decompressionFailed('truncated field section prefix');
+  if (requiredInsertCount.value !== 0) throw decompressionFailed('reference to the dynamic table, whose capacity is 0');
   const base = readPrefixedInt(data, requiredInsertCount.next, 7);
-  if (base === undefined || base === 'overflow') throw fail('truncated field section prefix');
-  let offset = base.next;
+  if (base === undefined || base === 'overflow') throw decompressionFailed('truncated field section prefix');
+  const cursor = new FieldLineCursor(data, base.next);
   const fields: Field[] = [];
   let size = 0;
-
-  const readInt = (prefixBits: number): number => {
-    const result = readPrefixedInt(data, offset, prefixBits);
-    if (result === undefined) throw fail('truncated field line');
-    if (result === 'overflow') throw fail('integer too large');
-    offset = result.next;
-    return result.value;
-  };
-  const readBytes = (length: number): Uint8Array => {
-    if (offset + length > data.length) throw fail('truncated string literal');
-    const bytes = data.subarray(offset, offset + length);
-    offset += length;
-    return bytes;
-  };
-  const readString = (huffman: boolean, prefixBits: number): string => {
-    const bytes = readBytes(readInt(prefixBits));
-    if (!huffman) return latin1(bytes);
-    const decoded = huffmanDecode(bytes);
-    if (decoded === undefined) throw fail('invalid Huffman-coded string');
-    return decoded;
-  };
-  const staticEntry = (index: number): readonly [string, string] => {
-    const entry = staticTable[index];
-    if (entry === undefined) throw fail(`static table index ${index} out of range`);
-    return entry;
-  };
-
-  while (offset < data.length) {
-    const first = data[offset] as number;
+  while (cursor.offset < data.length) {
+    const first = data[cursor.offset] as number;
     let field: Field;
     if (first & 0x80) {
       // Indexed field line: T bit 0x40 selects the static table.
-      if ((first & 0x40) === 0) throw fail('indexed field line refers to the dynamic table');
-      field = staticEntry(readInt(6));
+      if ((first & 0x40) === 0) throw decompressionFailed('indexed field line refers to the dynamic table');
+      field = staticEntry(cursor.readInt(6));
     } else if (first & 0x40) {
       // Literal field line with name reference: N 0x20, T 0x10.
-      if ((first & 0x10) === 0) throw fail('name reference into the dynamic table');
-      const [name] = staticEntry(readInt(4));
-      const huffman = ((data[offset] as number) & 0x80) !== 0;
-      field = [name, readString(huffman, 7)];
+      if ((first & 0x10) === 0) throw decompressionFailed('name reference into the dynamic table');
+      const [name] = staticEntry(cursor.readInt(4));
+      const huffman = ((data[cursor.offset] as number) & 0x80) !== 0;
+      field = [name, cursor.readString(huffman, 7)];
     } else if (first & 0x20) {
       // Literal field line with literal name: N 0x10, H 0x08, 3-bit length prefix.
-      const name = readString((first & 0x08) !== 0, 3);
-      if (offset >= data.length) throw fail('truncated field line');
-      const huffman = ((data[offset] as number) & 0x80) !== 0;
-      field = [name, readString(huffman, 7)];
+      const name = cursor.readString((first & 0x08) !== 0, 3);
+      if (cursor.offset >= data.length) throw decompressionFailed('truncated field line');
+      const huffman = ((data[cursor.offset] as number) & 0x80) !== 0;
+      field = [name, cursor.readString(huffman, 7)];
     } else {
       // 0001xxxx and 0000xxxx: post-base references, which only exist with a dynamic table.
-      throw fail('post-base reference to the dynamic table');
+      throw decompressionFailed('post-base reference to the dynamic table');
     }
     size += field[0].length + field[1].length + 32;
     if (size > options.maxFieldSectionSize) return { oversized: true, size };
     fields.push(field);
   }
   return fields;
+}
+
+function decompressionFailed(detail: string): Http3Error {
+  return connectionError('QPACK_DECOMPRESSION_FAILED', detail);
+}
+
+function staticEntry(index: number): readonly [string, string] {
+  const entry = staticTable[index];
+  if (entry === undefined) throw decompressionFailed(`static table index ${index} out of range`);
+  return entry;
+}
+
+/** Reads a field section's lines front to back (one object per section, no closures). */
+class FieldLineCursor {
+  readonly #data: Uint8Array;
+  offset: number;
+
+  constructor(data: Uint8Array, offset: number) {
+    this.#data = data;
+    this.offset = offset;
+  }
+
+  readInt(prefixBits: number): number {
+    const result = readPrefixedInt(this.#data, this.offset, prefixBits);
+    if (result === undefined) throw decompressionFailed('truncated field line');
+    if (result === 'overflow') throw decompressionFailed('integer too large');
+    this.offset = result.next;
+    return result.value;
+  }
+
+  readString(huffman: boolean, prefixBits: number): string {
+    const length = this.readInt(prefixBits);
+    if (this.offset + length > this.#data.length) throw decompressionFailed('truncated string literal');
+    const bytes = this.#data.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    if (!huffman) return latin1(bytes);
+    const decoded = huffmanDecode(bytes);
+    if (decoded === undefined) throw decompressionFailed('invalid Huffman-coded string');
+    return decoded;
+  }
 }
 
 function latin1(bytes: Uint8Array): string {

@@ -41,11 +41,12 @@ export function huffmanEncodedLength(value: string): number {
 }
 
 /** Appends the Huffman encoding of `value`, padded with the most significant bits of EOS (ones). */
-export function huffmanEncode(value: string, out: ByteWriter): void {
+export function huffmanEncode(value: string, out: ByteWriter, encodedLength = huffmanEncodedLength(value)): void {
   // Bits accumulate in a number below 2^53: at most 7 pending bits plus a 30-bit code.
   let pending = 0;
   let pendingBits = 0;
-  const { buffer, offset } = out.reserve(huffmanEncodedLength(value));
+  const buffer = out.reserve(encodedLength);
+  const offset = out.length;
   let position = offset;
   for (let i = 0; i < value.length; i++) {
     const sym = value.charCodeAt(i) & 0xff;
