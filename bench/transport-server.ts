@@ -1,7 +1,7 @@
 /**
  * Benchmark server, run in its own process so client and server each have a core. Receives its
  * credentials over IPC and serves two endpoints: raw QUIC streams answered with a 100-byte body, and
- * HTTP/3 answering every request with the same 100 bytes. Reports both ports.
+ * HTTP/3 (lean handler form) answering every request with the same 100 bytes. Reports both ports.
  */
 import { createHttp3Server, createQuicServer, createQuicheConfig } from '../src/transport/index.js';
 
@@ -39,7 +39,7 @@ process.once('message', async (setup: Setup) => {
   const h3 = await createHttp3Server({
     receiveBufferSize: 4 * 1024 * 1024,
     config,
-    handler: () => new Response(response),
+    onRequest: () => ({ statusCode: 200, body: response }),
   });
   process.send?.({ port: server.address.port, h3Port: h3.address.port });
   process.once('disconnect', () => {
