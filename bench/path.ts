@@ -43,7 +43,9 @@ import { summarize, type Summary } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 30 : 200;
-const countWindows = quick ? 2 : 5;
+/** Windows per case: CPU (back to back, the median one is kept) and datagrams (paused, summed). */
+const cpuWindows = quick ? 2 : 9;
+const datagramWindows = quick ? 2 : 4;
 const runsPerWindow = quick ? 10 : 20;
 const loadAtStart = os.loadavg()[0] as number;
 const delayUs = linkDelayArgument();
@@ -290,19 +292,22 @@ async function countEach(): Promise<Map<string, Counted>> {
   const cpu = new Map<string, Array<{ clientUs: number; serverUs: number }>>(cases.map(({ name }) => [name, []]));
   const datagrams = new Map<string, { up: number; down: number }>(cases.map(({ name }) => [name, { up: 0, down: 0 }]));
   for (const { run } of cases) for (let i = 0; i < 3; i++) await run();
-  for (let w = 0; w < countWindows; w++) {
+  const rounds = Math.max(cpuWindows, datagramWindows);
+  for (let w = 0; w < rounds; w++) {
     for (const { name, layer, run } of cases) {
-      const { before, after, clientUs } = await window(run, runsPerWindow, 0);
-      cpu.get(name)?.push({ clientUs: (clientUs - idle.clientUs) / runsPerWindow, serverUs: (after.cpuUs - before.cpuUs - idleServerUs) / runsPerWindow });
-      if (layer === undefined) continue;
+      if (w < cpuWindows) {
+        const { before, after, clientUs } = await window(run, runsPerWindow, 0);
+        cpu.get(name)?.push({ clientUs: (clientUs - idle.clientUs) / runsPerWindow, serverUs: (after.cpuUs - before.cpuUs - idleServerUs) / runsPerWindow });
+      }
+      if (layer === undefined || w >= datagramWindows) continue;
       const paused = await window(run, runsPerWindow, pauseMs);
       const total = datagrams.get(name) as { up: number; down: number };
       total.up += paused.after.datagrams[layer].received - paused.before.datagrams[layer].received;
       total.down += paused.after.datagrams[layer].sent - paused.before.datagrams[layer].sent;
     }
-    progress('counting datagrams and CPU', w + 1, countWindows);
+    progress('counting datagrams and CPU', w + 1, rounds);
   }
-  const exchanges = countWindows * runsPerWindow;
+  const exchanges = datagramWindows * runsPerWindow;
   return new Map(
     cases.map(({ name, layer }) => {
       const windows = cpu.get(name) ?? [];
@@ -416,7 +421,7 @@ reportResults({
   description:
     `${where}; load average ${loadAtStart.toFixed(2)} at the start (2 cores, shared). 100-byte responses (and POST bodies); ${samples} samples per case, every case once per round in rotated order. ` +
     `Each layer adds one thing to the row above it; the lean hop is row 4, what a platform gets by default. Every qfaas layer uses mutual TLS, its own worker credentials and a session minted by the 0-RTT generator; a fresh GET is checked to go in accepted 0-RTT, a POST waits for the (resumed) handshake; ` +
-    `node:https uses server authentication only. Then each case alone, in windows of ${runsPerWindow} exchanges taken round-robin over the cases, ${countWindows} of each kind: CPU (\`process.cpuUsage()\`, user + system, on each end, minus an idle window's) per exchange with the exchanges back to back, the median window; datagrams (counted by the layer's server endpoint) per exchange with ${pauseMs} ms between exchanges, so that the handshake's tail and the delayed ACKs are in every count. Both include closing the previous connection.`,
+    `node:https uses server authentication only. Then each case alone, in windows of ${runsPerWindow} exchanges taken round-robin over the cases: CPU (\`process.cpuUsage()\`, user + system, on each end, minus an idle window's) per exchange with the exchanges back to back, the median of ${cpuWindows} windows; datagrams (counted by the layer's server endpoint) per exchange over ${datagramWindows} windows with ${pauseMs} ms between exchanges, so that the handshake's tail and the delayed ACKs are in every count. Both include closing the previous connection.`,
   rows: [],
   tables,
   quick,
