@@ -45,7 +45,7 @@ const quick = process.argv.includes('--quick');
 const samples = quick ? 30 : 200;
 /** Windows per case: CPU (back to back, the median one is kept) and datagrams (paused, summed). */
 const cpuWindows = quick ? 2 : 9;
-const datagramWindows = quick ? 2 : 4;
+const datagramWindows = quick ? 1 : 4;
 const runsPerWindow = quick ? 10 : 20;
 const loadAtStart = os.loadavg()[0] as number;
 const delayUs = linkDelayArgument();
