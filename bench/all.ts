@@ -1,7 +1,8 @@
 /**
- * npm run bench — every paper figure (bench/suite.ts) over the delay link, then the charts and the
- * summary at the head of docs/performance.md. Each benchmark runs in its own process; a failing
- * one stops the run. Took 3.7 minutes on the machine in docs/performance.md.
+ * npm run bench — every paper figure and bench:path (bench/suite.ts) over the delay link, then the
+ * charts and the summary at the head of docs/performance.md. Each benchmark runs in its own
+ * process; a failing one stops the run. Took 3.7 minutes on the machine in docs/performance.md
+ * before bench:path joined it (about 3 more).
  */
 import { writePaperDocs } from './paper-docs.js';
 import { progress } from './report.js';

@@ -84,25 +84,76 @@ export interface LaunchedWorker {
 /** The servers' answer size (bench/hop-servers.ts): 1 MiB at `/1mib`, else 100 bytes. */
 const expectedBytes = (path: string) => (path === '/1mib' ? 1 << 20 : 100);
 
+/** A benchmark's server process: messages answered one each, in order. */
+export interface ServerProcess<Message> {
+  ask<T>(message: Message): Promise<T>;
+  /** Disconnects (the process closes its servers and exits) and waits for the exit. */
+  close(): Promise<void>;
+}
+
+/**
+ * Forks `script` (TypeScript, through tsx) as a server process; behind a delay link it starts
+ * inside the link's namespace, and the IPC channel crosses `ip netns exec`.
+ */
+export function forkServerProcess<Message>(script: URL, link?: DelayLink): ServerProcess<Message> {
+  const forkOptions: ForkOptions =
+    link === undefined
+      ? { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }
+      : { execPath: 'ip', execArgv: ['netns', 'exec', link.namespace, process.execPath, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
+  const child = fork(fileURLToPath(script), forkOptions);
+  const replies: Array<(reply: unknown) => void> = [];
+  child.on('message', (reply) => replies.shift()?.(reply));
+  return {
+    ask: <T>(message: Message) =>
+      new Promise<T>((resolve) => {
+        replies.push(resolve as (reply: unknown) => void);
+        child.send(message as object);
+      }),
+    async close() {
+      if (child.connected) child.disconnect();
+      if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+/**
+ * One node:http or node:https request (a POST carries `payload`), resolved once the whole response
+ * arrived and checked to be the benchmark servers' answer for `path` (bench/node-servers.ts).
+ */
+export function nodeExchange(options: {
+  module: typeof http | typeof https;
+  agent: http.Agent | false;
+  host: string;
+  port: number;
+  method: 'GET' | 'POST';
+  path?: string;
+  serverName: string;
+  caPem: string;
+  payload: Buffer;
+}): Promise<void> {
+  const { module, agent, host, port, method, path = '/', serverName, caPem, payload } = options;
+  return new Promise((resolve, reject) => {
+    const expected = expectedBytes(path);
+    const request = module.request(
+      { host, port, method, path, agent, servername: serverName, ca: caPem, headers: method === 'POST' ? { 'content-length': payload.length } : {} },
+      (response) => {
+        let bytes = 0;
+        response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        response.once('end', () => (bytes === expected ? resolve() : reject(new Error(`got ${bytes} bytes`))));
+      },
+    );
+    request.once('error', reject);
+    request.end(method === 'POST' ? payload : undefined);
+  });
+}
+
 export async function startHopRig(link?: DelayLink): Promise<HopRig> {
   const host = link?.insideAddress ?? '127.0.0.1';
   const ca = await createPlatformCA();
   const generator = new ZeroRttGenerator({ ca });
   const provisioned = await generator.provision({ functionName: 'hop', instanceId: 'i-1', hosts: [host] });
-  // Behind the link, the server process starts inside the namespace; the IPC channel crosses `ip netns exec`.
-  const forkOptions: ForkOptions =
-    link === undefined
-      ? { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }
-      : { execPath: 'ip', execArgv: ['netns', 'exec', link.namespace, process.execPath, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
-  const child = fork(fileURLToPath(new URL('./hop-servers.ts', import.meta.url)), forkOptions);
-  // The server process answers every message, in order.
-  const replies: Array<(reply: unknown) => void> = [];
-  child.on('message', (reply) => replies.shift()?.(reply));
-  const ask = <T>(message: HopServerMessage) =>
-    new Promise<T>((resolve) => {
-      replies.push(resolve as (reply: unknown) => void);
-      child.send(message);
-    });
+  const server = forkServerProcess<HopServerMessage>(new URL('./hop-servers.ts', import.meta.url), link);
+  const ask = server.ask;
   const ports = await ask<ServerPorts>({ credentials: encodeCredentials(provisioned.worker, 'json'), host });
 
   const payload = Buffer.alloc(100, 0x62);
@@ -113,20 +164,7 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
     method: 'GET' | 'POST',
     path = '/',
     serverName = provisioned.serverName,
-  ): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const expected = expectedBytes(path);
-      const request = module.request(
-        { host, port, method, path, agent, servername: serverName, ca: ca.certPem, headers: method === 'POST' ? { 'content-length': payload.length } : {} },
-        (response) => {
-          let bytes = 0;
-          response.on('data', (chunk: Buffer) => (bytes += chunk.length));
-          response.once('end', () => (bytes === expected ? resolve() : reject(new Error(`got ${bytes} bytes`))));
-        },
-      );
-      request.once('error', reject);
-      request.end(method === 'POST' ? payload : undefined);
-    });
+  ): Promise<void> => nodeExchange({ module, agent, host, port, method, path, serverName, caPem: ca.certPem, payload });
 
   const freshHttp = new http.Agent({ keepAlive: false });
   const freshTls13 = new https.Agent({ keepAlive: false, maxCachedSessions: 100 });
@@ -243,8 +281,7 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
     async close() {
       await Promise.all([invoker.close(), warmInvoker.close(), launchNoSession.close(), launchWithSession.close(), quicGo?.close()]);
       for (const agent of [freshHttp, freshTls13, freshTls12, warmHttp, warmTls13, warmTls12]) agent.destroy();
-      child.disconnect();
-      if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      await server.close();
     },
   };
 }
@@ -269,7 +306,7 @@ export async function interleaved(cases: ReadonlyArray<readonly [string, Exchang
  * if a qfaas GET on a new connection was not accepted in 0-RTT: its time would be mislabelled.
  */
 export async function measureInterleaved(
-  rig: HopRig,
+  rig: Pick<HopRig, 'takeNotEarly'>,
   cases: ReadonlyArray<readonly [string, Exchange]>,
   options: { warmupRounds: number; rounds: number; label: string },
 ): Promise<Map<string, Summary>> {

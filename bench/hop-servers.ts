@@ -10,11 +10,10 @@
  * V8's CPU profiler here (bench/profile.ts) and answers with the summary. `{ datagrams }` answers
  * the main qfaas server's datagrams sent and received so far.
  */
-import http from 'node:http';
-import https from 'node:https';
 import { createHandlerServer, type HandlerServer } from '../src/handler-server/index.js';
 import { loadCredentials } from '../src/zero-rtt/index.js';
 import { startProfiler, summarizeProfile, type CpuProfile } from './cpu-profile.js';
+import { bodyFor, startNodeServers } from './node-servers.js';
 
 export interface ServerPorts {
   http: number;
@@ -36,19 +35,6 @@ export interface ServerDatagrams {
   received: number;
 }
 
-const body = Buffer.alloc(100, 0x61);
-// `/1mib`: the paper's Fig. 5d response size.
-const largeBody = Buffer.alloc(1 << 20, 0x61);
-const bodyFor = (url: string | undefined) => (url === '/1mib' || url?.endsWith('/1mib') === true ? largeBody : body);
-const answer = (request: http.IncomingMessage, response: http.ServerResponse) => {
-  request.resume();
-  request.once('end', () => {
-    const payload = bodyFor(request.url);
-    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': payload.length });
-    response.end(payload);
-  });
-};
-
 interface ServerSet {
   ports: ServerPorts;
   qfaas: HandlerServer;
@@ -56,13 +42,8 @@ interface ServerSet {
 }
 
 async function startServers(credentialsText: string, host: string): Promise<ServerSet> {
-  const listen = (server: http.Server | https.Server) =>
-    new Promise<number>((resolve) => server.listen(0, host, () => resolve((server.address() as { port: number }).port)));
   const credentials = loadCredentials({ text: credentialsText });
-  const tls = { cert: credentials.certificate.certPem, key: credentials.certificate.keyPem.reveal() };
-  const plain = http.createServer({ keepAliveTimeout: 60_000 }, answer);
-  const tls13 = https.createServer({ ...tls, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', keepAliveTimeout: 60_000 }, answer);
-  const tls12 = https.createServer({ ...tls, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', keepAliveTimeout: 60_000 }, answer);
+  const node = await startNodeServers(credentials, host);
   const qfaas: HandlerServer = await createHandlerServer({
     credentials,
     host,
@@ -71,15 +52,11 @@ async function startServers(credentialsText: string, host: string): Promise<Serv
       return { statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, body: bodyFor(request.path) };
     },
   });
-  const ports = { http: await listen(plain), tls13: await listen(tls13), tls12: await listen(tls12), qfaas: qfaas.address.port };
   return {
-    ports,
+    ports: { ...node.ports, qfaas: qfaas.address.port },
     qfaas,
     async close() {
-      for (const server of [plain, tls13, tls12]) {
-        server.closeAllConnections();
-        server.close();
-      }
+      node.close();
       await qfaas.close({ timeoutMs: 50 });
     },
   };

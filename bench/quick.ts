@@ -1,7 +1,7 @@
 /**
- * npm run bench:quick — a reduced run of every paper-figure benchmark (bench/suite.ts), for a
- * smoke check (CI runs it): it prints, writes nothing, and does not gate on numbers. A benchmark
- * that crashes fails it.
+ * npm run bench:quick — a reduced run of every paper-figure benchmark and of bench:path
+ * (bench/suite.ts), for a smoke check (CI runs it): it prints, writes nothing, and does not gate on
+ * numbers. A benchmark that crashes fails it.
  */
 import { runPaperFigureScripts } from './suite.js';
 

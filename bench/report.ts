@@ -22,21 +22,38 @@ export function writeSection(name: string, markdown: string, file = new URL('../
 
 export type ResultRow = readonly [what: string, measured: string, target: string];
 
-/** Prints the rows, and unless `quick`, writes them as a docs/performance.md section. */
-export function reportResults(options: { section: string; title: string; description: string; rows: readonly ResultRow[]; quick: boolean }): void {
-  console.table(options.rows.map(([what, measured, target]) => ({ what, measured, target })));
+/** A table with its own columns, written after a section's rows (e.g. one column per measure). */
+export interface ResultTable {
+  columns: readonly string[];
+  rows: ReadonlyArray<readonly string[]>;
+}
+
+const markdownTable = (columns: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] => [
+  `| ${columns.join(' | ')} |`,
+  `|${columns.map(() => '---').join('|')}|`,
+  ...rows.map((row) => `| ${row.join(' | ')} |`),
+];
+
+/** Prints the rows (and any further tables), and unless `quick`, writes them as a docs/performance.md section. */
+export function reportResults(options: {
+  section: string;
+  title: string;
+  description: string;
+  rows: readonly ResultRow[];
+  tables?: readonly ResultTable[];
+  quick: boolean;
+}): void {
+  const tables = options.tables ?? [];
+  if (options.rows.length > 0) console.table(options.rows.map(([what, measured, target]) => ({ what, measured, target })));
+  for (const table of tables) console.table(table.rows.map((row) => Object.fromEntries(table.columns.map((column, i) => [column, row[i] ?? '']))));
   if (options.quick) return;
+  const parts = [
+    ...(options.rows.length > 0 ? [markdownTable(['measurement', 'result', 'target'], options.rows)] : []),
+    ...tables.map((table) => markdownTable(table.columns, table.rows)),
+  ];
   writeSection(
     options.section,
-    [
-      `## ${options.title}`,
-      '',
-      `Machine: ${machineLine()}. ${options.description}`,
-      '',
-      '| measurement | result | target |',
-      '|---|---|---|',
-      ...options.rows.map((row) => `| ${row.join(' | ')} |`),
-    ].join('\n'),
+    [`## ${options.title}`, '', `Machine: ${machineLine()}. ${options.description}`, ...parts.flatMap((lines) => ['', ...lines])].join('\n'),
   );
 }
 
