@@ -474,8 +474,10 @@ export class InvokerClient {
     const quic = pooled.quic;
     pooled.watch = new PeerWatch(
       {
-        packetsReceived: () => quic.stats().packetsReceived,
-        rttMs: () => quic.stats().rttMs,
+        sample: () => {
+          const stats = quic.stats();
+          return { packetsReceived: stats.packetsReceived, rttMs: stats.rttMs };
+        },
         ping: () => quic.ping(),
       },
       {

@@ -1,9 +1,10 @@
 /** What the watch needs from a connection (a QuicConnection, or a fake in tests). */
 export interface WatchedConnection {
-  /** Packets quiche authenticated from the peer so far. */
-  packetsReceived(): number;
-  /** Smoothed RTT in milliseconds, if known. */
-  rttMs(): number | undefined;
+  /**
+   * Packets quiche authenticated from the peer so far, and the smoothed RTT in milliseconds if
+   * known: one call, as both come from one native stats query.
+   */
+  sample(): { packetsReceived: number; rttMs: number | undefined };
   /** Sends an ack-eliciting PING now. */
   ping(): void;
 }
@@ -37,7 +38,8 @@ export class PeerWatch {
   readonly #options: PeerWatchOptions;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
-  #packets: number;
+  /** Packets received as of the last tick; undefined until the first (nothing is read at start). */
+  #packets: number | undefined;
   #heardAt: number;
   #probeSentAt: number | undefined;
   #stopped = false;
@@ -50,9 +52,10 @@ export class PeerWatch {
     this.#connection = connection;
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
-    this.#packets = connection.packetsReceived();
+    // Nothing is asked of the connection until the first tick: most pooled connections of a
+    // fresh-connection workload close before it. Until then the RTT counts as unknown (0).
     this.#heardAt = this.#now();
-    this.#limitMs = this.#limit();
+    this.#limitMs = this.#limit(undefined);
     this.#schedule();
   }
 
@@ -72,18 +75,21 @@ export class PeerWatch {
   }
 
   /** The silence that declares a peer dead: the option, but never below three probe timeouts. */
-  #limit(): number {
-    const rtt = this.#connection.rttMs() ?? 0;
-    return Math.max(this.#options.deadPeerTimeoutMs, 3 * (2 * rtt + 25));
+  #limit(rttMs: number | undefined): number {
+    return Math.max(this.#options.deadPeerTimeoutMs, 3 * (2 * (rttMs ?? 0) + 25));
   }
 
-  #observe(now: number): void {
-    const packets = this.#connection.packetsReceived();
-    if (packets !== this.#packets) {
-      this.#packets = packets;
+  /** Reads the connection once; returns the silence limit for its current RTT. */
+  #observe(now: number): number {
+    const { packetsReceived, rttMs } = this.#connection.sample();
+    // The first reading is only a baseline: packets before it may predate the silence. A live peer
+    // still answers the PING that silence brings, so it is never declared dead for that.
+    if (this.#packets !== undefined && packetsReceived !== this.#packets) {
       this.#heardAt = now;
       this.#probeSentAt = undefined;
     }
+    this.#packets = packetsReceived;
+    return this.#limit(rttMs);
   }
 
   #schedule(): void {
@@ -104,8 +110,7 @@ export class PeerWatch {
     this.#timer = undefined;
     if (this.#stopped) return;
     const now = this.#now();
-    this.#observe(now);
-    const limit = (this.#limitMs = this.#limit());
+    const limit = (this.#limitMs = this.#observe(now));
     const silent = now - this.#heardAt;
     const busy = this.#options.busy();
     if (this.#probeSentAt !== undefined && silent >= limit && now - this.#probeSentAt >= limit / 2) {

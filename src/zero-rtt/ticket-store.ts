@@ -90,8 +90,11 @@ export class FailSafeTicketStore {
   async #guard<T>(operation: 'get' | 'set' | 'delete', run: () => T | Promise<T>): Promise<T | undefined> {
     let timer: NodeJS.Timeout | undefined;
     try {
+      const pending = run();
+      // A store that answers synchronously (the in-memory one) needs no timer.
+      if (!isPromiseLike(pending)) return pending;
       const result = await Promise.race([
-        Promise.resolve().then(run),
+        pending,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new TicketStoreError(operation, `no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
           timer.unref();
@@ -144,4 +147,8 @@ export function decodeStoredSession(text: string): { serverName: string; session
       ...(value.settings === undefined ? {} : { settings: value.settings }),
     },
   };
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }

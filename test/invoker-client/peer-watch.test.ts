@@ -7,8 +7,7 @@ function fakeConnection(answerMs: number) {
   let dead = false;
   let pings = 0;
   const connection: WatchedConnection = {
-    packetsReceived: () => packets,
-    rttMs: () => 1,
+    sample: () => ({ packetsReceived: packets, rttMs: 1 }),
     ping: () => {
       pings++;
       if (!dead) setTimeout(() => packets++, answerMs);
