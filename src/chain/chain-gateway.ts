@@ -118,7 +118,8 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
 
   const platformError = (status: number, message: string): OutgoingResponse => {
     metrics.platformErrors++;
-    return { statusCode: status, headers: { [chainHeaders.error]: 'platform' }, body: `${message}\n` };
+    // A flat list, like a forwarded response's headers: a call that arrived in early data gets its mark appended.
+    return { statusCode: status, headers: [chainHeaders.error, 'platform'], body: `${message}\n` };
   };
 
   /** What a call forwards: method, the checked path for the worker, headers as received, body. */
