@@ -341,6 +341,65 @@ describe('Http3Connection.request ⇄ onRequest over QUIC on loopback', () => {
     expect(h3.closeError).toBeUndefined();
   });
 
+  it('cancelling a response body the server is blocked on (flow control) reaches the server at once (STOP_SENDING is flushed)', async () => {
+    let produced = 0;
+    let serverInfo: Http3RequestInfo | undefined;
+    const server = await testbed.server((_request, info) => {
+      serverInfo = info;
+      return {
+        statusCode: 200,
+        body: (async function* () {
+          for (;;) {
+            produced++;
+            yield new Uint8Array(16 * 1024);
+          }
+        })(),
+      };
+    });
+    const h3 = testbed.connect(server.address.port);
+    const response = await h3.request({ path: '/endless', authority });
+    expect((await response.body.read())?.length).toBeGreaterThan(0);
+    // Read nothing more until the server stops producing: it waits for flow-control credit.
+    let last = -1;
+    while (produced !== last) {
+      last = produced;
+      await delay(200);
+    }
+    expect(serverInfo?.aborted).toBe(false);
+    // Nothing else is in flight on this connection: only the cancel's STOP_SENDING can tell the server.
+    response.body.cancel();
+    await expect.poll(() => serverInfo?.aborted, { timeout: 5_000 }).toBe(true);
+    expect(h3.closeError).toBeUndefined();
+  });
+
+  it('a response the client stopped while the handler was between chunks: the next write fails and aborts info.signal (never waits forever)', async () => {
+    let serverInfo: Http3RequestInfo | undefined;
+    let wrote = 0;
+    const server = await testbed.server((_request, info) => {
+      serverInfo = info;
+      return {
+        statusCode: 200,
+        body: (async function* () {
+          yield 'first chunk';
+          wrote++;
+          // Meanwhile the client stops the stream; quiche resets it and forgets it once that is acknowledged.
+          await delay(400);
+          yield 'second chunk';
+          wrote++;
+          await delay(400);
+          yield 'third chunk';
+        })(),
+      };
+    });
+    const h3 = testbed.connect(server.address.port);
+    const response = await h3.request({ path: '/', authority });
+    expect(Buffer.from((await response.body.read()) as Uint8Array).toString()).toBe('first chunk');
+    response.body.cancel();
+    await expect.poll(() => serverInfo?.aborted, { timeout: 5_000 }).toBe(true);
+    expect(wrote).toBeGreaterThanOrEqual(1);
+    expect(h3.closeError).toBeUndefined();
+  });
+
   it('trailers: a request’s trailers reach the handler once it read the body (null-prototype record)', async () => {
     let trailers: Record<string, string> | undefined;
     let trailersBeforeBody: number | undefined;
