@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QfaasConfigError } from '../errors.js';
 import type { InvokerClient, InvokerResponse, InvokerTarget } from '../invoker-client/invoker-client.js';
+import { earlyNonceHeader, earlyTimestampHeader } from '../replay-guard/early-data-headers.js';
 import { guardForTicketKey } from '../replay-guard/guard-for-ticket-key.js';
 import type { ReplayGuard, ReplayGuardOptions } from '../replay-guard/server-guard.js';
 import type { CertificateAndKey, QuicTransportSettings } from '../transport/quic/config.js';
@@ -75,8 +76,24 @@ export interface ChainGateway {
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
+/**
+ * Headers that stay at the gateway. The replay-guard mark belongs to the caller's hop: forwarded,
+ * it would sit beside the mark of the gateway's own 0-RTT hop and the worker could read neither.
+ */
 const forwardable = (name: string) =>
-  !['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', chainHeaders.caller, chainHeaders.error, chainHeaders.callbackUrl].includes(name);
+  ![
+    'host',
+    'connection',
+    'keep-alive',
+    'transfer-encoding',
+    'upgrade',
+    'te',
+    chainHeaders.caller,
+    chainHeaders.error,
+    chainHeaders.callbackUrl,
+    earlyNonceHeader,
+    earlyTimestampHeader,
+  ].includes(name);
 
 /**
  * The gateway side of function chaining (QFaaS paper section 3.4): a QUIC/HTTP-3 server on the
@@ -101,7 +118,8 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
 
   const platformError = (status: number, message: string): OutgoingResponse => {
     metrics.platformErrors++;
-    return { statusCode: status, headers: { [chainHeaders.error]: 'platform' }, body: `${message}\n` };
+    // A flat list, like a forwarded response's headers: a call that arrived in early data gets its mark appended.
+    return { statusCode: status, headers: [chainHeaders.error, 'platform'], body: `${message}\n` };
   };
 
   /** What a call forwards: method, the checked path for the worker, headers as received, body. */

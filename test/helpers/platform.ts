@@ -1,5 +1,11 @@
 import { afterAll, beforeAll } from 'vitest';
-import { createHandlerServer, type HandlerServer, type HandlerServerOptions, type RequestHandler } from '../../src/handler-server/index.js';
+import {
+  createHandlerServer,
+  type HandlerServer,
+  type HandlerServerOptions,
+  type LeanRequestHandler,
+  type RequestHandler,
+} from '../../src/handler-server/index.js';
 import { InvokerClient, type InvokerClientOptions } from '../../src/invoker-client/index.js';
 import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type IssuedCertificate, type PlatformCA, type Provisioned } from '../../src/zero-rtt/index.js';
 
@@ -10,6 +16,12 @@ export interface PlatformTestbed {
   /** A freshly provisioned (or the given) worker on loopback, closed after the block. */
   worker(
     handler: RequestHandler,
+    extra?: Partial<HandlerServerOptions>,
+    provisioned?: Provisioned,
+  ): Promise<{ provisioned: Provisioned; server: HandlerServer; target: { serverName: string; host: string; port: number } }>;
+  /** The same with a lean `onRequest` handler. */
+  leanWorker(
+    onRequest: LeanRequestHandler,
     extra?: Partial<HandlerServerOptions>,
     provisioned?: Provisioned,
   ): Promise<{ provisioned: Provisioned; server: HandlerServer; target: { serverName: string; host: string; port: number } }>;
@@ -40,6 +52,12 @@ export function usePlatformTestbed(): PlatformTestbed {
     if (made === undefined) throw new Error('the testbed is made in beforeAll: use it inside a test');
     return made;
   };
+  const start = async (mode: Pick<HandlerServerOptions, 'handler' | 'onRequest'>, extra: Partial<HandlerServerOptions>, provisioned: Provisioned | undefined) => {
+    const p = provisioned ?? (await get().generator.provision({ functionName: 'fn', instanceId: `i-${servers.length}`, hosts: ['127.0.0.1'] }));
+    const server = await createHandlerServer({ credentials: p.worker, host: '127.0.0.1', ...mode, ...extra });
+    servers.push(server);
+    return { provisioned: p, server, target: { serverName: p.serverName, host: '127.0.0.1', port: server.address.port } };
+  };
   return {
     get ca() {
       return get().ca;
@@ -50,12 +68,8 @@ export function usePlatformTestbed(): PlatformTestbed {
     get invokerCertificate() {
       return get().invokerCertificate;
     },
-    async worker(handler, extra = {}, provisioned) {
-      const p = provisioned ?? (await get().generator.provision({ functionName: 'fn', instanceId: `i-${servers.length}`, hosts: ['127.0.0.1'] }));
-      const server = await createHandlerServer({ credentials: p.worker, host: '127.0.0.1', handler, ...extra });
-      servers.push(server);
-      return { provisioned: p, server, target: { serverName: p.serverName, host: '127.0.0.1', port: server.address.port } };
-    },
+    worker: (handler, extra = {}, provisioned) => start({ handler }, extra, provisioned),
+    leanWorker: (onRequest, extra = {}, provisioned) => start({ onRequest }, extra, provisioned),
     track(item) {
       if (item instanceof InvokerClient) invokers.push(item);
       else servers.push(item as HandlerServer);

@@ -99,5 +99,10 @@ async function writeIterable(stream: H3Stream, headersFrame: Uint8Array, body: A
       }
     }
   }
-  await stream.end(pending);
+  // Never a bare FIN: quiche drops a zero-length FIN written once the peer acknowledged all the
+  // stream's data (cloudflare/quiche#2525), and the peer then waits for the end until its idle
+  // timeout. An empty DATA frame (legal, RFC 9114 section 7.2.1) carries the FIN instead.
+  await stream.end(pending ?? emptyDataFrame);
 }
+
+const emptyDataFrame = encodeFrameHeader(frameType.data, 0);

@@ -208,6 +208,10 @@ export async function serveRequestStream(host: ServerRequestHost, stream: H3Stre
       return;
     }
     await respond(host, stream, response, head.method === 'HEAD');
+    // The response is out: a request body nobody read is not needed. Stopping it (H3_NO_ERROR,
+    // RFC 9114 section 4.1) ends the stream; left unread, a large one held its stream open for the
+    // connection's life, and a few such requests used up the client's stream credit.
+    wire.cancel();
   } catch (error) {
     fail(error);
   }

@@ -353,6 +353,12 @@ export class QuicConnectionDriver {
     } catch (error) {
       throw this.#streamError(streamId, error);
     }
+    // "Done" also answers a write to a stream quiche already collected: the peer stopped it (quiche
+    // answered with RESET_STREAM on its own) and acknowledged that before this write. Waiting for
+    // capacity would wait forever.
+    if (written === null && (data.length > 0 || fin) && this.#conn.streamFinished(streamId)) {
+      throw new QuicStreamStateError(streamId, 'the peer stopped the stream (it is finished); nothing more can be written');
+    }
     const accepted = written ?? 0;
     if (accepted < data.length || (fin && written === null)) this.#blockedStreams.add(streamId);
     if (!this.#handshakeCompleted && this.role === 'client') this.#earlyStreams.add(streamId);

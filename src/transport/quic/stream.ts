@@ -157,6 +157,8 @@ export class QuicStream {
   stopSending(errorCode = 0): void {
     if (this.#readDone) return;
     this.#host.stopSending(this.id, errorCode);
+    // As for reset(): the frame must leave now, not with whatever the connection sends next.
+    this.#host.scheduleFlush();
     this.#chunks.length = 0;
     this.#bufferedBytes = 0;
     this.#failRead(new QuicStreamStateError(this.id, 'reading was stopped locally'));
