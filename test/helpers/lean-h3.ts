@@ -65,6 +65,18 @@ export function useLeanH3Testbed(): LeanH3Testbed {
     if (pki === undefined || endpoint === undefined) throw new Error('the testbed is made in beforeAll: use it inside a test');
     return { pki, endpoint };
   };
+  /** A client QUIC connection to `port` with the testbed's client certificate. */
+  const dial = (port: number, extra: { session?: Uint8Array; onSessionTicket?: (ticket: Uint8Array) => void } = {}) => {
+    const { pki: p, endpoint: e } = made();
+    return e.connect({
+      host: '127.0.0.1',
+      port,
+      serverName,
+      config: createQuicheConfig({ role: 'client', caPem: p.ca.certPem, certificate: p.client }),
+      ...(extra.session === undefined ? {} : { session: extra.session }),
+      ...(extra.onSessionTicket === undefined ? {} : { onSessionTicket: extra.onSessionTicket }),
+    });
+  };
   const testbed: LeanH3Testbed = {
     get pki() {
       return made().pki;
@@ -82,15 +94,7 @@ export function useLeanH3Testbed(): LeanH3Testbed {
       return server;
     },
     connect(port, options = {}) {
-      const { pki: p, endpoint: e } = made();
-      const quic = e.connect({
-        host: '127.0.0.1',
-        port,
-        serverName,
-        config: createQuicheConfig({ role: 'client', caPem: p.ca.certPem, certificate: p.client }),
-        ...(options.session === undefined ? {} : { session: options.session }),
-        ...(options.onSessionTicket === undefined ? {} : { onSessionTicket: options.onSessionTicket }),
-      });
+      const quic = dial(port, options);
       const h3 = connectHttp3(quic, {
         ...(options.rememberedPeerSettings === undefined ? {} : { rememberedPeerSettings: options.rememberedPeerSettings }),
         ...(options.maxFieldSectionSize === undefined ? {} : { maxFieldSectionSize: options.maxFieldSectionSize }),
@@ -99,13 +103,7 @@ export function useLeanH3Testbed(): LeanH3Testbed {
       return h3;
     },
     async rawClient(port) {
-      const { pki: p, endpoint: e } = made();
-      const quic = e.connect({
-        host: '127.0.0.1',
-        port,
-        serverName,
-        config: createQuicheConfig({ role: 'client', caPem: p.ca.certPem, certificate: p.client }),
-      });
+      const quic = dial(port);
       servers.push({ close: () => quic.close() });
       await quic.handshake;
       return rawH3Client(quic);
