@@ -36,3 +36,7 @@ function pairs(headers: Readonly<Record<string, string | number | readonly strin
   }
   return out;
 }
+
+/** A POST carrying an Idempotency-Key, as the Idempotency-Key tests send it. */
+export const keyedPost = (key: string, path = '/charge'): Request =>
+  new Request(`https://w${path}`, { method: 'POST', body: 'card', headers: { 'idempotency-key': key } });
