@@ -13,7 +13,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
-import { createQuicClient, createQuicheConfig, defaultAdmission, encodeFrameHeader, frameType, type QuicConnection, type QuicEndpointStats } from '../src/transport/index.js';
+import { createQuicClient, createQuicheConfig, defaultAdmission, type QuicConnection, type QuicEndpointStats } from '../src/transport/index.js';
+import { encodeFrameHeader, frameType } from '../src/transport/h3/frames.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../src/zero-rtt/index.js';
 import { flood, genuineInitial, genuineInitials, openSilentPeer } from '../test/helpers/attack-traffic.js';
 import type { HandlerServerMetrics, HandlerServerOptions } from '../src/handler-server/index.js';

@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  encodeFieldSection,
-  encodeFrame,
-  encodeGoawayFrame,
-  encodeSettingsFrame,
-  encodeStreamType,
-  frameType,
-  h3ErrorCodes,
-  Http3Connection,
-  Http3Error,
-  streamType,
-  type Field,
-} from '../../src/transport/index.js';
+import { h3ErrorCodes, Http3Connection, Http3Error, type Field } from '../../src/transport/index.js';
+import { encodeFieldSection } from '../../src/transport/h3/qpack/field-section.js';
+import { encodeFrame, encodeGoawayFrame, encodeSettingsFrame, encodeStreamType, frameType, streamType } from '../../src/transport/h3/frames.js';
 import { fakeTransportPair } from '../helpers/fake-h3-transport.js';
 import { mulberry32 } from '../helpers/prng.js';
 

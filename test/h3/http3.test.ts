@@ -1,26 +1,9 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import {
-  encodeFieldSection,
-  encodeFrame,
-  encodeGoawayFrame,
-  encodePushPromiseFrame,
-  encodeSettingsFrame,
-  encodeStreamType,
-  frameType,
-  getHttp3ResponseInfo,
-  h3ErrorCodes,
-  Http3Connection,
-  Http3Error,
-  Http3FieldSectionTooLargeError,
-  Http3GoawayError,
-  streamType,
-  type Field,
-  type Http3Handler,
-  type Http3RequestInfo,
-  type Http3WebRequestInfo,
-} from '../../src/transport/index.js';
+import { getHttp3ResponseInfo, h3ErrorCodes, Http3Connection, Http3Error, Http3FieldSectionTooLargeError, Http3GoawayError, type Field, type Http3Handler, type Http3RequestInfo, type Http3WebRequestInfo } from '../../src/transport/index.js';
+import { encodeFieldSection } from '../../src/transport/h3/qpack/field-section.js';
+import { encodeFrame, encodeGoawayFrame, encodePushPromiseFrame, encodeSettingsFrame, encodeStreamType, frameType, streamType } from '../../src/transport/h3/frames.js';
 import { fakeTransportPair, getFields, settle, type FakeStream, type FakeTransport } from '../helpers/fake-h3-transport.js';
 
 const origin = 'https://fn.qfaas.internal';

@@ -1,18 +1,9 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import {
-  encodeFieldSection,
-  encodeFrame,
-  frameType,
-  h3ErrorCodes,
-  Http3Error,
-  Http3FieldSectionTooLargeError,
-  type Field,
-  type Http3IncomingRequest,
-  type Http3RequestInfo,
-  type OutgoingResponse,
-} from '../../src/transport/index.js';
+import { h3ErrorCodes, Http3Error, Http3FieldSectionTooLargeError, type Field, type Http3IncomingRequest, type Http3RequestInfo, type OutgoingResponse } from '../../src/transport/index.js';
+import { encodeFieldSection } from '../../src/transport/h3/qpack/field-section.js';
+import { encodeFrame, frameType } from '../../src/transport/h3/frames.js';
 import { useLeanH3Testbed } from '../helpers/lean-h3.js';
 import { readAnswer } from '../helpers/raw-h3.js';
 

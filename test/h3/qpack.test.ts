@@ -2,15 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter } from '../../src/transport/h3/byte-writer.js';
 import { huffmanEncode } from '../../src/transport/h3/qpack/huffman.js';
-import {
-  decodeFieldSection,
-  encodeFieldSection,
-  fieldSectionSize,
-  Http3Error,
-  huffmanDecode,
-  huffmanEncodedLength,
-  type Field,
-} from '../../src/transport/index.js';
+import { Http3Error, type Field } from '../../src/transport/index.js';
+import { decodeFieldSection, encodeFieldSection, fieldSectionSize } from '../../src/transport/h3/qpack/field-section.js';
+import { huffmanDecode, huffmanEncodedLength } from '../../src/transport/h3/qpack/huffman.js';
 
 const huffman = (text: string): string => {
   const out = new ByteWriter();

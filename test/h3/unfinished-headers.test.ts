@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  encodeFieldSection,
-  encodeFrame,
-  encodeFrameHeader,
-  encodeSettingsFrame,
-  encodeStreamType,
-  frameType,
-  h3ErrorCodes,
-  Http3Connection,
-  streamType,
-  type Http3ConnectionOptions,
-} from '../../src/transport/index.js';
+import { h3ErrorCodes, Http3Connection, type Http3ConnectionOptions } from '../../src/transport/index.js';
+import { encodeFieldSection } from '../../src/transport/h3/qpack/field-section.js';
+import { encodeFrame, encodeFrameHeader, encodeSettingsFrame, encodeStreamType, frameType, streamType } from '../../src/transport/h3/frames.js';
 import { fakeTransportPair, getFields, settle, type FakeStream } from '../helpers/fake-h3-transport.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandlerServer, type HandlerServer } from '../../src/handler-server/index.js';
-import {
-  createQuicClient,
-  encodeFrameHeader,
-  frameType,
-  h3ErrorCodes,
-  type Field,
-  type QuicEndpoint,
-} from '../../src/transport/index.js';
+import { createQuicClient, h3ErrorCodes, type Field, type QuicEndpoint } from '../../src/transport/index.js';
+import { encodeFrameHeader, frameType } from '../../src/transport/h3/frames.js';
 import { createPlatformCA, ZeroRttGenerator, type IssuedCertificate, type PlatformCA, type Provisioned } from '../../src/zero-rtt/index.js';
 import { connectRawH3Client, readAnswer, type RawH3Client } from '../helpers/raw-h3.js';
 

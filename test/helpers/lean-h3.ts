@@ -1,23 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import {
-  connectHttp3,
-  createHttp3Server,
-  createQuicClient,
-  createQuicServer,
-  createQuicheConfig,
-  encodeSettingsFrame,
-  encodeStreamType,
-  h3TransportFor,
-  streamType,
-  type H3Stream,
-  type Http3Connection,
-  type Http3PeerSettings,
-  type Http3RequestHandler,
-  type Http3Server,
-  type Http3ServerOptions,
-  type QuicEndpoint,
-} from '../../src/transport/index.js';
+import { connectHttp3, createHttp3Server, createQuicClient, createQuicServer, createQuicheConfig, type H3Stream, type Http3Connection, type Http3PeerSettings, type Http3RequestHandler, type Http3Server, type Http3ServerOptions, type QuicEndpoint } from '../../src/transport/index.js';
+import { encodeSettingsFrame, encodeStreamType, streamType } from '../../src/transport/h3/frames.js';
+import { h3TransportFor } from '../../src/transport/h3/transport.js';
 import { createTestPki, serverName, type TestPki } from './quic.js';
 import { rawH3Client, type RawH3Client } from './raw-h3.js';
 

@@ -3,24 +3,11 @@
  * given (any :path, :scheme, :method), which `Http3Connection.fetch` cannot, since it builds them
  * from a web Request whose URL parser normalises the path.
  */
-import {
-  decodeFieldSection,
-  encodeFieldSection,
-  encodeFrame,
-  encodeSettingsFrame,
-  encodeStreamType,
-  createQuicheConfig,
-  FrameReader,
-  frameType,
-  h3TransportFor,
-  QuicStreamResetError,
-  streamType,
-  type Field,
-  type H3Stream,
-  type H3Transport,
-  type QuicConnection,
-  type QuicEndpoint,
-} from '../../src/transport/index.js';
+import { createQuicheConfig, QuicStreamResetError, type Field, type H3Stream, type H3Transport, type QuicConnection, type QuicEndpoint } from '../../src/transport/index.js';
+import { decodeFieldSection, encodeFieldSection } from '../../src/transport/h3/qpack/field-section.js';
+import { encodeFrame, encodeSettingsFrame, encodeStreamType, frameType, streamType } from '../../src/transport/h3/frames.js';
+import { FrameReader } from '../../src/transport/h3/frame-reader.js';
+import { h3TransportFor } from '../../src/transport/h3/transport.js';
 import type { IssuedCertificate } from '../../src/zero-rtt/index.js';
 
 export interface RawExchange {

@@ -35,17 +35,12 @@ export const settingId = {
 /** HTTP/2 settings with no HTTP/3 meaning: receiving one is H3_SETTINGS_ERROR. */
 const http2OnlySettings: ReadonlySet<number> = new Set([0x00, 0x02, 0x03, 0x04, 0x05]);
 
-/** True for the reserved "grease" values 0x1f * N + 0x21 (frame types, stream types, settings). */
-export function isReservedGreaseValue(value: number): boolean {
-  return value >= 0x21 && (value - 0x21) % 0x1f === 0;
-}
-
 /** A reserved value for greasing, different each time so peers cannot come to depend on one. */
 export function greaseValue(): number {
   return 0x1f * Math.floor(Math.random() * 1000) + 0x21;
 }
 
-export type Settings = ReadonlyMap<number, number>;
+type Settings = ReadonlyMap<number, number>;
 
 // ---- Encoding ---------------------------------------------------------------------------------
 

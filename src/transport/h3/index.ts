@@ -13,41 +13,8 @@ export type { Http3IncomingRequest, Http3RequestHandler, Http3RequestInfo, Outgo
 export type { HandshakeFacts } from './transport.js';
 export type { PeerIdentity } from './connection-facts.js';
 export { getHttp3ResponseInfo, type Http3Handler, type Http3ResponseInfo, type Http3WebRequestInfo } from './web-adapters.js';
-export {
-  h3ErrorCodes,
-  h3ErrorName,
-  Http3Error,
-  Http3FieldSectionTooLargeError,
-  Http3GoawayError,
-  type H3ErrorName,
-} from './errors.js';
-export { FrameReader, type FrameReaderEvent } from './frame-reader.js';
-export { requestRefusal, servedMethods } from './request-policy.js';
-export {
-  encodeCancelPushFrame,
-  encodeFrame,
-  encodeFrameHeader,
-  encodeGoawayFrame,
-  encodeMaxPushIdFrame,
-  encodePushPromiseFrame,
-  encodeSettingsFrame,
-  encodeStreamType,
-  frameType,
-  isReservedGreaseValue,
-  parsePushPromisePayload,
-  parseSettingsPayload,
-  parseSingleVarintPayload,
-  settingId,
-  streamType,
-} from './frames.js';
-export { decodeFieldSection, encodeFieldSection, fieldSectionSize, type Field } from './qpack/field-section.js';
-export { huffmanDecode, huffmanEncodedLength } from './qpack/huffman.js';
+export { h3ErrorCodes, h3ErrorName, Http3Error, Http3FieldSectionTooLargeError, Http3GoawayError, type H3ErrorName } from './errors.js';
+export { type Field } from './qpack/field-section.js';
 export { connectHttp3, createHttp3Server, serveHttp3, type Http3Server, type Http3ServerOptions } from './server.js';
-export {
-  defaultMaxFieldSectionSize,
-  deserializePeerSettings,
-  serializePeerSettings,
-  type Http3PeerSettings,
-} from './settings.js';
-export { h3TransportFor, type H3Stream, type H3Transport } from './transport.js';
-export { encodeVarint, readVarint } from './varint.js';
+export { defaultMaxFieldSectionSize, deserializePeerSettings, serializePeerSettings, type Http3PeerSettings } from './settings.js';
+export { type H3Stream, type H3Transport } from './transport.js';

@@ -23,7 +23,6 @@ export {
 export { QuicConnection, type HandshakeInfo } from './connection.js';
 export {
   QuicEndpoint,
-  connectionIdLength,
   createQuicClient,
   createQuicServer,
   defaultAdmission,
@@ -49,4 +48,3 @@ export {
 } from './errors.js';
 export { createRetryTokenMinter, type RetryTokenMinter } from './retry-token.js';
 export { QuicStream } from './stream.js';
-export { isBidirectional, isLocallyInitiated } from './stream-id.js';

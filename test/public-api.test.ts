@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { apiDocWithSection, publicNames } from '../scripts/public-api.js';
+
+describe('the public API', () => {
+  it('docs/api.md lists exactly what the entry points export (npm run api:list rewrites the list)', () => {
+    const doc = readFileSync('docs/api.md', 'utf8');
+    expect(doc).toContain('<!-- public-api:start -->');
+    expect(apiDocWithSection(doc)).toBe(doc);
+  });
+
+  it("qfaas exports every subpath's names, each under one name only", () => {
+    const names = publicNames();
+    const main = new Set((names.get('qfaas') ?? []).map((item) => item.name));
+    const missing = [...names].filter(([subpath]) => subpath !== 'qfaas').flatMap(([subpath, list]) => list.filter((item) => !main.has(item.name)).map((item) => `${subpath}: ${item.name}`));
+    expect(missing).toEqual([]);
+  });
+
+  it('no codec or stream-level internal is public', () => {
+    const transport = (publicNames().get('qfaas/transport') ?? []).map((item) => item.name);
+    for (const internal of ['FrameReader', 'encodeFrame', 'encodeFieldSection', 'decodeFieldSection', 'huffmanDecode', 'readVarint', 'encodeVarint', 'frameType', 'requestRefusal', 'h3TransportFor', 'connectionIdLength']) {
+      expect(transport).not.toContain(internal);
+    }
+  });
+});
