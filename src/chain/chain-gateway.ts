@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { QfaasConfigError } from '../errors.js';
 import type { InvokerClient, InvokerResponse, InvokerTarget } from '../invoker-client/invoker-client.js';
 import { earlyNonceHeader, earlyTimestampHeader } from '../replay-guard/early-data-headers.js';
 import { guardForTicketKey } from '../replay-guard/guard-for-ticket-key.js';
@@ -14,7 +13,10 @@ import { admissionOptions, type QuicAdmissionOptions } from '../transport/quic/e
 import { createHttp3Server } from '../transport/h3/server.js';
 import { checkRequestTarget } from '../handler-server/request-target.js';
 import { BoundedQueue } from './async-queue.js';
-import { chainHeaders, defaultHopLimit } from './headers.js';
+import { chainGatewayDefaults } from './defaults.js';
+import { chainHeaders } from './headers.js';
+import { nonNegativeInteger, positiveInteger } from '../option-checks.js';
+import { defaultDrainTimeoutMs } from '../transport/h3/connection.js';
 
 /** What the chain gateway serves with: its certificate, the CA of its callers, its ticket key. */
 export interface ChainGatewayCredentials {
@@ -45,9 +47,9 @@ export interface ChainGatewayOptions extends QuicAdmissionOptions {
   port?: number;
   /** Chains deeper than this are refused (508). @default 16 */
   hopLimit?: number;
-  /** Async invocations waiting at most; more get 429. @default 1000 */
+  /** Async invocations waiting at most; more get 429. 0 refuses every async call. @default 1000 */
   asyncQueueSize?: number;
-  /** Async invocations running at once. @default 16 */
+  /** Async invocations running at once (at least 1). @default 16 */
   asyncConcurrency?: number;
   /** Anti-replay for early data, as on workers. @default new ReplayGuard() */
   replayGuard?: ReplayGuard | ReplayGuardOptions | false;
@@ -73,6 +75,7 @@ export interface ChainGateway {
   metrics(): ChainGatewayMetrics;
   /** Resolves once every async call accepted so far has run (and its callback was attempted). */
   whenAsyncIdle(): Promise<void>;
+  /** Drains like `createHttp3Server`'s close: up to `timeoutMs` (default 10_000, was 5_000) for calls in flight. */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
@@ -102,9 +105,12 @@ const forwardable = (name: string) =>
  * `/async-function/<name>` to a bounded queue with optional callbacks.
  */
 export async function createChainGateway(options: ChainGatewayOptions): Promise<ChainGateway> {
-  const hopLimit = options.hopLimit ?? defaultHopLimit;
-  if (!Number.isInteger(hopLimit) || hopLimit < 1) throw new QfaasConfigError('hopLimit', 'must be a positive integer');
-  const queue = new BoundedQueue(options.asyncQueueSize ?? 1000, options.asyncConcurrency ?? 16);
+  const hopLimit = positiveInteger(options.hopLimit ?? chainGatewayDefaults.hopLimit, 'hopLimit');
+  const queue = new BoundedQueue(
+    nonNegativeInteger(options.asyncQueueSize ?? chainGatewayDefaults.asyncQueueSize, 'asyncQueueSize'),
+    // 0 would accept async calls and never run them.
+    positiveInteger(options.asyncConcurrency ?? chainGatewayDefaults.asyncConcurrency, 'asyncConcurrency'),
+  );
   const { guard, release: releaseGuard } = guardForTicketKey(options.replayGuard, options.credentials.ticketKey);
   const metrics = { calls: 0, asyncCalls: 0, earlyDataCalls: 0, refused: 0, hopLimitExceeded: 0, platformErrors: 0, callbacksDelivered: 0, callbacksFailed: 0 };
 
@@ -176,7 +182,7 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
         method: 'POST',
         headers: { [chainHeaders.callId]: callId, [chainHeaders.functionStatus]: String(result.statusCode), 'content-type': contentType },
         body,
-        signal: AbortSignal.timeout(10_000),
+        signal: AbortSignal.timeout(chainGatewayDefaults.callbackTimeoutMs),
       });
       await delivered.arrayBuffer();
       metrics.callbacksDelivered++;
@@ -269,7 +275,7 @@ export async function createChainGateway(options: ChainGatewayOptions): Promise<
     address: server.address,
     metrics: () => ({ ...metrics, asyncQueued: queue.queued + queue.running }),
     whenAsyncIdle: () => queue.whenIdle(),
-    async close({ timeoutMs = 5000 } = {}) {
+    async close({ timeoutMs = defaultDrainTimeoutMs } = {}) {
       await server.close({ timeoutMs });
       releaseGuard();
     },

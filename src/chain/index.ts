@@ -19,3 +19,4 @@ export {
   type ChainGatewayOptions,
 } from './chain-gateway.js';
 export { chainHeaders, defaultHopLimit } from './headers.js';
+export { chainGatewayDefaults } from './defaults.js';

@@ -15,6 +15,8 @@ import { RequestTargetError } from './request-target.js';
 import { admitEarlyRequest } from './request-pipeline.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import { parseDuration } from './watchdog-config.js';
+import { defaultDrainTimeoutMs } from '../transport/h3/connection.js';
+import { handlerServerDefaults } from './defaults.js';
 
 /** What a handler learns about a request besides the request itself. */
 export interface RequestInfo {
@@ -158,9 +160,9 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     throw new QfaasConfigError('handler', 'give exactly one of onRequest (lean, in-process), handler (web Request/Response, in-process) and upstream (proxy mode)');
   }
   const limits = {
-    maxInflight: options.limits?.maxInflight ?? 0,
-    execTimeoutMs: options.limits?.execTimeoutMs ?? 0,
-    drainTimeoutMs: options.limits?.drainTimeoutMs ?? 10_000,
+    maxInflight: options.limits?.maxInflight ?? handlerServerDefaults.maxInflight,
+    execTimeoutMs: options.limits?.execTimeoutMs ?? handlerServerDefaults.execTimeoutMs,
+    drainTimeoutMs: options.limits?.drainTimeoutMs ?? defaultDrainTimeoutMs,
   };
   for (const [field, value] of Object.entries(limits)) {
     if (!Number.isFinite(value) || value < 0) throw new QfaasConfigError(`limits.${field}`, 'must be zero or more');

@@ -18,3 +18,4 @@ export { checkRequestTarget, RequestTargetError, upstreamUrlFor } from './reques
 export { UpstreamProxy, type ForwardedRequest } from './upstream-proxy.js';
 export { startWatchdog, WatchdogStartError, type Watchdog } from './watchdog.js';
 export { parseDuration, readWatchdogConfig, splitCommandLine, type WatchdogConfig } from './watchdog-config.js';
+export { handlerServerDefaults } from './defaults.js';

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { urlToHttpOptions } from 'node:url';
 import type { OutgoingResponse } from '../transport/h3/server-request.js';
 import { upstreamUrlFor } from './request-target.js';
+import { handlerServerDefaults } from './defaults.js';
 
 /** Hop-by-hop and HTTP/3-forbidden fields, never forwarded either way (RFC 9110 section 7.6.1). */
 const hopByHop: ReadonlySet<string> = new Set([
@@ -36,7 +37,7 @@ export class UpstreamProxy {
     if (this.#base.protocol !== 'http:') throw new TypeError('upstream must be an http:// URL');
     // Only the origin counts: a request's path replaces the upstream's, it never extends or moves it.
     this.#base = new URL(this.#base.origin);
-    this.#agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
+    this.#agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? handlerServerDefaults.upstreamMaxSockets });
   }
 
   /**

@@ -12,3 +12,4 @@ export { latencyBuckets, prometheusText, type InvokerMetricsSnapshot } from './m
 export type { MessageBody } from '../transport/h3/message-body.js';
 export type { IncomingHeaders, OutgoingHeaders } from '../transport/h3/header-fields.js';
 export type { BodyInput } from '../transport/h3/message-writer.js';
+export { invokerDefaults } from './defaults.js';

@@ -23,6 +23,9 @@ import { InvokerError } from './errors.js';
 import { describeFailure, describeTarget, refusal } from './failure.js';
 import { PeerWatch } from './peer-watch.js';
 import { InvokerMetrics, prometheusText, type InvokerMetricsSnapshot } from './metrics.js';
+import { nonNegative, positiveInteger } from '../option-checks.js';
+import { zeroRttDefaults } from '../zero-rtt/defaults.js';
+import { invokerDefaults } from './defaults.js';
 
 /** Where a function instance listens. */
 export interface InvokerTarget {
@@ -186,19 +189,19 @@ export class InvokerClient {
       ...(options.certificate === undefined ? {} : { certificate: options.certificate }),
       ...(options.transport === undefined ? {} : { transport: options.transport }),
     });
-    this.#policy = options.zeroRtt ?? 'idempotent';
+    this.#policy = options.zeroRtt ?? invokerDefaults.zeroRtt;
     if (!zeroRttPolicies.includes(this.#policy)) throw new QfaasConfigError('zeroRtt', `must be one of ${zeroRttPolicies.join(', ')}`);
-    this.#maxConnections = positiveInteger(options.maxConnections ?? 1024, 'maxConnections');
-    this.#idleTimeoutMs = nonNegative(options.idleTimeoutMs ?? 30_000, 'idleTimeoutMs');
-    this.#connectTimeoutMs = positiveInteger(options.connectTimeoutMs ?? 5_000, 'connectTimeoutMs');
-    this.#requestTimeoutMs = nonNegative(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs');
-    this.#sessionLifetimeMs = positiveInteger(options.sessionLifetimeMs ?? 24 * 3600_000, 'sessionLifetimeMs');
-    this.#localAddress = options.localAddress ?? '0.0.0.0';
-    this.#deadPeerTimeoutMs = nonNegative(options.deadPeerTimeoutMs ?? 1_000, 'deadPeerTimeoutMs');
-    this.#keepAliveMs = nonNegative(options.keepAliveMs ?? 5_000, 'keepAliveMs');
-    this.#rememberDrainingMs = nonNegative(options.rememberDrainingMs ?? 10_000, 'rememberDrainingMs');
+    this.#maxConnections = positiveInteger(options.maxConnections ?? invokerDefaults.maxConnections, 'maxConnections');
+    this.#idleTimeoutMs = nonNegative(options.idleTimeoutMs ?? invokerDefaults.idleTimeoutMs, 'idleTimeoutMs');
+    this.#connectTimeoutMs = positiveInteger(options.connectTimeoutMs ?? invokerDefaults.connectTimeoutMs, 'connectTimeoutMs');
+    this.#requestTimeoutMs = nonNegative(options.requestTimeoutMs ?? invokerDefaults.requestTimeoutMs, 'requestTimeoutMs');
+    this.#sessionLifetimeMs = positiveInteger(options.sessionLifetimeMs ?? zeroRttDefaults.sessionLifetimeMs, 'sessionLifetimeMs');
+    this.#localAddress = options.localAddress ?? invokerDefaults.localAddress;
+    this.#deadPeerTimeoutMs = nonNegative(options.deadPeerTimeoutMs ?? invokerDefaults.deadPeerTimeoutMs, 'deadPeerTimeoutMs');
+    this.#keepAliveMs = nonNegative(options.keepAliveMs ?? invokerDefaults.keepAliveMs, 'keepAliveMs');
+    this.#rememberDrainingMs = nonNegative(options.rememberDrainingMs ?? invokerDefaults.rememberDrainingMs, 'rememberDrainingMs');
     this.#store = new FailSafeTicketStore(options.ticketStore ?? new MemoryTicketStore(), {
-      timeoutMs: options.ticketStoreTimeoutMs ?? 250,
+      timeoutMs: options.ticketStoreTimeoutMs ?? zeroRttDefaults.ticketStoreTimeoutMs,
       onError: () => {
         this.#metrics.ticketStoreFailures++;
       },
@@ -645,14 +648,4 @@ async function leanOptions(target: InvokerTarget, init: RequestInit): Promise<In
 function normalizeMethod(method: string): string {
   const upper = method.toUpperCase();
   return ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'].includes(upper) ? upper : method;
-}
-
-function positiveInteger(value: number, field: string): number {
-  if (!Number.isInteger(value) || value <= 0) throw new QfaasConfigError(field, 'must be a positive integer');
-  return value;
-}
-
-function nonNegative(value: number, field: string): number {
-  if (!Number.isFinite(value) || value < 0) throw new QfaasConfigError(field, 'must be zero or more');
-  return value;
 }

@@ -9,6 +9,7 @@ import { Secret } from './secret.js';
 import { mintSession } from './session-minting.js';
 import type { StoredSession } from './ticket-store.js';
 import { createChainGatewayQuicConfig, createWorkerQuicConfig } from './worker-config.js';
+import { zeroRttDefaults } from './defaults.js';
 
 export interface ChainGatewayIdentity {
   /** The name the chain gateway's certificate carries. */
@@ -92,8 +93,8 @@ export class ZeroRttGenerator {
     this.#clientAuth = options.clientAuth ?? 'required';
     this.#domain = options.domain ?? 'qfaas.internal';
     this.#chain = options.chainGateway;
-    this.#sessionLifetimeMs = options.sessionLifetimeMs ?? 24 * 3600_000;
-    this.#validityMs = options.certificateValidityMs ?? 30 * 24 * 3600_000;
+    this.#sessionLifetimeMs = options.sessionLifetimeMs ?? zeroRttDefaults.sessionLifetimeMs;
+    this.#validityMs = options.certificateValidityMs ?? zeroRttDefaults.certificateValidityMs;
     if (!(this.#sessionLifetimeMs > 0) || this.#sessionLifetimeMs > 7 * 24 * 3600_000) {
       throw new QfaasConfigError('sessionLifetimeMs', 'must be positive and at most 7 days (RFC 8446 section 4.6.1)');
     }

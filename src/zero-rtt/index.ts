@@ -43,3 +43,4 @@ export {
   type TicketStore,
 } from './ticket-store.js';
 export { createChainClientQuicConfig, createWorkerQuicConfig } from './worker-config.js';
+export { zeroRttDefaults } from './defaults.js';

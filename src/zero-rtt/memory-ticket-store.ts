@@ -1,5 +1,6 @@
 import { QfaasConfigError } from '../errors.js';
 import type { StoredSession, TicketStore } from './ticket-store.js';
+import { zeroRttDefaults } from './defaults.js';
 
 export interface MemoryTicketStoreOptions {
   /** Sessions kept; the least recently used goes first. 0 disables the store. @default 10_000 */
@@ -17,7 +18,7 @@ export class MemoryTicketStore implements TicketStore {
   readonly #now: () => number;
 
   constructor(options: MemoryTicketStoreOptions = {}) {
-    this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#maxEntries = options.maxEntries ?? zeroRttDefaults.memoryStoreMaxEntries;
     this.#ttlMs = options.ttlMs ?? 24 * 3600_000;
     this.#now = options.now ?? Date.now;
     if (!Number.isInteger(this.#maxEntries) || this.#maxEntries < 0) throw new QfaasConfigError('maxEntries', 'must be a non-negative integer');

@@ -7,6 +7,7 @@ import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { QfaasConfigError } from '../errors.js';
+import { zeroRttDefaults } from './defaults.js';
 
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 type KeyPair = webcrypto.CryptoKeyPair;
@@ -46,7 +47,6 @@ export interface CreatePlatformCAOptions {
   validityMs?: number;
 }
 
-const day = 24 * 3600_000;
 /** Tolerates clock skew between the control plane and the hosts checking certificates. */
 const backdateMs = 5 * 60_000;
 
@@ -58,7 +58,7 @@ export async function createPlatformCA(options: CreatePlatformCAOptions = {}): P
     serialNumber: randomSerial(),
     name: `CN=${escapeDnValue(options.commonName ?? 'qfaas platform CA')}`,
     notBefore: new Date(now - backdateMs),
-    notAfter: new Date(now + (options.validityMs ?? 365 * day)),
+    notAfter: new Date(now + (options.validityMs ?? zeroRttDefaults.caValidityMs)),
     signingAlgorithm: algorithm,
     keys,
     extensions: [
@@ -121,7 +121,7 @@ function platformCA(certificate: x509.X509Certificate, signingKey: webcrypto.Cry
         subject: `CN=${escapeDnValue(options.name)}, OU=${options.role}`,
         issuer: certificate.subject,
         notBefore: new Date(now - backdateMs),
-        notAfter: new Date(now + (options.validityMs ?? 30 * day)),
+        notAfter: new Date(now + (options.validityMs ?? zeroRttDefaults.issuedCertificateValidityMs)),
         signingAlgorithm: algorithm,
         publicKey: keys.publicKey,
         signingKey,

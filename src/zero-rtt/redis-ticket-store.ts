@@ -3,6 +3,7 @@ import { connectRedis, type RedisConnection } from '../redis-connection.js';
 import { QfaasConfigError } from '../errors.js';
 import { Secret } from './secret.js';
 import type { StoredSession, TicketStore } from './ticket-store.js';
+import { zeroRttDefaults } from './defaults.js';
 
 export interface RedisTicketStoreOptions {
   /** An ioredis client to use (not closed by `close()`), or options/URL to create one. */
@@ -36,10 +37,10 @@ export class RedisTicketStore implements TicketStore {
 
   constructor(options: RedisTicketStoreOptions) {
     this.#prefix = options.keyPrefix ?? 'qfaas:session:';
-    this.#ttlMs = options.ttlMs ?? 24 * 3600_000;
+    this.#ttlMs = options.ttlMs ?? zeroRttDefaults.sessionLifetimeMs;
     this.#now = options.now ?? Date.now;
     if (!(this.#ttlMs > 0)) throw new QfaasConfigError('ttlMs', 'must be positive');
-    this.#connection = connectRedis(options.redis, options.commandTimeoutMs ?? 200);
+    this.#connection = connectRedis(options.redis, options.commandTimeoutMs ?? zeroRttDefaults.redisCommandTimeoutMs);
     this.#redis = this.#connection.client;
   }
 

@@ -1,6 +1,7 @@
 import { QfaasError } from '../errors.js';
 import { CredentialsError, type RememberedSettings } from './credentials.js';
 import { Secret } from './secret.js';
+import { zeroRttDefaults } from './defaults.js';
 
 /**
  * A session for one server name: the TLS session ticket (a secret: it lets its holder resume as the
@@ -59,7 +60,7 @@ export class FailSafeTicketStore {
 
   constructor(store: TicketStore, options: FailSafeTicketStoreOptions = {}) {
     this.#store = store;
-    this.#timeoutMs = options.timeoutMs ?? 250;
+    this.#timeoutMs = options.timeoutMs ?? zeroRttDefaults.ticketStoreTimeoutMs;
     this.#onError = options.onError;
     this.#now = options.now ?? Date.now;
   }

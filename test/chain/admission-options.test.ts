@@ -21,6 +21,11 @@ describe('retry, maxConnections, maxHalfOpenConnections and handshakeTimeoutMs o
     await refused(createChainGateway({ ...gatewayOptions, handshakeTimeoutMs: -1 }), 'handshakeTimeoutMs');
     await refused(createChainGateway({ ...gatewayOptions, maxHalfOpenConnections: 0 }), 'maxHalfOpenConnections');
     await refused(createChainGateway({ ...gatewayOptions, retry: { halfOpenThreshold: -1 } }), 'retry.halfOpenThreshold');
+    // The async queue: 0 workers would accept async calls and never run them.
+    await refused(createChainGateway({ ...gatewayOptions, asyncConcurrency: 0 }), 'asyncConcurrency');
+    await refused(createChainGateway({ ...gatewayOptions, asyncQueueSize: -1 }), 'asyncQueueSize');
+    await refused(createChainGateway({ ...gatewayOptions, asyncQueueSize: 1.5 }), 'asyncQueueSize');
+    await refused(createChainGateway({ ...gatewayOptions, hopLimit: 0 }), 'hopLimit');
     const gateway = await createChainGateway({ ...gatewayOptions, maxConnections: 5, retry: { halfOpenThreshold: 0 } });
     await gateway.close();
 

@@ -79,6 +79,8 @@ export interface Http3ServerEvents {
 
 /** @see Http3ConnectionOptions.headersTimeoutMs */
 export const defaultHeadersTimeoutMs = 10_000;
+/** How long a graceful close (GOAWAY, then waiting for requests in flight) waits at most. */
+export const defaultDrainTimeoutMs = 10_000;
 /** @see Http3ConnectionOptions.maxUnfinishedHeaderBytes */
 export const defaultMaxUnfinishedHeaderBytes = 1_048_576;
 
@@ -301,7 +303,7 @@ export class Http3Connection {
   /**
    * Graceful shutdown (RFC 9114 section 5.2). A server sends GOAWAY: requests already received
    * finish, later ones are rejected with H3_REQUEST_REJECTED (safe to retry). Waits up to
-   * `timeoutMs` for active requests, then closes with H3_NO_ERROR.
+   * `timeoutMs` (default 10_000) for active requests, then closes with H3_NO_ERROR.
    */
   async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#closeError !== undefined) return;
@@ -311,7 +313,7 @@ export class Http3Connection {
       // is nobody to tell, and waiting for it could last until the idle timeout.
       await this.#control?.write(encodeGoawayFrame(this.#goawaySent)).catch(() => undefined);
     }
-    const deadline = performance.now() + (options.timeoutMs ?? 10_000);
+    const deadline = performance.now() + (options.timeoutMs ?? defaultDrainTimeoutMs);
     if (this.#active.size > 0) await raceTimeout(new Promise<void>((resolve) => this.#idleWaiters.push(resolve)), deadline - performance.now());
     if (this.role === 'server') {
       // Requests the client sent before it read GOAWAY are still on their way: staying open a

@@ -1,4 +1,5 @@
 export {
+  defaultDrainTimeoutMs,
   defaultHeadersTimeoutMs,
   defaultMaxUnfinishedHeaderBytes,
   Http3Connection,

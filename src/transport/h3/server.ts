@@ -3,7 +3,7 @@ import type { QuicConnection } from '../quic/connection.js';
 import { createQuicServer, type QuicEndpoint, type QuicEndpointOptions, type QuicListenOptions } from '../quic/endpoint.js';
 import type { HostPort } from '../quic/connection-driver.js';
 import { connectionRefusedCode } from '../quic/error-codes.js';
-import { Http3Connection, type Http3ConnectionOptions } from './connection.js';
+import { defaultDrainTimeoutMs, Http3Connection, type Http3ConnectionOptions } from './connection.js';
 import { h3ErrorCodes } from './errors.js';
 import { h3TransportFor } from './transport.js';
 
@@ -38,7 +38,7 @@ export interface Http3Server {
   /**
    * Graceful shutdown: new connections are refused (CONNECTION_REFUSED, reason 'draining'), GOAWAY
    * goes on every connection (later requests get H3_REQUEST_REJECTED), requests in progress get up
-   * to `timeoutMs`, then the connections and the socket close.
+   * to `timeoutMs` (default 10_000, was 5_000), then the connections and the socket close.
    */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -78,7 +78,7 @@ export async function createHttp3Server(options: Http3ServerOptions): Promise<Ht
     endpoint,
     address: endpoint.address,
     connections,
-    async close({ timeoutMs = 5000 } = {}) {
+    async close({ timeoutMs = defaultDrainTimeoutMs } = {}) {
       draining = true;
       await Promise.all([...connections].map((connection) => connection.shutdown({ timeoutMs })));
       await endpoint.close({ kind: 'application', code: h3ErrorCodes.H3_NO_ERROR });
