@@ -14,7 +14,11 @@ import type {
 export { quiche, Shutdown, Type };
 export type { QuicheConfig, QuicheConnection, QuicheConnectionError, QuicheHeader, QuicheHostPort };
 
-/** The binding reports quiche errors as `Error` whose message is the Rust variant, e.g. `StreamReset(55)`. */
+/**
+ * The binding reports quiche errors as `Error` whose message is the Rust variant, e.g.
+ * `StreamReset(55)`, and quiche's `Done` as a null result. The only place those strings are read;
+ * test/transport/binding-failures.test.ts produces each one the driver relies on.
+ */
 export interface BindingFailure {
   readonly kind: string;
   readonly code: number | undefined;
