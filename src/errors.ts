@@ -11,9 +11,22 @@ export abstract class QfaasError extends Error {
   }
 }
 
-/** True for any error thrown by qfaas. */
+/**
+ * A brand on every qfaas error, registered with `Symbol.for`: two copies of the package (a
+ * duplicate install) have different classes, so `instanceof` fails across them, but the brand
+ * does not. The `is…Error` functions check it.
+ */
+const qfaasErrorBrand = Symbol.for('qfaas.error');
+Object.defineProperty(QfaasError.prototype, qfaasErrorBrand, { value: true });
+
+/** True for any error thrown by qfaas, also one from another copy of the package. */
 export function isQfaasError(value: unknown): value is QfaasError {
-  return value instanceof QfaasError;
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[qfaasErrorBrand] === true;
+}
+
+/** True for a qfaas error of the given `name` (also from another copy of the package). */
+export function isQfaasErrorNamed<T extends QfaasError>(value: unknown, name: T['name']): value is T {
+  return isQfaasError(value) && value.name === name;
 }
 
 /** A configuration value was refused; `field` names the option, the message says why. */
@@ -29,7 +42,7 @@ export class QfaasConfigError extends QfaasError {
 }
 
 export function isQfaasConfigError(value: unknown): value is QfaasConfigError {
-  return value instanceof QfaasConfigError;
+  return isQfaasErrorNamed<QfaasConfigError>(value, 'QfaasConfigError');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { QfaasError } from '../errors.js';
+import { isQfaasErrorNamed, QfaasError } from '../errors.js';
 
 export type InvokerErrorCode =
   | 'QFAAS_INVOKER_CLOSED'
@@ -45,5 +45,5 @@ export class InvokerError extends QfaasError {
 }
 
 export function isInvokerError(value: unknown): value is InvokerError {
-  return value instanceof InvokerError;
+  return isQfaasErrorNamed<InvokerError>(value, 'InvokerError');
 }
