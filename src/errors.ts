@@ -48,7 +48,7 @@ export function isQfaasConfigError(value: unknown): value is QfaasConfigError {
 /**
  * Builds an error without capturing a stack trace. For the reason a connection or stream ended,
  * made on every close whether or not anyone reads it: its stack would only show the event loop,
- * and capturing one costs tens of microseconds per connection.
+ * and capturing one would be a cost on every connection (docs/performance.md).
  */
 export function withoutStack<T extends Error>(make: () => T): T {
   const limit = Error.stackTraceLimit;

@@ -75,7 +75,7 @@ export interface ChainGateway {
   metrics(): ChainGatewayMetrics;
   /** Resolves once every async call accepted so far has run (and its callback was attempted). */
   whenAsyncIdle(): Promise<void>;
-  /** Drains like `createHttp3Server`'s close: up to `timeoutMs` (default 10_000, was 5_000) for calls in flight. */
+  /** Drains like `createHttp3Server`'s close: up to `timeoutMs` (default 10_000) for calls in flight. */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
 

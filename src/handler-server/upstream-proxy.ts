@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import { urlToHttpOptions } from 'node:url';
+import { QfaasConfigError } from '../errors.js';
 import type { OutgoingResponse } from '../transport/h3/server-request.js';
 import { upstreamUrlFor } from './request-target.js';
 import { handlerServerDefaults } from './defaults.js';
@@ -33,8 +34,8 @@ export class UpstreamProxy {
   readonly #agent: http.Agent;
 
   constructor(upstream: string, options: { maxSockets?: number } = {}) {
-    this.#base = new URL(upstream);
-    if (this.#base.protocol !== 'http:') throw new TypeError('upstream must be an http:// URL');
+    this.#base = parsedUpstream(upstream);
+    if (this.#base.protocol !== 'http:') throw new QfaasConfigError('upstream', 'must be an http:// URL (the function’s own HTTP server)');
     // Only the origin counts: a request's path replaces the upstream's, it never extends or moves it.
     this.#base = new URL(this.#base.origin);
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? handlerServerDefaults.upstreamMaxSockets });
@@ -94,5 +95,13 @@ export class UpstreamProxy {
 
   close(): void {
     this.#agent.destroy();
+  }
+}
+
+function parsedUpstream(upstream: string): URL {
+  try {
+    return new URL(upstream);
+  } catch {
+    throw new QfaasConfigError('upstream', 'must be an absolute http:// URL');
   }
 }

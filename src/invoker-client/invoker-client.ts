@@ -12,7 +12,7 @@ import { h3ErrorCodes } from '../transport/h3/errors.js';
 import { appendWebHeaders, type OutgoingHeaders } from '../transport/h3/header-fields.js';
 import type { BodyInput } from '../transport/h3/message-writer.js';
 import type { Field } from '../transport/h3/qpack/field-section.js';
-import { connectHttp3 } from '../transport/h3/server.js';
+import { connectHttp3 } from '../transport/h3/client.js';
 import { deserializePeerSettings, serializePeerSettings } from '../transport/h3/settings.js';
 import { webResponse } from '../transport/h3/web-adapters.js';
 import { MemoryTicketStore } from '../zero-rtt/memory-ticket-store.js';

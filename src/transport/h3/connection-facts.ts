@@ -10,7 +10,7 @@ export interface PeerIdentity {
 /**
  * What a server connection knows about itself that its requests may ask: handshake state and the
  * client certificate's identity, parsed once per connection and only when asked (parsing a
- * certificate costs tens of microseconds).
+ * certificate is not cheap).
  */
 export class ConnectionFacts {
   readonly #transport: H3Transport;

@@ -247,7 +247,7 @@ export class Http3Connection {
 
   readonly #clientHost: ClientRequestHost = {
     openStream: () => {
-      if (this.role !== 'client') return Promise.reject(new Http3Error(h3ErrorCodes.H3_INTERNAL_ERROR, 'request() needs a client connection', { scope: 'connection' }));
+      if (this.role !== 'client') return Promise.reject(new QfaasConfigError('connection', 'request() needs a client connection (from connectHttp3)'));
       if (this.#closeError !== undefined) return Promise.reject(this.#closeError);
       if (this.#goawayReceived !== undefined) return Promise.reject(new Http3GoawayError('the server sent GOAWAY; open a new connection'));
       return this.#transport.openBidirectionalStream();

@@ -16,6 +16,7 @@ export type { PeerIdentity } from './connection-facts.js';
 export { getHttp3ResponseInfo, type Http3Handler, type Http3ResponseInfo, type Http3WebRequestInfo } from './web-adapters.js';
 export { h3ErrorCodes, h3ErrorName, Http3Error, Http3FieldSectionTooLargeError, Http3GoawayError, type H3ErrorName } from './errors.js';
 export { type Field } from './qpack/field-section.js';
-export { connectHttp3, createHttp3Server, serveHttp3, type Http3Server, type Http3ServerOptions } from './server.js';
+export { connectHttp3 } from './client.js';
+export { createHttp3Server, serveHttp3, type Http3Server, type Http3ServerOptions } from './server.js';
 export { defaultMaxFieldSectionSize, deserializePeerSettings, serializePeerSettings, type Http3PeerSettings } from './settings.js';
 export { type H3Stream, type H3Transport } from './transport.js';

@@ -10,15 +10,9 @@ import { h3TransportFor } from './transport.js';
 /** The reason phrase a draining server puts in its CONNECTION_CLOSE; clients may match on it. */
 export const drainingReason = 'draining';
 
-/** Speaks HTTP/3 as a client on a QUIC connection. */
-export function connectHttp3(connection: QuicConnection, options: Omit<Http3ConnectionOptions, 'handler'> = {}): Http3Connection {
-  if (connection.role !== 'client') throw new TypeError('connectHttp3 needs a client QUIC connection');
-  return new Http3Connection(h3TransportFor(connection), options);
-}
-
 /** Serves HTTP/3 on an accepted QUIC connection. */
 export function serveHttp3(connection: QuicConnection, options: Http3ConnectionOptions): Http3Connection {
-  if (connection.role !== 'server') throw new TypeError('serveHttp3 needs a server QUIC connection');
+  if (connection.role !== 'server') throw new QfaasConfigError('connection', 'serveHttp3 needs a server QUIC connection (one a listener accepted)');
   return new Http3Connection(h3TransportFor(connection), options);
 }
 
@@ -38,7 +32,7 @@ export interface Http3Server {
   /**
    * Graceful shutdown: new connections are refused (CONNECTION_REFUSED, reason 'draining'), GOAWAY
    * goes on every connection (later requests get H3_REQUEST_REJECTED), requests in progress get up
-   * to `timeoutMs` (default 10_000, was 5_000), then the connections and the socket close.
+   * to `timeoutMs` (default 10_000), then the connections and the socket close.
    */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }

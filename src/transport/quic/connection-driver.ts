@@ -480,8 +480,9 @@ export class QuicConnectionDriver {
   }
 
   /**
-   * Finds streams with data. The binding's readable() iterator costs ~10 µs per step, so the common
-   * case polls the streams already known (~0.1 µs each) and discovers peer streams in ID order, the
+   * Finds streams with data. The binding's readable() iterator costs far more per step than asking
+   * about one known stream (docs/performance.md, "Measured design choices"), so the common
+   * case polls the streams already known and discovers peer streams in ID order, the
    * order RFC 9000 section 2.1 has peers open them. The iterator is the fallback when something is
    * readable that neither finds.
    */

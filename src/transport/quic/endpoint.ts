@@ -31,9 +31,8 @@ export interface QuicEndpointOptions {
   /**
    * Kernel receive buffer for the socket, in bytes; the kernel caps it at net.core.rmem_max. The
    * system default (about 208 KiB on Linux) overflows when a peer sends a congestion window's
-   * burst while this process is busy: the datagrams are dropped and the sender backs off. A 1 MiB
-   * download over a 1 ms RTT took 50–55 ms with it, about 45 ms without the drops. undefined keeps
-   * the system default.
+   * burst while this process is busy: the datagrams are dropped and the sender backs off
+   * (docs/performance.md, "Measured design choices"). undefined keeps the system default.
    * @default 4 MiB
    */
   receiveBufferSize?: number | undefined;
@@ -79,7 +78,7 @@ export interface QuicAdmissionOptions {
   /**
    * Half-open connections held at once. At the limit, the oldest is dropped to make room for a new
    * one: an honest handshake takes a round trip, a flood's never completes.
-   * @default 256 (about 50 KiB of RSS each, measured by `npm run bench:attack`: some 12 MiB in all)
+   * @default 256 (their memory: docs/performance.md, "Measured design choices")
    */
   maxHalfOpenConnections?: number | undefined;
   /**
