@@ -28,7 +28,6 @@ import {
   connectHttp3,
   createQuicClient,
   createQuicheConfig,
-  deserializePeerSettings,
   type Http3Connection,
   type Http3PeerSettings,
   type QuicConnection,
@@ -131,7 +130,7 @@ async function http3Client(): Promise<{ fresh(method: Method): Promise<void>; wa
   const target = { host, port: ports.layers.h3, serverName, config: clientConfig };
   let session = provisioned.h3.session.session.reveal();
   const minted = provisioned.h3.session.settings;
-  let settings: Http3PeerSettings | undefined = minted === undefined ? undefined : deserializePeerSettings(minted);
+  let settings: Http3PeerSettings | undefined = minted;
   let previous: Http3Connection | undefined;
   const exchange = async (h3: Http3Connection, method: Method) => {
     const response = await h3.request({ method, path: '/', authority: serverName, ...(method === 'POST' ? { body: payload } : {}) });

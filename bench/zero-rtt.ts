@@ -7,7 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { connectHttp3, createQuicClient, createQuicheConfig, deserializePeerSettings } from '../src/transport/index.js';
+import { connectHttp3, createQuicClient, createQuicheConfig } from '../src/transport/index.js';
 import { createPlatformCA, encodeCredentials, ZeroRttGenerator, type Provisioned } from '../src/zero-rtt/index.js';
 import { reportResults, type ResultRow } from './report.js';
 import { formatSummary, summarize } from './stats.js';
@@ -55,7 +55,7 @@ async function firstRequest(withSession: boolean): Promise<{ ms: number; early: 
   });
   const h3 = connectHttp3(
     quic,
-    withSession && provisioned.session.settings !== undefined ? { rememberedPeerSettings: deserializePeerSettings(provisioned.session.settings) } : {},
+    withSession && provisioned.session.settings !== undefined ? { rememberedPeerSettings: provisioned.session.settings } : {},
   );
   const response = await h3.fetch(new Request(`https://${provisioned.serverName}/`));
   await response.arrayBuffer();

@@ -13,12 +13,11 @@ import { appendWebHeaders, type OutgoingHeaders } from '../transport/h3/header-f
 import type { BodyInput } from '../transport/h3/message-writer.js';
 import type { Field } from '../transport/h3/qpack/field-section.js';
 import { connectHttp3 } from '../transport/h3/client.js';
-import { deserializePeerSettings, serializePeerSettings } from '../transport/h3/settings.js';
+import type { Http3PeerSettings } from '../transport/h3/settings.js';
 import { webResponse } from '../transport/h3/web-adapters.js';
 import { MemoryTicketStore } from '../zero-rtt/memory-ticket-store.js';
 import { Secret } from '../zero-rtt/secret.js';
 import { FailSafeTicketStore, type StoredSession, type TicketStore } from '../zero-rtt/ticket-store.js';
-import type { RememberedSettings } from '../zero-rtt/credentials.js';
 import { InvokerError } from './errors.js';
 import { describeFailure, describeTarget, refusal } from './failure.js';
 import { PeerWatch } from './peer-watch.js';
@@ -138,7 +137,7 @@ interface PooledConnection {
   lastUsed: number;
   /** Pending idle check (one per idle connection, on the invoker's deadline queue). */
   idleCheck: Deadline | undefined;
-  settings: RememberedSettings | undefined;
+  settings: Http3PeerSettings | undefined;
   /** Liveness probing, from the handshake on (undefined when deadPeerTimeoutMs is 0). */
   watch: PeerWatch | undefined;
   /** The watch declared the worker dead and closed the connection. */
@@ -415,7 +414,7 @@ export class InvokerClient {
     const [endpoint, stored] = await Promise.all([this.#socket(), this.#store.get(target.serverName)]);
     if (this.#closed) throw new InvokerError('QFAAS_INVOKER_CLOSED', 'the invoker is closed');
     const serverName = target.serverName;
-    const settingsHolder: { settings: RememberedSettings | undefined } = { settings: stored?.settings };
+    const settingsHolder: { settings: Http3PeerSettings | undefined } = { settings: stored?.settings };
     const quic = endpoint.connect({
       host: target.host,
       port: target.port,
@@ -427,7 +426,7 @@ export class InvokerClient {
         void this.#store.set(serverName, this.#storedSession(ticket, settingsHolder.settings));
       },
     });
-    const h3 = connectHttp3(quic, stored?.settings === undefined ? {} : { rememberedPeerSettings: deserializePeerSettings(stored.settings) });
+    const h3 = connectHttp3(quic, stored?.settings === undefined ? {} : { rememberedPeerSettings: stored.settings });
     const pooled: PooledConnection = {
       key,
       serverName,
@@ -458,7 +457,7 @@ export class InvokerClient {
       () => undefined,
     );
     void h3.peerSettings.then((settings) => {
-      settingsHolder.settings = serializePeerSettings(settings);
+      settingsHolder.settings = settings;
       pooled.settings = settingsHolder.settings;
     });
     void h3.whenGoaway().then(() => {
@@ -498,7 +497,7 @@ export class InvokerClient {
     );
   }
 
-  #storedSession(ticket: Uint8Array, settings: RememberedSettings | undefined): StoredSession {
+  #storedSession(ticket: Uint8Array, settings: Http3PeerSettings | undefined): StoredSession {
     return {
       session: new Secret(ticket, 'session ticket'),
       expiresAt: Date.now() + this.#sessionLifetimeMs,

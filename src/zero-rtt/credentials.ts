@@ -4,17 +4,12 @@ import { z } from 'zod';
 import { QfaasError } from '../errors.js';
 import { ticketKeyLength } from '../transport/quic/config.js';
 import { Secret } from './secret.js';
+import { deserializePeerSettings, serializePeerSettings, type Http3PeerSettings } from '../transport/h3/settings.js';
 
 /** The name of the environment variable that carries a worker's credentials. */
 export const credentialsEnvVar = 'QFAAS_CREDENTIALS';
 
 /** Serializable HTTP/3 SETTINGS remembered with a session (see qfaas/transport). */
-export interface RememberedSettings {
-  maxFieldSectionSize: number | null;
-  qpackMaxTableCapacity: number;
-  qpackBlockedStreams: number;
-}
-
 /** What function code needs to call the chain gateway, with a session so the first call is 0-RTT. */
 export interface ChainCredentials {
   gatewayServerName: string;
@@ -25,7 +20,8 @@ export interface ChainCredentials {
   certificate: { certPem: string; keyPem: Secret<string> };
   session?: Secret<Uint8Array>;
   sessionExpiresAt?: number;
-  settings?: RememberedSettings;
+  /** The gateway's HTTP/3 SETTINGS, which the first 0-RTT call relies on. */
+  settings?: Http3PeerSettings;
 }
 
 /**
@@ -139,7 +135,7 @@ function chainToWire(chain: ChainCredentials): z.infer<typeof chainSchema> {
     keyPem: chain.certificate.keyPem.reveal(),
     ...(chain.session === undefined ? {} : { session: Buffer.from(chain.session.reveal()).toString('base64') }),
     ...(chain.sessionExpiresAt === undefined ? {} : { sessionExpiresAt: chain.sessionExpiresAt }),
-    ...(chain.settings === undefined ? {} : { settings: chain.settings }),
+    ...(chain.settings === undefined ? {} : { settings: serializePeerSettings(chain.settings) }),
   };
 }
 
@@ -152,7 +148,7 @@ function chainFromWire(chain: z.infer<typeof chainSchema>, ca: X509Certificate, 
     certificate: { certPem: chain.certPem, keyPem: new Secret(chain.keyPem, 'private key') },
     ...(chain.session === undefined ? {} : { session: new Secret(Uint8Array.from(Buffer.from(chain.session, 'base64')), 'session ticket') }),
     ...(chain.sessionExpiresAt === undefined ? {} : { sessionExpiresAt: chain.sessionExpiresAt }),
-    ...(chain.settings === undefined ? {} : { settings: chain.settings }),
+    ...(chain.settings === undefined ? {} : { settings: deserializePeerSettings(chain.settings) }),
   };
 }
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { QfaasConfigError } from '../errors.js';
 import type { QuicheConfig } from '../transport/quic/binding.js';
 import { createQuicheConfig, ticketKeyLength, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
-import { defaultMaxFieldSectionSize } from '../transport/h3/settings.js';
-import type { ChainCredentials, RememberedSettings, WorkerCredentials } from './credentials.js';
+import { defaultMaxFieldSectionSize, type Http3PeerSettings } from '../transport/h3/settings.js';
+import type { ChainCredentials, WorkerCredentials } from './credentials.js';
 import type { IssuedCertificate, PlatformCA } from './platform-ca.js';
 import { Secret } from './secret.js';
 import { mintSession } from './session-minting.js';
@@ -76,7 +76,7 @@ export interface Provisioned {
 export class ZeroRttGenerator {
   readonly #ca: PlatformCA;
   readonly #transport: QuicTransportSettings | undefined;
-  readonly #settings: RememberedSettings;
+  readonly #settings: Http3PeerSettings;
   readonly #clientAuth: 'required' | 'none';
   readonly #domain: string;
   readonly #chain: ChainGatewayIdentity | undefined;

@@ -19,7 +19,6 @@ export {
   type FunctionChainCredentials,
   type CredentialsFormat,
   type CredentialsSource,
-  type RememberedSettings,
   type WorkerCredentials,
 } from './credentials.js';
 export {

@@ -1,6 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { connectRedis, type RedisConnection } from '../redis-connection.js';
 import { QfaasConfigError } from '../errors.js';
+import { deserializePeerSettings, serializePeerSettings, type SerializedPeerSettings } from '../transport/h3/settings.js';
 import { Secret } from './secret.js';
 import type { StoredSession, TicketStore } from './ticket-store.js';
 import { zeroRttDefaults } from './defaults.js';
@@ -20,7 +21,7 @@ export interface RedisTicketStoreOptions {
 interface Entry {
   s: string;
   e: number;
-  st?: StoredSession['settings'];
+  st?: SerializedPeerSettings;
 }
 
 /**
@@ -58,7 +59,7 @@ export class RedisTicketStore implements TicketStore {
     return {
       session: new Secret(Uint8Array.from(Buffer.from(entry.s, 'base64')), 'session ticket'),
       expiresAt: entry.e,
-      ...(entry.st === undefined ? {} : { settings: entry.st }),
+      ...(entry.st === undefined ? {} : { settings: deserializePeerSettings(entry.st) }),
     };
   }
 
@@ -71,7 +72,7 @@ export class RedisTicketStore implements TicketStore {
     const entry: Entry = {
       s: Buffer.from(session.session.reveal()).toString('base64'),
       e: session.expiresAt,
-      ...(session.settings === undefined ? {} : { st: session.settings }),
+      ...(session.settings === undefined ? {} : { st: serializePeerSettings(session.settings) }),
     };
     await this.#redis.set(this.#key(serverName), JSON.stringify(entry), 'PX', Math.ceil(ttl));
   }

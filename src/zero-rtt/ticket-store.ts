@@ -1,5 +1,6 @@
 import { QfaasError } from '../errors.js';
-import { CredentialsError, type RememberedSettings } from './credentials.js';
+import { deserializePeerSettings, serializePeerSettings, type Http3PeerSettings, type SerializedPeerSettings } from '../transport/h3/settings.js';
+import { CredentialsError } from './credentials.js';
 import { Secret } from './secret.js';
 import { zeroRttDefaults } from './defaults.js';
 
@@ -12,7 +13,7 @@ export interface StoredSession {
   session: Secret<Uint8Array>;
   /** Milliseconds since the epoch. */
   expiresAt: number;
-  settings?: RememberedSettings;
+  settings?: Http3PeerSettings;
 }
 
 /**
@@ -125,13 +126,13 @@ export function encodeStoredSession(serverName: string, session: StoredSession):
     serverName,
     session: Buffer.from(session.session.reveal()).toString('base64'),
     expiresAt: session.expiresAt,
-    ...(session.settings === undefined ? {} : { settings: session.settings }),
+    ...(session.settings === undefined ? {} : { settings: serializePeerSettings(session.settings) }),
   })}\n`;
 }
 
 /** Reads what {@link encodeStoredSession} wrote. */
 export function decodeStoredSession(text: string): { serverName: string; session: StoredSession } {
-  let value: { serverName?: unknown; session?: unknown; expiresAt?: unknown; settings?: RememberedSettings };
+  let value: { serverName?: unknown; session?: unknown; expiresAt?: unknown; settings?: SerializedPeerSettings };
   try {
     value = JSON.parse(text) as typeof value;
   } catch {
@@ -145,7 +146,7 @@ export function decodeStoredSession(text: string): { serverName: string; session
     session: {
       session: new Secret(Uint8Array.from(Buffer.from(value.session, 'base64')), 'session ticket'),
       expiresAt: value.expiresAt,
-      ...(value.settings === undefined ? {} : { settings: value.settings }),
+      ...(value.settings === undefined ? {} : { settings: deserializePeerSettings(value.settings) }),
     },
   };
 }

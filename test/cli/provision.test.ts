@@ -7,7 +7,6 @@ import {
   createHttp3Server,
   createQuicClient,
   createQuicheConfig,
-  deserializePeerSettings,
 } from '../../src/transport/index.js';
 import { createWorkerQuicConfig, decodeStoredSession, loadCredentials } from '../../src/zero-rtt/index.js';
 import { runToEnd, spawnTs } from '../helpers/processes.js';
@@ -51,7 +50,7 @@ describe('qfaas CLI', () => {
         }),
         session: session.session.reveal(),
       });
-      const h3 = connectHttp3(quic, { rememberedPeerSettings: deserializePeerSettings(session.settings as never) });
+      const h3 = connectHttp3(quic, { ...(session.settings === undefined ? {} : { rememberedPeerSettings: session.settings }) });
       expect(await (await h3.fetch(new Request(`https://${serverName}/`))).text()).toBe('early=true');
       h3.close();
     } finally {

@@ -5,8 +5,6 @@
  */
 import {
   connectHttp3,
-  deserializePeerSettings,
-  serializePeerSettings,
   type QuicEndpoint,
   type QuicheConfig,
 } from '../../src/transport/index.js';
@@ -43,11 +41,11 @@ export async function callWithStore(options: {
       );
     },
   });
-  const h3 = connectHttp3(quic, stored?.settings === undefined ? {} : { rememberedPeerSettings: deserializePeerSettings(stored.settings) });
+  const h3 = connectHttp3(quic, stored?.settings === undefined ? {} : { rememberedPeerSettings: stored.settings });
   const response = await h3.fetch(new Request(`https://${options.serverName}${options.path ?? '/'}`));
   const body = await response.text();
   const handshake = await quic.handshake;
-  const settings = serializePeerSettings(await h3.peerSettings);
+  const settings = await h3.peerSettings;
   if (stored !== undefined && !handshake.earlyDataAccepted) await store.delete(options.serverName);
   await Promise.all(pendingWrites);
   // Keep the server's SETTINGS with the newest ticket for the next 0-RTT.

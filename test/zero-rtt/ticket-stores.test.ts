@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FailSafeTicketStore, MemoryTicketStore, type TicketStore } from '../../src/zero-rtt/index.js';
+import { decodeStoredSession, encodeStoredSession, FailSafeTicketStore, MemoryTicketStore, type TicketStore } from '../../src/zero-rtt/index.js';
 import { label, session } from '../helpers/sessions.js';
 
 describe('MemoryTicketStore', () => {
@@ -68,5 +68,19 @@ describe('FailSafeTicketStore', () => {
     expect(await store.get('w')).toBeUndefined();
     await new Promise((resolve) => setImmediate(resolve));
     expect(inner.get('w')).toBeUndefined();
+  });
+});
+
+describe('encodeStoredSession / decodeStoredSession', () => {
+  it('round-trip a session with its HTTP/3 settings, an unlimited header size included (JSON has no Infinity)', () => {
+    for (const maxFieldSectionSize of [65_536, Number.POSITIVE_INFINITY]) {
+      const stored = { ...session('ticket'), settings: { maxFieldSectionSize, qpackMaxTableCapacity: 0, qpackBlockedStreams: 0 } };
+      const text = encodeStoredSession('w1.fn.qfaas.internal', stored);
+      expect(text).not.toContain('Infinity');
+      const decoded = decodeStoredSession(text);
+      expect(decoded.serverName).toBe('w1.fn.qfaas.internal');
+      expect(label(decoded.session)).toBe('ticket');
+      expect(decoded.session.settings).toEqual(stored.settings);
+    }
   });
 });

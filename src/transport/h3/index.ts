@@ -18,5 +18,5 @@ export { h3ErrorCodes, h3ErrorName, Http3Error, Http3FieldSectionTooLargeError, 
 export { type Field } from './qpack/field-section.js';
 export { connectHttp3 } from './client.js';
 export { createHttp3Server, serveHttp3, type Http3Server, type Http3ServerOptions } from './server.js';
-export { defaultMaxFieldSectionSize, deserializePeerSettings, serializePeerSettings, type Http3PeerSettings } from './settings.js';
+export { defaultMaxFieldSectionSize, type Http3PeerSettings } from './settings.js';
 export { type H3Stream, type H3Transport } from './transport.js';

@@ -49,8 +49,15 @@ export function checkSettingsAfterZeroRtt(remembered: Http3PeerSettings, receive
   }
 }
 
-/** Serializable form for a ticket store (Infinity does not survive JSON). */
-export function serializePeerSettings(settings: Http3PeerSettings): { maxFieldSectionSize: number | null; qpackMaxTableCapacity: number; qpackBlockedStreams: number } {
+/** Http3PeerSettings as JSON carries them (Infinity does not survive JSON: it is null there). */
+export interface SerializedPeerSettings {
+  maxFieldSectionSize: number | null;
+  qpackMaxTableCapacity: number;
+  qpackBlockedStreams: number;
+}
+
+/** For a JSON bundle or a shared store (encodeStoredSession, RedisTicketStore, credentials). */
+export function serializePeerSettings(settings: Http3PeerSettings): SerializedPeerSettings {
   return {
     maxFieldSectionSize: Number.isFinite(settings.maxFieldSectionSize) ? settings.maxFieldSectionSize : null,
     qpackMaxTableCapacity: settings.qpackMaxTableCapacity,
@@ -58,7 +65,7 @@ export function serializePeerSettings(settings: Http3PeerSettings): { maxFieldSe
   };
 }
 
-export function deserializePeerSettings(value: { maxFieldSectionSize: number | null; qpackMaxTableCapacity: number; qpackBlockedStreams: number }): Http3PeerSettings {
+export function deserializePeerSettings(value: SerializedPeerSettings): Http3PeerSettings {
   return {
     maxFieldSectionSize: value.maxFieldSectionSize ?? Number.POSITIVE_INFINITY,
     qpackMaxTableCapacity: value.qpackMaxTableCapacity,
