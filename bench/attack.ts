@@ -13,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
-import { createQuicClient, createQuicheConfig, defaultAdmission, type QuicConnection, type QuicEndpointStats } from '../src/transport/index.js';
+import { createQuicClient, createQuicConfig, defaultAdmission, type QuicConnection, type QuicEndpointStats } from '../src/transport/index.js';
 import { encodeFrameHeader, frameType } from '../src/transport/h3/frames.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../src/zero-rtt/index.js';
 import { flood, genuineInitial, genuineInitials, openSilentPeer } from '../test/helpers/attack-traffic.js';
@@ -69,7 +69,7 @@ async function startWorker(provisioned: Provisioned, admission: Admission): Prom
 const ca = await createPlatformCA();
 const generator = new ZeroRttGenerator({ ca });
 const invokerCertificate = await generator.invokerCertificate();
-const attackerConfig = createQuicheConfig({ role: 'client', caPem: ca.certPem });
+const attackerConfig = createQuicConfig({ role: 'client', caPem: ca.certPem });
 
 interface FloodResult {
   label: string;
@@ -272,7 +272,7 @@ async function slowHeadersScenario(connectionCount: number, streamsPerConnection
   const calmMs = await honest();
   const before = await worker.stats(true);
   const client = await createQuicClient();
-  const config = createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: invokerCertificate });
+  const config = createQuicConfig({ role: 'client', caPem: ca.certPem, certificate: invokerCertificate });
   const announced = 65_536;
   const partial = Buffer.concat([encodeFrameHeader(frameType.headers, announced), Buffer.alloc(announced - 1, 0x61)]);
   const connections: QuicConnection[] = [];

@@ -27,7 +27,7 @@ import { getTransportInfo, InvokerClient, type InvokerResponse } from '../src/in
 import {
   connectHttp3,
   createQuicClient,
-  createQuicheConfig,
+  createQuicConfig,
   type Http3Connection,
   type Http3PeerSettings,
   type QuicConnection,
@@ -81,7 +81,7 @@ const checkEarly = (method: Method, earlyDataAccepted: boolean, earlyData: boole
 // ---- 1 and 2: the transport alone, and HTTP/3 on it ------------------------------------------
 
 const invokerCertificate = await generator.invokerCertificate();
-const clientConfig = createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: invokerCertificate });
+const clientConfig = createQuicConfig({ role: 'client', caPem: ca.certPem, certificate: invokerCertificate });
 const endpoints: QuicEndpoint[] = [];
 const endpoint = async () => {
   const made = await createQuicClient({ host: clientHost });

@@ -3,7 +3,7 @@
  * credentials over IPC and serves two endpoints: raw QUIC streams answered with a 100-byte body, and
  * HTTP/3 (lean handler form) answering every request with the same 100 bytes. Reports both ports.
  */
-import { createHttp3Server, createQuicServer, createQuicheConfig } from '../src/transport/index.js';
+import { createHttp3Server, createQuicServer, createQuicConfig } from '../src/transport/index.js';
 
 interface Setup {
   caPem: string;
@@ -16,7 +16,7 @@ const response = Buffer.alloc(100, 0x61);
 
 process.once('message', async (setup: Setup) => {
   // One config for both servers: they share certificate and ticket key.
-  const config = createQuicheConfig({
+  const config = createQuicConfig({
     role: 'server',
     caPem: setup.caPem,
     certificate: { certPem: setup.certPem, keyPem: setup.keyPem },

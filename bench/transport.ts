@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import {
   connectHttp3,
   createQuicClient,
-  createQuicheConfig,
+  createQuicConfig,
   QuicConnectionDriver,
   Http3Connection,
   type Http3PeerSettings,
@@ -43,7 +43,7 @@ const { port, h3Port } = await new Promise<{ port: number; h3Port: number }>((re
 });
 
 const client = await createQuicClient({ receiveBufferSize: 4 * 1024 * 1024 });
-const config = createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: clientCert });
+const config = createQuicConfig({ role: 'client', caPem: ca.certPem, certificate: clientCert });
 let session: Uint8Array | undefined;
 const request = Buffer.alloc(64, 0x62);
 
@@ -158,7 +158,7 @@ child.disconnect();
  * The handshake's own CPU cost, both sides, with the two drivers wired in memory (no sockets, no
  * event loop): the floor under the fresh-connection rows above, which add round trips on top.
  */
-const inMemoryServerConfig = createQuicheConfig({ role: 'server', caPem: ca.certPem, certificate: serverCert, ticketKey });
+const inMemoryServerConfig = createQuicConfig({ role: 'server', caPem: ca.certPem, certificate: serverCert, ticketKey });
 function inMemoryHandshakeMs(useSession: boolean): number {
   const a = { host: '127.0.0.1', port: 1 };
   const b = { host: '127.0.0.1', port: 2 };

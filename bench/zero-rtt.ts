@@ -7,7 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { connectHttp3, createQuicClient, createQuicheConfig } from '../src/transport/index.js';
+import { connectHttp3, createQuicClient, createQuicConfig } from '../src/transport/index.js';
 import { createPlatformCA, encodeCredentials, ZeroRttGenerator, type Provisioned } from '../src/zero-rtt/index.js';
 import { reportResults, type ResultRow } from './report.js';
 import { formatSummary, summarize } from './stats.js';
@@ -29,7 +29,7 @@ function ask<T>(message: object): Promise<T> {
 const ca = await createPlatformCA();
 const generator = new ZeroRttGenerator({ ca });
 const invoker = await generator.invokerCertificate();
-const config = createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: invoker });
+const config = createQuicConfig({ role: 'client', caPem: ca.certPem, certificate: invoker });
 const client = await createQuicClient();
 
 let instance = 0;

@@ -1,12 +1,12 @@
 // The README example, kept compiling and runnable: npx tsx examples/quickstart.ts
 import { randomBytes } from 'node:crypto';
-import { createQuicClient, createQuicServer, createQuicheConfig } from 'qfaas/transport';
+import { createQuicClient, createQuicServer, createQuicConfig } from 'qfaas/transport';
 import { createPlatformCA } from 'qfaas/zero-rtt';
 
 const ca = await createPlatformCA();
 const serverName = 'instance-1.echo.qfaas.internal';
 const worker = await createQuicServer({
-  config: createQuicheConfig({
+  config: createQuicConfig({
     role: 'server',
     caPem: ca.certPem,
     certificate: await ca.issue({ role: 'worker', name: serverName, hosts: ['127.0.0.1'] }),
@@ -21,7 +21,7 @@ const worker = await createQuicServer({
 });
 
 const client = await createQuicClient();
-const config = createQuicheConfig({
+const config = createQuicConfig({
   role: 'client',
   caPem: ca.certPem,
   certificate: await ca.issue({ role: 'invoker', name: 'gateway' }),

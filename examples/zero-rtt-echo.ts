@@ -9,7 +9,7 @@
  * Run: npm run demo
  */
 import { randomBytes } from 'node:crypto';
-import { createQuicClient, createQuicServer, createQuicheConfig, type QuicConnection } from 'qfaas/transport';
+import { createQuicClient, createQuicServer, createQuicConfig, type QuicConnection } from 'qfaas/transport';
 import { createPlatformCA } from 'qfaas/zero-rtt';
 
 const serverName = 'instance-1.echo.qfaas.internal';
@@ -20,7 +20,7 @@ const ticketKey = randomBytes(48);
 
 async function startWorker() {
   return createQuicServer({
-    config: createQuicheConfig({ role: 'server', caPem: ca.certPem, certificate: workerCertificate, ticketKey }),
+    config: createQuicConfig({ role: 'server', caPem: ca.certPem, certificate: workerCertificate, ticketKey }),
     onConnection(connection) {
       connection.onStream = async (stream) => {
         const body = await stream.readAll();
@@ -30,7 +30,7 @@ async function startWorker() {
   });
 }
 
-const clientConfig = createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: invokerCertificate });
+const clientConfig = createQuicConfig({ role: 'client', caPem: ca.certPem, certificate: invokerCertificate });
 const client = await createQuicClient();
 let session: Uint8Array | undefined;
 

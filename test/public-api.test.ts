@@ -16,6 +16,11 @@ describe('the public API', () => {
     expect(missing).toEqual([]);
   });
 
+  it('no public name carries the native binding’s name', () => {
+    const all = [...publicNames().values()].flat().map((item) => item.name);
+    expect(all.filter((name) => /quiche/i.test(name))).toEqual([]);
+  });
+
   it('no codec or stream-level internal is public', () => {
     const transport = (publicNames().get('qfaas/transport') ?? []).map((item) => item.name);
     for (const internal of ['FrameReader', 'encodeFrame', 'encodeFieldSection', 'decodeFieldSection', 'huffmanDecode', 'readVarint', 'encodeVarint', 'frameType', 'requestRefusal', 'h3TransportFor', 'connectionIdLength']) {

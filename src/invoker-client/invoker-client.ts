@@ -2,8 +2,7 @@ import { QfaasConfigError } from '../errors.js';
 import { earlyNonceHeader, earlyTimestampHeader, newEarlyDataMark } from '../replay-guard/early-data-headers.js';
 import { isEarlyDataEligible, zeroRttPolicies, type ZeroRttPolicy } from '../replay-guard/policy.js';
 import { DeadlineQueue, type Deadline } from '../timing/deadline-queue.js';
-import type { QuicheConfig } from '../transport/quic/binding.js';
-import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
+import { createQuicConfig, type CertificateAndKey, type QuicTransportSettings, type QuicConfig } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import { QuicEndpoint } from '../transport/quic/endpoint.js';
 import type { ClientExchange, Http3ResponseData } from '../transport/h3/client-request.js';
@@ -158,7 +157,7 @@ function isReplayable(body: BodyInput): boolean {
  * platform routes it elsewhere. Every failure says whether the request may have run (errors.ts).
  */
 export class InvokerClient {
-  readonly #config: QuicheConfig;
+  readonly #config: QuicConfig;
   readonly #store: FailSafeTicketStore;
   readonly #policy: ZeroRttPolicy;
   readonly #maxConnections: number;
@@ -182,7 +181,7 @@ export class InvokerClient {
 
   constructor(options: InvokerClientOptions) {
     const caPem = typeof options.ca === 'string' ? options.ca : options.ca.certPem;
-    this.#config = createQuicheConfig({
+    this.#config = createQuicConfig({
       role: 'client',
       caPem,
       ...(options.certificate === undefined ? {} : { certificate: options.certificate }),

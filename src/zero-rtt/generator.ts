@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { QfaasConfigError } from '../errors.js';
-import type { QuicheConfig } from '../transport/quic/binding.js';
-import { createQuicheConfig, ticketKeyLength, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
+import { createQuicConfig, ticketKeyLength, type CertificateAndKey, type QuicTransportSettings, type QuicConfig } from '../transport/quic/config.js';
 import { defaultMaxFieldSectionSize, type Http3PeerSettings } from '../transport/h3/settings.js';
 import type { ChainCredentials, WorkerCredentials } from './credentials.js';
 import type { IssuedCertificate, PlatformCA } from './platform-ca.js';
@@ -82,8 +81,8 @@ export class ZeroRttGenerator {
   readonly #chain: ChainGatewayIdentity | undefined;
   readonly #sessionLifetimeMs: number;
   readonly #validityMs: number;
-  #invoker: Promise<{ certificate: IssuedCertificate; config: QuicheConfig }> | undefined;
-  #chainServerConfig: QuicheConfig | undefined;
+  #invoker: Promise<{ certificate: IssuedCertificate; config: QuicConfig }> | undefined;
+  #chainServerConfig: QuicConfig | undefined;
 
   constructor(options: ZeroRttGeneratorOptions) {
     this.#ca = options.ca;
@@ -170,15 +169,15 @@ export class ZeroRttGenerator {
     return { serverName, worker, session, ...(chainSession === undefined ? {} : { chainSession }) };
   }
 
-  #invokerIdentity(): Promise<{ certificate: IssuedCertificate; config: QuicheConfig }> {
+  #invokerIdentity(): Promise<{ certificate: IssuedCertificate; config: QuicConfig }> {
     this.#invoker ??= this.#ca
       .issue({ role: 'invoker', name: 'invoker', validityMs: this.#validityMs })
       .then((certificate) => ({ certificate, config: this.#clientConfig(certificate) }));
     return this.#invoker;
   }
 
-  #clientConfig(certificate: IssuedCertificate): QuicheConfig {
-    return createQuicheConfig({
+  #clientConfig(certificate: IssuedCertificate): QuicConfig {
+    return createQuicConfig({
       role: 'client',
       caPem: this.#ca.certPem,
       certificate,
@@ -186,11 +185,11 @@ export class ZeroRttGenerator {
     });
   }
 
-  #workerConfig(worker: WorkerCredentials): QuicheConfig {
+  #workerConfig(worker: WorkerCredentials): QuicConfig {
     return createWorkerQuicConfig(worker, this.#transport === undefined ? {} : { transport: this.#transport });
   }
 
-  #chainGatewayConfig(chain: ChainGatewayIdentity): QuicheConfig {
+  #chainGatewayConfig(chain: ChainGatewayIdentity): QuicConfig {
     this.#chainServerConfig ??= createChainGatewayQuicConfig(
       { caPem: this.#ca.certPem, certificate: chain.certificate, ticketKey: chain.ticketKey },
       this.#transport === undefined ? {} : { transport: this.#transport },

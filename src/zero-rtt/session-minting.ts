@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { QuicConnectionDriver } from '../transport/quic/connection-driver.js';
-import type { QuicheConfig } from '../transport/quic/binding.js';
+import type { QuicConfig } from '../transport/quic/config.js';
 import { QfaasError } from '../errors.js';
 
 /** Minting a session failed: the two in-memory endpoints could not complete a handshake. */
@@ -17,7 +17,7 @@ const serverAddress = { host: '192.0.2.2', port: 443 };
  * memory (no sockets) and returns the session ticket the server issued. A server started later with
  * the same ticket key and configuration accepts the session in 0-RTT.
  */
-export function mintSession(options: { clientConfig: QuicheConfig; serverConfig: QuicheConfig; serverName: string }): Uint8Array {
+export function mintSession(options: { clientConfig: QuicConfig; serverConfig: QuicConfig; serverName: string }): Uint8Array {
   const client = QuicConnectionDriver.connect({
     config: options.clientConfig,
     serverName: options.serverName,

@@ -1,5 +1,4 @@
-import type { QuicheConfig } from '../transport/quic/binding.js';
-import { createQuicheConfig, type CertificateAndKey, type QuicTransportSettings } from '../transport/quic/config.js';
+import { createQuicConfig, type CertificateAndKey, type QuicTransportSettings, type QuicConfig } from '../transport/quic/config.js';
 import type { WorkerCredentials } from './credentials.js';
 
 /**
@@ -11,8 +10,8 @@ import type { WorkerCredentials } from './credentials.js';
 export function createWorkerQuicConfig(
   credentials: WorkerCredentials,
   options: { transport?: QuicTransportSettings; clientAuth?: 'required' | 'none' } = {},
-): QuicheConfig {
-  return createQuicheConfig({
+): QuicConfig {
+  return createQuicConfig({
     role: 'server',
     caPem: credentials.caPem,
     certificate: { certPem: credentials.certificate.certPem, keyPem: credentials.certificate.keyPem.reveal() },
@@ -23,10 +22,10 @@ export function createWorkerQuicConfig(
 }
 
 /** The QUIC client config a worker's function code uses towards the chain gateway. */
-export function createChainClientQuicConfig(credentials: WorkerCredentials, options: { transport?: QuicTransportSettings } = {}): QuicheConfig | undefined {
+export function createChainClientQuicConfig(credentials: WorkerCredentials, options: { transport?: QuicTransportSettings } = {}): QuicConfig | undefined {
   const chain = credentials.chain;
   if (chain === undefined) return undefined;
-  return createQuicheConfig({
+  return createQuicConfig({
     role: 'client',
     caPem: credentials.caPem,
     certificate: { certPem: chain.certificate.certPem, keyPem: chain.certificate.keyPem.reveal() },
@@ -41,8 +40,8 @@ export function createChainClientQuicConfig(credentials: WorkerCredentials, opti
 export function createChainGatewayQuicConfig(
   identity: { caPem: string; certificate: CertificateAndKey; ticketKey: Uint8Array },
   options: { transport?: QuicTransportSettings } = {},
-): QuicheConfig {
-  return createQuicheConfig({
+): QuicConfig {
+  return createQuicConfig({
     role: 'server',
     caPem: identity.caPem,
     certificate: identity.certificate,

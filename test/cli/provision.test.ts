@@ -6,7 +6,7 @@ import {
   connectHttp3,
   createHttp3Server,
   createQuicClient,
-  createQuicheConfig,
+  createQuicConfig,
 } from '../../src/transport/index.js';
 import { createWorkerQuicConfig, decodeStoredSession, loadCredentials } from '../../src/zero-rtt/index.js';
 import { runToEnd, spawnTs } from '../helpers/processes.js';
@@ -43,7 +43,7 @@ describe('qfaas CLI', () => {
         host: '127.0.0.1',
         port: worker.address.port,
         serverName,
-        config: createQuicheConfig({
+        config: createQuicConfig({
           role: 'client',
           caPem: await readFile(f('ca.pem'), 'utf8'),
           certificate: { certPem: await readFile(f('inv.pem'), 'utf8'), keyPem: await readFile(f('inv.key'), 'utf8') },

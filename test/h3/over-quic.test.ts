@@ -4,7 +4,7 @@ import {
   connectHttp3,
   createHttp3Server,
   createQuicClient,
-  createQuicheConfig,
+  createQuicConfig,
   getHttp3ResponseInfo,
   type Http3Server,
   type QuicEndpoint,
@@ -20,7 +20,7 @@ describe('HTTP/3 over the QUIC transport on loopback', () => {
   beforeAll(async () => {
     pki = await createTestPki();
     server = await createHttp3Server({
-      config: createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server, ticketKey: randomBytes(48) }),
+      config: createQuicConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server, ticketKey: randomBytes(48) }),
       handler: async (request, info) => {
         const path = new URL(request.url).pathname;
         seen.push({ path, earlyData: info.earlyData });
@@ -40,7 +40,7 @@ describe('HTTP/3 over the QUIC transport on loopback', () => {
     await server.close({ timeoutMs: 500 });
   });
 
-  const config = () => createQuicheConfig({ role: 'client', caPem: pki.ca.certPem, certificate: pki.client });
+  const config = () => createQuicConfig({ role: 'client', caPem: pki.ca.certPem, certificate: pki.client });
   const url = (path: string) => `https://${serverName}${path}`;
 
   it('the second connection sends its request in 0-RTT with the remembered SETTINGS; the server marks it early', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandlerServer, type HandlerServer } from '../../src/handler-server/index.js';
 import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
-import { createQuicheConfig } from '../../src/transport/index.js';
+import { createQuicConfig } from '../../src/transport/index.js';
 import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type PlatformCA, type Provisioned } from '../../src/zero-rtt/index.js';
 import { flood, genuineInitials, openSilentPeer, type SilentPeer } from '../helpers/attack-traffic.js';
 
@@ -54,7 +54,7 @@ describe('a flood of Initials from an address that never answers', () => {
 
   it('holds few connections, answers with Retry, lets an honest invoker through, and gives its memory back', async () => {
     // The attacker's Initials come from a client config without a certificate: anyone can make them.
-    const attackerConfig = createQuicheConfig({ role: 'client', caPem: ca.certPem });
+    const attackerConfig = createQuicConfig({ role: 'client', caPem: ca.certPem });
     const initials = genuineInitials(3000, attackerConfig, provisioned.serverName);
     const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: worker.address.port };
     // Warm up (one honest request), so that the baseline includes what any served worker holds.

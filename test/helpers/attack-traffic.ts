@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { QuicConnectionDriver, type QuicheConfig } from '../../src/transport/index.js';
+import { QuicConnectionDriver, type QuicConfig } from '../../src/transport/index.js';
 
 /**
  * Traffic an attacker sends without ever answering: genuine client Initials (each from its own
@@ -9,7 +9,7 @@ import { QuicConnectionDriver, type QuicheConfig } from '../../src/transport/ind
  */
 
 /** A genuine client Initial datagram, made by a driver that never touches a socket. */
-export function genuineInitial(config: QuicheConfig, serverName: string): Uint8Array {
+export function genuineInitial(config: QuicConfig, serverName: string): Uint8Array {
   const driver = QuicConnectionDriver.connect({
     config,
     serverName,
@@ -54,7 +54,7 @@ export async function openSilentPeer(): Promise<SilentPeer> {
 }
 
 /** `count` genuine Initials, made ahead of a flood (each costs about a ClientHello to make). */
-export function genuineInitials(count: number, config: QuicheConfig, serverName: string): Uint8Array[] {
+export function genuineInitials(count: number, config: QuicConfig, serverName: string): Uint8Array[] {
   return Array.from({ length: count }, () => genuineInitial(config, serverName));
 }
 

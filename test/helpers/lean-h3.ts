@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { connectHttp3, createHttp3Server, createQuicClient, createQuicServer, createQuicheConfig, type H3Stream, type Http3Connection, type Http3PeerSettings, type Http3RequestHandler, type Http3Server, type Http3ServerOptions, type QuicEndpoint } from '../../src/transport/index.js';
+import { connectHttp3, createHttp3Server, createQuicClient, createQuicServer, createQuicConfig, type H3Stream, type Http3Connection, type Http3PeerSettings, type Http3RequestHandler, type Http3Server, type Http3ServerOptions, type QuicEndpoint } from '../../src/transport/index.js';
 import { encodeSettingsFrame, encodeStreamType, streamType } from '../../src/transport/h3/frames.js';
 import { h3TransportFor } from '../../src/transport/h3/transport.js';
 import { createTestPki, serverName, type TestPki } from './quic.js';
@@ -57,7 +57,7 @@ export function useLeanH3Testbed(): LeanH3Testbed {
       host: '127.0.0.1',
       port,
       serverName,
-      config: createQuicheConfig({ role: 'client', caPem: p.ca.certPem, certificate: p.client }),
+      config: createQuicConfig({ role: 'client', caPem: p.ca.certPem, certificate: p.client }),
       ...(extra.session === undefined ? {} : { session: extra.session }),
       ...(extra.onSessionTicket === undefined ? {} : { onSessionTicket: extra.onSessionTicket }),
     });
@@ -71,7 +71,7 @@ export function useLeanH3Testbed(): LeanH3Testbed {
       const { pki: p } = made();
       const server = await createHttp3Server({
         host: '127.0.0.1',
-        config: createQuicheConfig({ role: 'server', caPem: p.ca.certPem, certificate: p.server, ticketKey: randomBytes(48) }),
+        config: createQuicConfig({ role: 'server', caPem: p.ca.certPem, certificate: p.server, ticketKey: randomBytes(48) }),
         onRequest,
         ...options,
       });
@@ -123,7 +123,7 @@ export async function startRawH3Server(
   const endpoint = await createQuicServer({
     host: '127.0.0.1',
     port: 0,
-    config: createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server, ticketKey: randomBytes(48) }),
+    config: createQuicConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server, ticketKey: randomBytes(48) }),
     onConnection(quic) {
       const transport = h3TransportFor(quic);
       transport.setStreamHandler((stream: H3Stream) => {

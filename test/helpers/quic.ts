@@ -3,7 +3,7 @@ import { afterEach, beforeAll } from 'vitest';
 import {
   createQuicClient,
   createQuicServer,
-  createQuicheConfig,
+  createQuicConfig,
   type QuicAdmissionOptions,
   type QuicConnection,
   type QuicEndpoint,
@@ -95,7 +95,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const requests: ObservedRequest[] = [];
   const connections: QuicConnection[] = [];
-  const config = createQuicheConfig({
+  const config = createQuicConfig({
     role: 'server',
     caPem: pki.ca.certPem,
     certificate: pki.server,
@@ -136,7 +136,7 @@ export async function startTestServer(
 }
 
 export function clientConfig(pki: TestPki, options: { withCertificate?: boolean; transport?: QuicTransportSettings } = {}) {
-  return createQuicheConfig({
+  return createQuicConfig({
     role: 'client',
     caPem: pki.ca.certPem,
     ...(options.withCertificate === false ? {} : { certificate: pki.client }),

@@ -3,7 +3,7 @@
  * given (any :path, :scheme, :method), which `Http3Connection.fetch` cannot, since it builds them
  * from a web Request whose URL parser normalises the path.
  */
-import { createQuicheConfig, QuicStreamResetError, type Field, type H3Stream, type H3Transport, type QuicConnection, type QuicEndpoint } from '../../src/transport/index.js';
+import { createQuicConfig, QuicStreamResetError, type Field, type H3Stream, type H3Transport, type QuicConnection, type QuicEndpoint } from '../../src/transport/index.js';
 import { decodeFieldSection, encodeFieldSection } from '../../src/transport/h3/qpack/field-section.js';
 import { encodeFrame, encodeSettingsFrame, encodeStreamType, frameType, streamType } from '../../src/transport/h3/frames.js';
 import { FrameReader } from '../../src/transport/h3/frame-reader.js';
@@ -35,7 +35,7 @@ export async function connectRawH3Client(
     host: '127.0.0.1',
     port: worker.port,
     serverName: worker.serverName,
-    config: createQuicheConfig({ role: 'client', caPem: worker.caPem, certificate: worker.certificate }),
+    config: createQuicConfig({ role: 'client', caPem: worker.caPem, certificate: worker.certificate }),
   });
   await quic.handshake;
   return rawH3Client(quic);

@@ -6,7 +6,7 @@
 import {
   connectHttp3,
   type QuicEndpoint,
-  type QuicheConfig,
+  type QuicConfig,
 } from '../../src/transport/index.js';
 import { FailSafeTicketStore, Secret, type TicketStore } from '../../src/zero-rtt/index.js';
 
@@ -20,7 +20,7 @@ export interface StoreCallResult {
 
 export async function callWithStore(options: {
   endpoint: QuicEndpoint;
-  config: QuicheConfig;
+  config: QuicConfig;
   store: TicketStore;
   serverName: string;
   port: number;

@@ -7,7 +7,7 @@ import {
   connectHttp3,
   createHttp3Server,
   createQuicClient,
-  createQuicheConfig,
+  createQuicConfig,
   type Http3Connection,
   type Http3Server,
   type QuicEndpoint,
@@ -86,7 +86,7 @@ describe('interop with quic-go 0.29 (HTTP/3, mutual TLS)', () => {
     let server: Http3Server;
     beforeAll(async () => {
       server = await createHttp3Server({
-        config: createQuicheConfig({ role: 'server', caPem, certificate: serverCertificate, ticketKey: randomBytes(48) }),
+        config: createQuicConfig({ role: 'server', caPem, certificate: serverCertificate, ticketKey: randomBytes(48) }),
         handler: qfaasRoutes,
       });
     });
@@ -161,7 +161,7 @@ describe('interop with quic-go 0.29 (HTTP/3, mutual TLS)', () => {
         host: '127.0.0.1',
         port: goServer.port,
         serverName,
-        config: createQuicheConfig({ role: 'client', caPem, certificate: clientCertificate }),
+        config: createQuicConfig({ role: 'client', caPem, certificate: clientCertificate }),
       });
       h3 = connectHttp3(quic);
     });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseBindingFailure, quiche, Shutdown, type QuicheConnection } from '../../src/transport/quic/binding.js';
-import { createQuicheConfig } from '../../src/transport/quic/config.js';
+import { createQuicConfig, nativeQuicheConfig } from '../../src/transport/quic/config.js';
 import { createPlatformCA } from '../../src/zero-rtt/index.js';
 
 /**
@@ -18,12 +18,12 @@ describe('the native binding’s error strings (parseBindingFailure)', () => {
     const server = await ca.issue({ role: 'worker', name: serverName, hosts: ['127.0.0.1'] });
     const client = await ca.issue({ role: 'invoker', name: 'invoker' });
     const transport = options.maxStreamsBidi === undefined ? {} : { transport: { initialMaxStreamsBidi: options.maxStreamsBidi } };
-    const clientConfig = createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: client, ...transport });
-    const serverConfig = createQuicheConfig({ role: 'server', caPem: ca.certPem, certificate: server, ticketKey: randomBytes(48), ...transport });
+    const clientConfig = createQuicConfig({ role: 'client', caPem: ca.certPem, certificate: client, ...transport });
+    const serverConfig = createQuicConfig({ role: 'server', caPem: ca.certPem, certificate: server, ticketKey: randomBytes(48), ...transport });
     const a = { host: '127.0.0.1', port: 1 };
     const b = { host: '127.0.0.1', port: 2 };
-    const c = quiche.Connection.connect(serverName, randomBytes(8), a, b, clientConfig);
-    const s = quiche.Connection.accept(randomBytes(8), null, b, a, serverConfig);
+    const c = quiche.Connection.connect(serverName, randomBytes(8), a, b, nativeQuicheConfig(clientConfig));
+    const s = quiche.Connection.accept(randomBytes(8), null, b, a, nativeQuicheConfig(serverConfig));
     const buffer = new Uint8Array(quiche.MAX_UDP_PACKET_SIZE);
     const flow = (from: QuicheConnection, to: QuicheConnection, fromAddress: typeof a, toAddress: typeof a) => {
       for (let sent = from.send(buffer); sent !== null; sent = from.send(buffer)) {

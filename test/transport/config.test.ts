@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { createQuicheConfig, isQfaasConfigError, QfaasConfigError, QuicEndpoint } from '../../src/index.js';
+import { createQuicConfig, isQfaasConfigError, QfaasConfigError, QuicEndpoint } from '../../src/index.js';
 import { createTestPki, type TestPki } from '../helpers/quic.js';
 
 describe('config validation names the field and the reason', () => {
@@ -20,31 +20,31 @@ describe('config validation names the field and the reason', () => {
   };
 
   it('a server without a certificate', () => {
-    const error = refused(() => createQuicheConfig({ role: 'server', caPem: pki.ca.certPem } as never));
+    const error = refused(() => createQuicConfig({ role: 'server', caPem: pki.ca.certPem } as never));
     expect(error.field).toBe('certificate');
   });
 
   it('mutual TLS without a CA', () => {
-    expect(refused(() => createQuicheConfig({ role: 'server', certificate: pki.server })).field).toBe('caPem');
-    expect(refused(() => createQuicheConfig({ role: 'client' })).field).toBe('caPem');
+    expect(refused(() => createQuicConfig({ role: 'server', certificate: pki.server })).field).toBe('caPem');
+    expect(refused(() => createQuicConfig({ role: 'client' })).field).toBe('caPem');
   });
 
   it('a ticket key of the wrong length', () => {
     const error = refused(() =>
-      createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server, ticketKey: randomBytes(32) }),
+      createQuicConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server, ticketKey: randomBytes(32) }),
     );
     expect(error.field).toBe('ticketKey');
     expect(error.message).toContain('48 bytes');
   });
 
   it('text that is not PEM, and a key that does not match', () => {
-    expect(refused(() => createQuicheConfig({ role: 'client', caPem: 'not a pem' })).field).toBe('caPem');
+    expect(refused(() => createQuicConfig({ role: 'client', caPem: 'not a pem' })).field).toBe('caPem');
     const mismatched = { certPem: pki.server.certPem, keyPem: pki.client.keyPem };
-    const error = refused(() => createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: mismatched }));
+    const error = refused(() => createQuicConfig({ role: 'server', caPem: pki.ca.certPem, certificate: mismatched }));
     expect(error.field).toBe('certificate.keyPem');
     expect(error.message).toContain('does not belong');
     const broken = { certPem: pki.server.certPem, keyPem: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' };
-    const keyError = refused(() => createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: broken }));
+    const keyError = refused(() => createQuicConfig({ role: 'server', caPem: pki.ca.certPem, certificate: broken }));
     expect(keyError.field).toBe('certificate.keyPem');
     expect(keyError.message).not.toContain('AAAA');
   });
@@ -54,7 +54,7 @@ describe('config validation names the field and the reason', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       vi.setSystemTime(Date.now() + 31 * 24 * 3600_000);
-      const error = refused(() => createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server }));
+      const error = refused(() => createQuicConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server }));
       expect(error.field).toBe('certificate.certPem');
       expect(error.message).toContain('expired');
     } finally {
@@ -64,11 +64,11 @@ describe('config validation names the field and the reason', () => {
 
   it('transport settings out of range', () => {
     const base = { role: 'client', caPem: pki.ca.certPem } as const;
-    expect(refused(() => createQuicheConfig({ ...base, transport: { maxUdpPayloadSize: 1000 } })).field).toBe(
+    expect(refused(() => createQuicConfig({ ...base, transport: { maxUdpPayloadSize: 1000 } })).field).toBe(
       'transport.maxUdpPayloadSize',
     );
-    expect(refused(() => createQuicheConfig({ ...base, transport: { initialMaxData: -1 } })).field).toBe('transport.initialMaxData');
-    expect(refused(() => createQuicheConfig({ ...base, alpn: [] })).field).toBe('alpn');
+    expect(refused(() => createQuicConfig({ ...base, transport: { initialMaxData: -1 } })).field).toBe('transport.initialMaxData');
+    expect(refused(() => createQuicConfig({ ...base, alpn: [] })).field).toBe('alpn');
   });
 
   it('an endpoint host that is not an IP address', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  createQuicheConfig,
+  createQuicConfig,
   QuicConnectionDriver,
   QuicTlsError,
   type QuicDriverEvent,
@@ -57,8 +57,8 @@ describe('QuicConnectionDriver (sans-I/O, two drivers wired in memory)', () => {
   });
 
   const serverConfig = (key: Uint8Array = ticketKey) =>
-    createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server, ticketKey: key });
-  const clientConfig = () => createQuicheConfig({ role: 'client', caPem: pki.ca.certPem, certificate: pki.client });
+    createQuicConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server, ticketKey: key });
+  const clientConfig = () => createQuicConfig({ role: 'client', caPem: pki.ca.certPem, certificate: pki.client });
 
   const pair = (session?: Uint8Array, key?: Uint8Array) => {
     const client = QuicConnectionDriver.connect({
@@ -194,7 +194,7 @@ describe('QuicConnectionDriver (sans-I/O, two drivers wired in memory)', () => {
   });
 
   it('asks for the timer and closes on idle timeout', async () => {
-    const shortIdle = createQuicheConfig({
+    const shortIdle = createQuicConfig({
       role: 'client',
       caPem: pki.ca.certPem,
       certificate: pki.client,
@@ -233,7 +233,7 @@ describe('QuicConnectionDriver (sans-I/O, two drivers wired in memory)', () => {
       remote: serverAddress,
     });
     const server = QuicConnectionDriver.accept({
-      config: createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: impostor }),
+      config: createQuicConfig({ role: 'server', caPem: pki.ca.certPem, certificate: impostor }),
       sourceId: randomBytes(16),
       local: serverAddress,
       remote: clientAddress,

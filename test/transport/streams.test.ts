@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createQuicClient,
   createQuicServer,
-  createQuicheConfig,
+  createQuicConfig,
   QuicStreamResetError,
   QuicStreamStoppedError,
   type QuicConnection,
@@ -59,7 +59,7 @@ describe('QUIC streams over UDP on loopback', () => {
   beforeAll(async () => {
     pki = await createTestPki();
     server = await createQuicServer({
-      config: createQuicheConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server }),
+      config: createQuicConfig({ role: 'server', caPem: pki.ca.certPem, certificate: pki.server }),
       onConnection(connection) {
         connection.onStream = (stream) => {
           if (!stream.bidirectional) {

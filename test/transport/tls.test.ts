@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createQuicheConfig, QuicTlsError } from '../../src/transport/index.js';
+import { createQuicConfig, QuicTlsError } from '../../src/transport/index.js';
 import {
   clientConfig,
   createImpostor,
@@ -60,7 +60,7 @@ describe('TLS verification', () => {
 
   it('with mutual TLS, a client certificate from another CA is refused', async () => {
     const { server, client } = await endpoints(testbed.pki, 'required');
-    const config = createQuicheConfig({ role: 'client', caPem: testbed.pki.ca.certPem, certificate: (await createImpostor()).client });
+    const config = createQuicConfig({ role: 'client', caPem: testbed.pki.ca.certPem, certificate: (await createImpostor()).client });
     const connection = client.connect({ host: '127.0.0.1', port: server.port, serverName, config });
     await expect(request(connection, Buffer.from('let me in'))).rejects.toBeInstanceOf(QuicTlsError);
     expect(server.requests).toHaveLength(0);
@@ -81,7 +81,7 @@ describe('TLS verification', () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     const impostor: TestPki = { ...testbed.pki, server: (await createImpostor()).server };
     const { server, client } = await endpoints(impostor, 'none');
-    const config = createQuicheConfig({ role: 'client', insecureSkipVerify: true });
+    const config = createQuicConfig({ role: 'client', insecureSkipVerify: true });
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('insecureSkipVerify'), expect.anything());
     warn.mockRestore();
     const connection = client.connect({ host: '127.0.0.1', port: server.port, serverName, config });

@@ -4,7 +4,7 @@ import {
   connectHttp3,
   createHttp3Server,
   createQuicClient,
-  createQuicheConfig,
+  createQuicConfig,
   getHttp3ResponseInfo,
   QuicTlsError,
   type QuicEndpoint,
@@ -49,7 +49,7 @@ describe('ZeroRttGenerator', () => {
         host: '127.0.0.1',
         port,
         serverName: provisioned.serverName,
-        config: createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: await generator.invokerCertificate() }),
+        config: createQuicConfig({ role: 'client', caPem: ca.certPem, certificate: await generator.invokerCertificate() }),
         session: provisioned.session.session.reveal(),
       });
       const h3 = connectHttp3(quic, { ...(provisioned.session.settings === undefined ? {} : { rememberedPeerSettings: provisioned.session.settings }) });
@@ -77,7 +77,7 @@ describe('ZeroRttGenerator', () => {
     expect(chain?.gatewayServerName).toBe(gatewayName);
     expect(new X509Certificate(chain?.certificate.certPem as string).subject).toContain('OU=chain');
     const gateway = await createHttp3Server({
-      config: createQuicheConfig({ role: 'server', caPem: ca.certPem, certificate: gatewayCertificate, ticketKey: gatewayTicketKey }),
+      config: createQuicConfig({ role: 'server', caPem: ca.certPem, certificate: gatewayCertificate, ticketKey: gatewayTicketKey }),
       handler: (_request, info) => new Response(`early=${info.earlyData}`),
     });
     try {
@@ -85,7 +85,7 @@ describe('ZeroRttGenerator', () => {
         host: '127.0.0.1',
         port: gateway.address.port,
         serverName: gatewayName,
-        config: createQuicheConfig({
+        config: createQuicConfig({
           role: 'client',
           caPem: ca.certPem,
           certificate: { certPem: chain?.certificate.certPem as string, keyPem: chain?.certificate.keyPem.reveal() as string },
@@ -111,7 +111,7 @@ describe('ZeroRttGenerator', () => {
         host: '127.0.0.1',
         port: server.address.port,
         serverName: two.serverName,
-        config: createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: await generator.invokerCertificate() }),
+        config: createQuicConfig({ role: 'client', caPem: ca.certPem, certificate: await generator.invokerCertificate() }),
         session: one.session.session.reveal(),
       });
       const h3 = connectHttp3(quic);
@@ -123,7 +123,7 @@ describe('ZeroRttGenerator', () => {
         host: '127.0.0.1',
         port: server.address.port,
         serverName: one.serverName,
-        config: createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: await generator.invokerCertificate() }),
+        config: createQuicConfig({ role: 'client', caPem: ca.certPem, certificate: await generator.invokerCertificate() }),
       });
       await expect(wrong.handshake).rejects.toBeInstanceOf(QuicTlsError);
     } finally {

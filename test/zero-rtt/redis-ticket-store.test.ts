@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQuicClient, createQuicheConfig, type QuicEndpoint } from '../../src/transport/index.js';
+import { createQuicClient, createQuicConfig, type QuicEndpoint } from '../../src/transport/index.js';
 import { createPlatformCA, createWorkerQuicConfig, RedisTicketStore, ZeroRttGenerator, type PlatformCA } from '../../src/zero-rtt/index.js';
 import { createHttp3Server } from '../../src/transport/index.js';
 import { runToEnd, spawnTs } from '../helpers/processes.js';
@@ -64,7 +64,7 @@ describe('RedisTicketStore against a real redis-server', () => {
       const first = JSON.parse(await runToEnd(spawnTs('test/fixtures/gateway-from-redis.ts', args, env)));
       expect(first).toMatchObject({ status: 200, body: 'early', earlyDataAccepted: true, usedSession: true, storeFailures: 0 });
       // The worker's fresh ticket went back to Redis; this process can use it too.
-      const config = createQuicheConfig({ role: 'client', caPem: ca.certPem, certificate: invoker });
+      const config = createQuicConfig({ role: 'client', caPem: ca.certPem, certificate: invoker });
       const again = await callWithStore({ endpoint, config, store, serverName: provisioned.serverName, port: worker.address.port });
       expect(again).toMatchObject({ body: 'early', earlyDataAccepted: true });
 

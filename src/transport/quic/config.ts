@@ -6,7 +6,7 @@ import { quiche, type QuicheConfig } from './binding.js';
  * QUIC transport parameters and local limits. Every endpoint of a platform should use the same
  * values: a server that accepts 0-RTT must not advertise smaller limits than the server that minted
  * the session (RFC 9000 section 7.4.1), so the 0-RTT generator and the worker both build their
- * config with {@link createQuicheConfig}.
+ * config with {@link createQuicConfig}.
  */
 export interface QuicTransportSettings {
   /**
@@ -123,10 +123,35 @@ export const maxUdpPayloadLimit = 1500;
 let insecureWarningEmitted = false;
 
 /**
- * Builds a quiche config. The result is reusable for any number of connections; build it once
+ * A QUIC configuration: TLS identity and trust, ALPN, transport settings, 0-RTT. Opaque: build it
+ * with {@link createQuicConfig} and hand it to endpoints; the native object inside stays private.
+ */
+export class QuicConfig {
+  readonly role: 'client' | 'server';
+
+  /** @internal use {@link createQuicConfig} */
+  constructor(role: 'client' | 'server', native: QuicheConfig, key: typeof constructionKey) {
+    if (key !== constructionKey) throw new QfaasConfigError('config', 'build it with createQuicConfig()');
+    this.role = role;
+    natives.set(this, native);
+  }
+}
+
+const constructionKey = Symbol('QuicConfig');
+const natives = new WeakMap<QuicConfig, QuicheConfig>();
+
+/** @internal The native config inside, for the driver that hands it to quiche. */
+export function nativeQuicheConfig(config: QuicConfig): QuicheConfig {
+  const native = natives.get(config);
+  if (native === undefined) throw new QfaasConfigError('config', 'not a QuicConfig from createQuicConfig()');
+  return native;
+}
+
+/**
+ * Builds a QUIC config. The result is reusable for any number of connections; build it once
  * per role and credentials, since loading certificates parses PEM.
  */
-export function createQuicheConfig(options: QuicConfigOptions): QuicheConfig {
+export function createQuicConfig(options: QuicConfigOptions): QuicConfig {
   const settings = resolveTransportSettings(options.transport);
   const alpn = options.alpn ?? ['h3'];
   validateAlpn(alpn);
@@ -197,7 +222,7 @@ export function createQuicheConfig(options: QuicConfigOptions): QuicheConfig {
     // The client side only needs this so that quiche sends 0-RTT when a session is set.
     config.enableEarlyData();
   }
-  return config;
+  return new QuicConfig(options.role, config, constructionKey);
 }
 
 export function resolveTransportSettings(settings: QuicTransportSettings | undefined): Required<QuicTransportSettings> {

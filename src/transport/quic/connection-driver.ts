@@ -1,11 +1,11 @@
 import { withoutStack } from '../../errors.js';
+import { nativeQuicheConfig, type QuicConfig } from './config.js';
 import {
   cryptoErrorStart,
   cryptoErrorStop,
   parseBindingFailure,
   quiche,
   Shutdown,
-  type QuicheConfig,
   type QuicheConnection,
   type QuicheConnectionError,
 } from './binding.js';
@@ -60,7 +60,7 @@ export interface QuicConnectionStats {
 }
 
 export interface ConnectDriverOptions {
-  config: QuicheConfig;
+  config: QuicConfig;
   /** Name the server certificate must carry (SNI and verification). */
   serverName: string;
   /** Source connection ID, at least 8 bytes; the endpoint routes on it. */
@@ -72,7 +72,7 @@ export interface ConnectDriverOptions {
 }
 
 export interface AcceptDriverOptions {
-  config: QuicheConfig;
+  config: QuicConfig;
   sourceId: Uint8Array;
   /** Original destination connection ID, when the client was sent a Retry. */
   originalDestinationId?: Uint8Array;
@@ -138,7 +138,7 @@ export class QuicConnectionDriver {
   }
 
   static connect(options: ConnectDriverOptions): QuicConnectionDriver {
-    const conn = quiche.Connection.connect(options.serverName, options.sourceId, options.local, options.remote, options.config);
+    const conn = quiche.Connection.connect(options.serverName, options.sourceId, options.local, options.remote, nativeQuicheConfig(options.config));
     let hadSession = false;
     if (options.session !== undefined) {
       try {
@@ -155,12 +155,13 @@ export class QuicConnectionDriver {
   static accept(options: AcceptDriverOptions): QuicConnectionDriver {
     // quiche copies the config's transport parameters into the connection at accept: the shared
     // config carries this connection's token only for that call.
-    if (options.statelessResetToken !== undefined) options.config.setStatelessResetToken(options.statelessResetToken);
+    const config = nativeQuicheConfig(options.config);
+    if (options.statelessResetToken !== undefined) config.setStatelessResetToken(options.statelessResetToken);
     let conn: QuicheConnection;
     try {
-      conn = quiche.Connection.accept(options.sourceId, options.originalDestinationId ?? null, options.local, options.remote, options.config);
+      conn = quiche.Connection.accept(options.sourceId, options.originalDestinationId ?? null, options.local, options.remote, config);
     } finally {
-      if (options.statelessResetToken !== undefined) options.config.setStatelessResetToken(null);
+      if (options.statelessResetToken !== undefined) config.setStatelessResetToken(null);
     }
     return new QuicConnectionDriver('server', conn, options.sourceId, options.local, options.remote, false);
   }

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { QfaasConfigError } from '../../errors.js';
-import { minClientInitialLength, quiche, Type, type QuicheConfig, type QuicheHeader } from './binding.js';
-import { createQuicheConfig, maxUdpPayloadLimit, type QuicClientConfigOptions, type QuicServerConfigOptions } from './config.js';
+import { minClientInitialLength, quiche, Type, type QuicheHeader } from './binding.js';
+import { createQuicConfig, maxUdpPayloadLimit, QuicConfig, type QuicClientConfigOptions, type QuicServerConfigOptions } from './config.js';
 import { QuicConnectionDriver, type HostPort } from './connection-driver.js';
 import { QuicConnection, type DatagramSink } from './connection.js';
 import { AmplificationLimit } from './amplification-limit.js';
@@ -109,8 +109,8 @@ export function admissionOptions(options: QuicAdmissionOptions): QuicAdmissionOp
 }
 
 export interface QuicListenOptions extends QuicAdmissionOptions {
-  /** A config from {@link createQuicheConfig} with role 'server', or the options to build one. */
-  config: QuicheConfig | QuicServerConfigOptions;
+  /** A config from {@link createQuicConfig} with role 'server', or the options to build one. */
+  config: QuicConfig | QuicServerConfigOptions;
   /** Called with each new connection as soon as its first Initial arrives (before the handshake). */
   onConnection: (connection: QuicConnection) => void;
   /**
@@ -128,8 +128,8 @@ export interface QuicConnectOptions {
   port: number;
   /** Name the server's certificate must carry. @default host */
   serverName?: string;
-  /** A config from {@link createQuicheConfig} with role 'client', or the options to build one. */
-  config: QuicheConfig | QuicClientConfigOptions;
+  /** A config from {@link createQuicConfig} with role 'client', or the options to build one. */
+  config: QuicConfig | QuicClientConfigOptions;
   /** A session from an earlier connection or the 0-RTT generator: streams work at once, in 0-RTT. */
   session?: Uint8Array;
   /** Called with every session ticket the server sends (also ones after the handshake). */
@@ -162,7 +162,7 @@ export interface QuicEndpointStats {
 }
 
 interface Listener {
-  config: QuicheConfig;
+  config: QuicConfig;
   onConnection: (connection: QuicConnection) => void;
   retry: RetryTokenMinter | undefined;
   retryThreshold: number;
@@ -264,7 +264,7 @@ export class QuicEndpoint {
   /** Accepts incoming connections on this endpoint. */
   listen(options: QuicListenOptions): void {
     if (this.#closing) throw new QuicEndpointClosedError();
-    const config = isQuicheConfig(options.config) ? options.config : createQuicheConfig(options.config);
+    const config = options.config instanceof QuicConfig ? options.config : createQuicConfig(options.config);
     const count = (field: string, value: number | undefined, fallback: number, min: number): number => {
       const chosen = value ?? fallback;
       if (!Number.isInteger(chosen) || chosen < min) throw new QfaasConfigError(field, min === 0 ? 'must be zero or a positive integer' : 'must be a positive integer');
@@ -295,7 +295,7 @@ export class QuicEndpoint {
   connect(options: QuicConnectOptions): QuicConnection {
     if (this.#closing) throw new QuicEndpointClosedError();
     if (isIP(options.host) === 0) throw new QfaasConfigError('host', 'must be an IP address');
-    const config = isQuicheConfig(options.config) ? options.config : createQuicheConfig(options.config);
+    const config = options.config instanceof QuicConfig ? options.config : createQuicConfig(options.config);
     const sourceId = this.#freshConnectionId();
     const driver = QuicConnectionDriver.connect({
       config,
@@ -656,9 +656,7 @@ function addressKey(address: HostPort): string {
   return `${address.host}|${address.port}`;
 }
 
-function isQuicheConfig(value: unknown): value is QuicheConfig {
-  return typeof value === 'object' && value !== null && typeof (value as QuicheConfig).setTicketKey === 'function';
-}
+
 
 /** Binds an endpoint and listens on it. */
 export async function createQuicServer(

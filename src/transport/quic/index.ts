@@ -1,6 +1,6 @@
-export type { QuicheConfig } from './binding.js';
 export {
-  createQuicheConfig,
+  createQuicConfig,
+  QuicConfig,
   defaultTransportSettings,
   maxUdpPayloadLimit,
   ticketKeyLength,
