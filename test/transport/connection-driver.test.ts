@@ -101,6 +101,36 @@ describe('QuicConnectionDriver (sans-I/O, two drivers wired in memory)', () => {
     expect(server.peerCertificateChain()?.length).toBeGreaterThan(0);
   });
 
+  it('a stream whose request was read to its end can still wait for flow control to send its response', () => {
+    const { client, server } = pair();
+    exchange(client, server);
+    const streamId = client.openStream(true) as number;
+    client.streamSend(streamId, Buffer.from('request'), true);
+    exchange(client, server);
+    expect(readAll(server, streamId)).toEqual({ text: 'request', fin: true });
+    // More than the client's stream window: quiche answers Done once the credit is used up. The
+    // stream is blocked, not gone (its read side being finished says nothing about its send side).
+    const response = new Uint8Array(4 * 1024 * 1024);
+    let sent = 0;
+    for (let accepted = server.streamSend(streamId, response, false); accepted > 0; accepted = server.streamSend(streamId, response.subarray(sent), false)) sent += accepted;
+    expect(sent).toBeLessThan(response.length);
+    expect(server.streamSend(streamId, response.subarray(sent), false)).toBe(0);
+  });
+
+  it('a write to a stream the peer stopped fails instead of waiting for credit that never comes', () => {
+    const { client, server } = pair();
+    exchange(client, server);
+    const streamId = client.openStream(true) as number;
+    client.streamSend(streamId, Buffer.from('request'), true);
+    exchange(client, server);
+    readAll(server, streamId);
+    client.stopSending(streamId, 7);
+    exchange(client, server);
+    expect(() => {
+      for (let i = 0; i < 1000; i++) server.streamSend(streamId, new Uint8Array(64 * 1024), false);
+    }).toThrow();
+  });
+
   it('carries stream data in 0-RTT: the server reads it before its handshake completes', () => {
     const session = fullHandshakeSession();
     const { client, server } = pair(session);

@@ -354,11 +354,16 @@ export class QuicConnectionDriver {
     } catch (error) {
       throw this.#streamError(streamId, error);
     }
-    // "Done" also answers a write to a stream quiche already collected: the peer stopped it (quiche
-    // answered with RESET_STREAM on its own) and acknowledged that before this write. Waiting for
-    // capacity would wait forever.
-    if (written === null && (data.length > 0 || fin) && this.#conn.streamFinished(streamId)) {
-      throw new QuicStreamStateError(streamId, 'the peer stopped the stream (it is finished); nothing more can be written');
+    // "Done" means no flow-control credit, but quiche also answers it for a stream it already
+    // collected (the peer stopped it, quiche answered with RESET_STREAM on its own, and that was
+    // acknowledged). Waiting for capacity would then wait forever; asking for the capacity tells the
+    // two apart: a live stream has some (0), a stopped one is StreamStopped, a collected one invalid.
+    if (written === null && (data.length > 0 || fin)) {
+      try {
+        this.#conn.streamCapacity(streamId);
+      } catch (error) {
+        throw this.#streamError(streamId, error);
+      }
     }
     const accepted = written ?? 0;
     if (accepted < data.length || (fin && written === null)) this.#blockedStreams.add(streamId);
