@@ -11,6 +11,7 @@ import {
   type Field,
   type H3Stream,
   type H3Transport,
+  type HandshakeInfo,
 } from '../../src/transport/index.js';
 
 type Waiter = { resolve: (chunk: Uint8Array | null) => void; reject: (error: Error) => void };
@@ -150,9 +151,9 @@ export class FakeTransport implements H3Transport {
   /** The application close code this side received from its peer, if any. */
   closeCodeReceived: number | undefined;
   readonly streams: FakeStream[] = [];
-  readonly handshake: Promise<{ earlyDataAccepted: boolean; resumed: boolean }>;
+  readonly handshake: Promise<HandshakeInfo>;
   handshakeCompleted = true;
-  handshakeInfo: { earlyDataAccepted: boolean; resumed: boolean } | undefined;
+  handshakeInfo: HandshakeInfo | undefined;
   earlyData = false;
   readonly closed: Promise<Error>;
   #resolveClosed!: (error: Error) => void;
@@ -167,7 +168,8 @@ export class FakeTransport implements H3Transport {
     this.#nextBidi = role === 'client' ? 0 : 1;
     this.#nextUni = role === 'client' ? 2 : 3;
     this.earlyData = options.earlyDataAccepted ?? false;
-    this.handshakeInfo = { earlyDataAccepted: this.earlyData, resumed: this.earlyData };
+    // In memory there is no handshake to time.
+    this.handshakeInfo = { earlyDataAccepted: this.earlyData, resumed: this.earlyData, handshakeMs: 0 };
     this.handshake = Promise.resolve(this.handshakeInfo);
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;

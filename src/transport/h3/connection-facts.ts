@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import type { H3Transport, HandshakeFacts } from './transport.js';
+import type { HandshakeInfo } from '../quic/connection.js';
+import type { H3Transport } from './transport.js';
 
 /** Who the peer's certificate says it is (mutual TLS): its subject's CN and OU. */
 export interface PeerIdentity {
@@ -20,11 +21,11 @@ export class ConnectionFacts {
     this.#transport = transport;
   }
 
-  get handshake(): Promise<HandshakeFacts> {
+  get handshake(): Promise<HandshakeInfo> {
     return this.#transport.handshake;
   }
 
-  get handshakeInfo(): HandshakeFacts | undefined {
+  get handshakeInfo(): HandshakeInfo | undefined {
     return this.#transport.handshakeInfo;
   }
 

@@ -11,7 +11,6 @@ export type { IncomingHeaders, OutgoingHeaders } from './header-fields.js';
 export { MessageBody } from './message-body.js';
 export type { BodyInput } from './message-writer.js';
 export type { Http3IncomingRequest, Http3RequestHandler, Http3RequestInfo, OutgoingResponse } from './server-request.js';
-export type { HandshakeFacts } from './transport.js';
 export type { PeerIdentity } from './connection-facts.js';
 export { getHttp3ResponseInfo, type Http3Handler, type Http3ResponseInfo, type Http3WebRequestInfo } from './web-adapters.js';
 export { h3ErrorCodes, h3ErrorName, Http3Error, Http3FieldSectionTooLargeError, Http3GoawayError, type H3ErrorName } from './errors.js';

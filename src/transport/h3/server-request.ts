@@ -8,7 +8,8 @@ import { decodeFieldSection, fieldSectionSize, type Field } from './qpack/field-
 import { requestRefusal } from './request-policy.js';
 import { readRequestHeaders } from './request-headers.js';
 import type { ConnectionFacts, PeerIdentity } from './connection-facts.js';
-import type { H3Stream, HandshakeFacts } from './transport.js';
+import type { HandshakeInfo } from '../quic/connection.js';
+import type { H3Stream } from './transport.js';
 import type { UnfinishedHeaderSections } from './unfinished-headers.js';
 
 /** A request as a server receives it, in the style of Node's `IncomingMessage`: no web objects. */
@@ -46,9 +47,9 @@ export interface Http3RequestInfo {
   /** The request arrived in 0-RTT early data, before the handshake completed (RFC 8470). */
   readonly earlyData: boolean;
   /** Settles once the connection's handshake completed (rejects if it never does). */
-  readonly handshake: Promise<HandshakeFacts>;
+  readonly handshake: Promise<HandshakeInfo>;
   /** The connection's handshake facts once complete, undefined before. */
-  readonly handshakeInfo: HandshakeFacts | undefined;
+  readonly handshakeInfo: HandshakeInfo | undefined;
   /** DER of the client certificate (mutual TLS), leaf first; undefined without one. */
   peerCertificateChain(): Uint8Array[] | undefined;
   /** The client certificate's subject CN and OU, parsed once per connection; empty without one. */
@@ -81,11 +82,11 @@ export class ServerRequestState implements Http3RequestInfo {
     this.#facts = facts;
   }
 
-  get handshake(): Promise<HandshakeFacts> {
+  get handshake(): Promise<HandshakeInfo> {
     return this.#facts.handshake;
   }
 
-  get handshakeInfo(): HandshakeFacts | undefined {
+  get handshakeInfo(): HandshakeInfo | undefined {
     return this.#facts.handshakeInfo;
   }
 

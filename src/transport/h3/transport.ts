@@ -1,4 +1,4 @@
-import type { QuicConnection } from '../quic/connection.js';
+import type { HandshakeInfo, QuicConnection } from '../quic/connection.js';
 import type { QuicStream } from '../quic/stream.js';
 
 /** The stream operations HTTP/3 needs; a `QuicStream` provides them, and so does a test double. */
@@ -14,14 +14,6 @@ export interface H3Stream {
   stopSending(errorCode: number): void;
 }
 
-/** What the handshake established. */
-export interface HandshakeFacts {
-  /** The server accepted the client's 0-RTT data. */
-  earlyDataAccepted: boolean;
-  /** The connection resumed a TLS session. */
-  resumed: boolean;
-}
-
 /** The connection operations HTTP/3 needs. */
 export interface H3Transport {
   readonly role: 'client' | 'server';
@@ -33,10 +25,10 @@ export interface H3Transport {
   close(errorCode: number, reason: string): void;
   /** Resolves with the reason once the connection is closed. */
   readonly closed: Promise<Error>;
-  readonly handshake: Promise<HandshakeFacts>;
+  readonly handshake: Promise<HandshakeInfo>;
   readonly handshakeCompleted: boolean;
   /** Set once the handshake completed. */
-  readonly handshakeInfo: HandshakeFacts | undefined;
+  readonly handshakeInfo: HandshakeInfo | undefined;
   /** The peer's certificate chain, DER, leaf first (after the handshake). */
   peerCertificateChain(): Uint8Array[] | undefined;
 }

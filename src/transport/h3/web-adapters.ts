@@ -3,7 +3,7 @@ import { appendWebHeaders, webHeaders, type IncomingHeaders } from './header-fie
 import type { Http3RequestOptions, Http3ResponseData } from './client-request.js';
 import type { Field } from './qpack/field-section.js';
 import type { Http3IncomingRequest, Http3RequestHandler, Http3RequestInfo, OutgoingResponse } from './server-request.js';
-import type { HandshakeFacts } from './transport.js';
+import type { HandshakeInfo } from '../quic/connection.js';
 import type { PeerIdentity } from './connection-facts.js';
 
 /** What a web-form handler learns besides the web `Request`. */
@@ -131,11 +131,11 @@ class WebRequestInfo implements Http3WebRequestInfo {
     return this.#info.earlyData;
   }
 
-  get handshake(): Promise<HandshakeFacts> {
+  get handshake(): Promise<HandshakeInfo> {
     return this.#info.handshake;
   }
 
-  get handshakeInfo(): HandshakeFacts | undefined {
+  get handshakeInfo(): HandshakeInfo | undefined {
     return this.#info.handshakeInfo;
   }
 
