@@ -41,6 +41,7 @@ export class QfaasConfigError extends QfaasError {
   }
 }
 
+/** True for a QfaasConfigError (also from another copy of the package). */
 export function isQfaasConfigError(value: unknown): value is QfaasConfigError {
   return isQfaasErrorNamed<QfaasConfigError>(value, 'QfaasConfigError');
 }

@@ -16,6 +16,11 @@ describe('the public API', () => {
     expect(missing).toEqual([]);
   });
 
+  it('every public name has a TSDoc summary', () => {
+    const undocumented = [...publicNames()].flatMap(([subpath, list]) => list.filter((item) => item.summary === '').map((item) => `${subpath}: ${item.name}`));
+    expect(undocumented).toEqual([]);
+  });
+
   it('no public name carries the native binding’s name', () => {
     const all = [...publicNames().values()].flat().map((item) => item.name);
     expect(all.filter((name) => /quiche/i.test(name))).toEqual([]);

@@ -8,6 +8,7 @@ import { chainCredentialsEnvVar, loadChainCredentials, loadCredentials, type Fun
 import { MemoryTicketStore } from '../zero-rtt/memory-ticket-store.js';
 import { chainHeaders } from './headers.js';
 
+/** Options of a chain client: the function's credentials and where the chain gateway is. */
 export interface ChainClientOptions {
   /**
    * The worker's credentials, or only their chain part (`loadChainCredentials()`); `chain` holds
@@ -23,6 +24,7 @@ export interface ChainClientOptions {
   requestTimeoutMs?: number;
 }
 
+/** A chained call: fetch's options and the request that caused it (`parent`), for the call id. */
 export interface InvokeInit extends RequestInit {
   /** The request this function is serving: its call id and hop count carry over to the callee. */
   parent?: Request | Headers;
@@ -39,6 +41,7 @@ export interface ChainRequestOptions {
   parent?: { headers: HeadersLike } | Headers;
 }
 
+/** A chained call that runs later: `invoke`'s options and where to POST the result. */
 export interface InvokeAsyncInit extends InvokeInit {
   /** Where the gateway POSTs the result (OpenFaaS X-Callback-Url). */
   callbackUrl?: string;

@@ -58,6 +58,7 @@ export interface ChainGatewayOptions extends QuicAdmissionOptions {
   onError?: (error: unknown) => void;
 }
 
+/** Counters of the chain gateway: calls, refusals, platform errors, callbacks. */
 export interface ChainGatewayMetrics {
   calls: number;
   asyncCalls: number;
@@ -70,6 +71,7 @@ export interface ChainGatewayMetrics {
   asyncQueued: number;
 }
 
+/** A running chain gateway: address, metrics, async queue and graceful `close()`. */
 export interface ChainGateway {
   readonly address: HostPort;
   metrics(): ChainGatewayMetrics;

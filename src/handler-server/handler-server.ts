@@ -45,6 +45,7 @@ export type LeanRequestHandler = (request: IncomingRequest, info: RequestInfo) =
 /** The web form: a `Request` in, a `Response` out (built only for this form). */
 export type RequestHandler = (request: Request, info: RequestInfo) => Response | Promise<Response>;
 
+/** Limits of a handler server: requests in flight, exec timeout, header limits, drain time. */
 export interface HandlerServerLimits {
   /** Requests executing at once; one more gets 429 without running. 0 means no limit. @default 0 */
   maxInflight?: number;
@@ -111,6 +112,7 @@ export interface HandlerServerOptions extends QuicAdmissionOptions {
   replayGuard?: ReplayGuard | ReplayGuardOptions | false;
 }
 
+/** Counters of a handler server, its QUIC endpoint and its replay guard. */
 export interface HandlerServerMetrics {
   requests: number;
   earlyDataRequests: number;
@@ -134,6 +136,7 @@ export interface HandlerServerMetrics {
   quic: QuicEndpointStats;
 }
 
+/** A running handler server: address, metrics, draining state and graceful `close()`. */
 export interface HandlerServer {
   readonly address: HostPort;
   /** True once close() began: health checks report 503. */

@@ -117,6 +117,7 @@ function readRedisUrl(env: Readonly<Record<string, string | undefined>>): { redi
   return { redisUrl: text };
 }
 
+/** Reads of-watchdog's environment variables (and qfaas's own) into a checked `WatchdogConfig`. */
 export function readWatchdogConfig(env: Readonly<Record<string, string | undefined>>): WatchdogConfig {
   const mode = env.mode ?? 'http';
   if (mode !== 'http') throw new QfaasConfigError('mode', `only "http" is supported, not "${mode}"`);

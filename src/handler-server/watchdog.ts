@@ -15,6 +15,7 @@ export class WatchdogStartError extends QfaasError {
   readonly code = 'QFAAS_WATCHDOG_START_FAILED';
 }
 
+/** A running qfaas-watchdog: the handler server in front of the function process. */
 export interface Watchdog {
   readonly handler: HandlerServer;
   /** The TCP port of /_/health and /_/ready. */

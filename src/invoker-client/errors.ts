@@ -1,5 +1,6 @@
 import { isQfaasErrorNamed, QfaasError } from '../errors.js';
 
+/** The stable codes of InvokerError; each has fixed `retryable` and `mayHaveRun` facts. */
 export type InvokerErrorCode =
   | 'QFAAS_INVOKER_CLOSED'
   | 'QFAAS_CONNECT_TIMEOUT'
@@ -44,6 +45,7 @@ export class InvokerError extends QfaasError {
   }
 }
 
+/** True for an InvokerError (also from another copy of the package). */
 export function isInvokerError(value: unknown): value is InvokerError {
   return isQfaasErrorNamed<InvokerError>(value, 'InvokerError');
 }

@@ -81,6 +81,7 @@ export function getTransportInfo(response: Response): TransportInfo | undefined 
   return transportInfo.get(response);
 }
 
+/** Options of `InvokerClient` (defaults in `invokerDefaults`). */
 export interface InvokerClientOptions {
   /** The platform CA (anything with `certPem`) or its PEM: worker certificates must chain to it. */
   ca: { certPem: string } | string;

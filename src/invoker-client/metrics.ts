@@ -1,6 +1,7 @@
 /** Request latency buckets, in seconds (upper bounds), from 0.5 ms to 10 s. */
 export const latencyBuckets: readonly number[] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** The invoker's counters and latency histogram at one moment. */
 export interface InvokerMetricsSnapshot {
   requests: number;
   responses: number;

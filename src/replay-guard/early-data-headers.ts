@@ -7,8 +7,10 @@ import { headerValue, type HeadersLike } from './policy.js';
  * application): a 16-byte random nonce, and the client's clock when it sent the request.
  */
 export const earlyNonceHeader = 'qfaas-early-nonce';
+/** The header with the client's clock (ms since the epoch) when it sent an early request. */
 export const earlyTimestampHeader = 'qfaas-early-timestamp';
 
+/** The nonce and timestamp that mark a request sent in early data. */
 export interface EarlyDataMark {
   nonce: string;
   timestamp: number;

@@ -33,6 +33,7 @@ export class IdempotencyStoreUnavailableError extends QfaasError {
   readonly code = 'QFAAS_IDEMPOTENCY_STORE_UNAVAILABLE';
 }
 
+/** Options of `MemoryIdempotencyStore`. */
 export interface MemoryIdempotencyStoreOptions {
   /** Keys remembered at most; the oldest go first. @default 10_000 */
   maxEntries?: number;

@@ -4,6 +4,7 @@ import type { Field } from '../transport/h3/qpack/field-section.js';
 import type { OutgoingResponse } from '../transport/h3/server-request.js';
 import { MemoryIdempotencyStore, type IdempotencyStore, type StoredResponse } from './idempotency-store.js';
 
+/** How the replay guard keeps `Idempotency-Key` responses: the store, window and largest body. */
 export interface IdempotencyOptions {
   /** How long a key is remembered. @default 10 minutes */
   windowMs?: number;

@@ -10,6 +10,7 @@
  */
 export type ZeroRttPolicy = 'idempotent' | 'safe' | 'always' | 'never';
 
+/** Every 0-RTT policy, for validating configuration. */
 export const zeroRttPolicies: readonly ZeroRttPolicy[] = ['idempotent', 'safe', 'always', 'never'];
 
 const safeMethods: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);

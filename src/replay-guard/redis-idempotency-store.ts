@@ -3,6 +3,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { connectRedis, type RedisConnection } from '../redis-connection.js';
 import { IdempotencyStoreUnavailableError, type IdempotencyRecord, type IdempotencyStore, type StoredResponse } from './idempotency-store.js';
 
+/** Options of `RedisIdempotencyStore`: the Redis connection, key prefix and timeouts. */
 export interface RedisIdempotencyStoreOptions {
   /** An ioredis client (not closed by `close()`), or options/URL to create one. */
   redis: Redis | RedisOptions | string;

@@ -2,6 +2,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { connectRedis, type RedisConnection } from '../redis-connection.js';
 import { StrikeRegisterUnavailableError, type StrikeRegister } from './strike-register.js';
 
+/** Options of `RedisStrikeRegister`: the Redis connection, key prefix and timeouts. */
 export interface RedisStrikeRegisterOptions {
   /** An ioredis client (not closed by `close()`), or options/URL to create one. */
   redis: Redis | RedisOptions | string;

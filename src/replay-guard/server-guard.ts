@@ -5,6 +5,7 @@ import { headerValue, isEarlyDataEligible, zeroRttPolicies, type HeadersLike, ty
 import type { OutgoingResponse } from '../transport/h3/server-request.js';
 import { MemoryStrikeRegister, type StrikeRegister } from './strike-register.js';
 
+/** Options of `ReplayGuard`: policy, strike register, time window, Idempotency-Key store. */
 export interface ReplayGuardOptions {
   /** Which requests may run while still in early data. @default 'idempotent' */
   policy?: ZeroRttPolicy;
@@ -49,6 +50,7 @@ export interface IdempotentRequest extends GuardedRequest {
   body?: { cancel(reason?: unknown): unknown } | null;
 }
 
+/** Counters of the replay guard's decisions. */
 export interface ReplayGuardMetrics {
   /** Early requests run in early data after their nonce was checked. */
   earlyAccepted: number;

@@ -16,6 +16,7 @@ export class StrikeRegisterUnavailableError extends QfaasError {
   readonly code = 'QFAAS_STRIKE_REGISTER_UNAVAILABLE';
 }
 
+/** Options of `MemoryStrikeRegister`. */
 export interface MemoryStrikeRegisterOptions {
   /** Live nonces at most; beyond it inserts fail (and requests wait for the handshake). @default 1_000_000 */
   maxEntries?: number;

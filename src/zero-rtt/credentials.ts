@@ -236,6 +236,7 @@ function parseWithSchema<T>(schema: z.ZodType<T>, value: unknown): T {
 
 // ---- Encoding ---------------------------------------------------------------------------------
 
+/** How `encodeCredentials` writes a bundle: a JSON file, an env line or a Kubernetes Secret. */
 export type CredentialsFormat = 'env' | 'json' | 'k8s-secret';
 
 /**

@@ -10,6 +10,7 @@ import type { StoredSession } from './ticket-store.js';
 import { createChainGatewayQuicConfig, createWorkerQuicConfig } from './worker-config.js';
 import { zeroRttDefaults } from './defaults.js';
 
+/** The chain gateway a generator mints worker-to-gateway sessions for. */
 export interface ChainGatewayIdentity {
   /** The name the chain gateway's certificate carries. */
   serverName: string;
@@ -21,6 +22,7 @@ export interface ChainGatewayIdentity {
   ticketKey: Uint8Array;
 }
 
+/** Options of the 0-RTT generator; they must match the workers' configuration. */
 export interface ZeroRttGeneratorOptions {
   ca: PlatformCA;
   /**
@@ -48,6 +50,7 @@ export interface ZeroRttGeneratorOptions {
   certificateValidityMs?: number;
 }
 
+/** The worker `generator.provision()` makes credentials for. */
 export interface ProvisionRequest {
   functionName: string;
   instanceId: string;
@@ -55,6 +58,7 @@ export interface ProvisionRequest {
   hosts?: readonly string[];
 }
 
+/** What `generator.provision()` returns: the worker's credentials and the invoker's 0-RTT session. */
 export interface Provisioned {
   serverName: string;
   /** For the worker: pass them in its environment (`encodeCredentials`). */

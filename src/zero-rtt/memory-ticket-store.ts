@@ -2,6 +2,7 @@ import { QfaasConfigError } from '../errors.js';
 import type { StoredSession, TicketStore } from './ticket-store.js';
 import { zeroRttDefaults } from './defaults.js';
 
+/** Options of `MemoryTicketStore`. */
 export interface MemoryTicketStoreOptions {
   /** Sessions kept; the least recently used goes first. 0 disables the store. @default 10_000 */
   maxEntries?: number;

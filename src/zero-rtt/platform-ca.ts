@@ -17,11 +17,13 @@ export type CertificateRole = 'worker' | 'gateway' | 'invoker' | 'chain';
 
 const roles: readonly CertificateRole[] = ['worker', 'gateway', 'invoker', 'chain'];
 
+/** A certificate from the platform CA with its private key, PEM encoded. */
 export interface IssuedCertificate {
   certPem: string;
   keyPem: string;
 }
 
+/** What `ca.issue()` certifies: a role, a name and the hosts it may serve. */
 export interface IssueOptions {
   role: CertificateRole;
   /** The identity: a DNS name for servers (also the first SAN), a client's name for clients. */
@@ -32,6 +34,7 @@ export interface IssueOptions {
   validityMs?: number;
 }
 
+/** The platform's certificate authority: its certificate, and issuing for workers, gateways and invokers. */
 export interface PlatformCA {
   /** The CA certificate, PEM: what every endpoint trusts. */
   readonly certPem: string;
@@ -40,6 +43,7 @@ export interface PlatformCA {
   exportKeyPem(): string;
 }
 
+/** Options of `createPlatformCA`: the CA's name and validity. */
 export interface CreatePlatformCAOptions {
   /** Subject common name. @default 'qfaas platform CA' */
   commonName?: string;

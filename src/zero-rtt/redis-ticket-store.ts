@@ -6,6 +6,7 @@ import { Secret } from './secret.js';
 import type { StoredSession, TicketStore } from './ticket-store.js';
 import { zeroRttDefaults } from './defaults.js';
 
+/** Options of `RedisTicketStore`: the Redis connection, key prefix and timeouts. */
 export interface RedisTicketStoreOptions {
   /** An ioredis client to use (not closed by `close()`), or options/URL to create one. */
   redis: Redis | RedisOptions | string;

@@ -39,6 +39,7 @@ export class TicketStoreError extends QfaasError {
   }
 }
 
+/** Options of `FailSafeTicketStore`: how long to wait for the store, and whom to tell when it fails. */
 export interface FailSafeTicketStoreOptions {
   /** Longest wait for the store before carrying on without it. @default 250 */
   timeoutMs?: number;

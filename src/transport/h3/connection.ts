@@ -31,6 +31,7 @@ import { UnfinishedHeaderSections } from './unfinished-headers.js';
 import type { H3Stream, H3Transport } from './transport.js';
 import { fetchWeb, webRequestHandler, type Http3Handler } from './web-adapters.js';
 
+/** Options of an HTTP/3 connection: limits, remembered SETTINGS, and the handler on a server. */
 export interface Http3ConnectionOptions {
   /**
    * Largest header section accepted, in bytes as RFC 9114 section 4.2.2 counts them (names and
@@ -77,11 +78,11 @@ export interface Http3ServerEvents {
   headerBytesExceeded?(): void;
 }
 
-/** @see Http3ConnectionOptions.headersTimeoutMs */
+/** How long a request's header section may take to arrive (`headersTimeoutMs`). */
 export const defaultHeadersTimeoutMs = 10_000;
 /** How long a graceful close (GOAWAY, then waiting for requests in flight) waits at most. */
 export const defaultDrainTimeoutMs = 10_000;
-/** @see Http3ConnectionOptions.maxUnfinishedHeaderBytes */
+/** Bytes unfinished header sections may hold on one connection (`maxUnfinishedHeaderBytes`). */
 export const defaultMaxUnfinishedHeaderBytes = 1_048_576;
 
 const controlFrameLimit = 16 * 1024;

@@ -24,6 +24,7 @@ export const h3ErrorCodes = {
   QPACK_DECODER_STREAM_ERROR: 0x202,
 } as const;
 
+/** The RFC name of an HTTP/3 or QPACK error code. */
 export type H3ErrorName = keyof typeof h3ErrorCodes;
 
 const namesByCode = new Map<number, H3ErrorName>(

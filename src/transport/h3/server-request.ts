@@ -64,6 +64,7 @@ export interface Http3RequestInfo {
   readonly aborted: boolean;
 }
 
+/** The lean server handler: a request and its info in, `{ statusCode, headers?, body? }` out. */
 export type Http3RequestHandler = (request: Http3IncomingRequest, info: Http3RequestInfo) => OutgoingResponse | Promise<OutgoingResponse>;
 
 /** Per-request state the connection keeps: the request's cancellation, made into a signal on demand. */

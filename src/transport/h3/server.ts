@@ -16,6 +16,7 @@ export function serveHttp3(connection: QuicConnection, options: Http3ConnectionO
   return new Http3Connection(h3TransportFor(connection), options);
 }
 
+/** Options of `createHttp3Server`: the endpoint's, the listener's and the connections'. */
 export interface Http3ServerOptions
   extends QuicEndpointOptions,
     Omit<QuicListenOptions, 'onConnection'>,
@@ -24,6 +25,7 @@ export interface Http3ServerOptions
   onConnection?: (connection: Http3Connection, quic: QuicConnection) => void;
 }
 
+/** An HTTP/3 server: its endpoint, address, open connections and graceful `close()`. */
 export interface Http3Server {
   readonly endpoint: QuicEndpoint;
   readonly address: HostPort;

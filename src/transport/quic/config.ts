@@ -37,6 +37,7 @@ export interface QuicTransportSettings {
   congestionControl?: 'cubic' | 'reno' | 'bbr';
 }
 
+/** The transport settings used where `transport` leaves one out; every endpoint of a platform must agree on them for 0-RTT. */
 export const defaultTransportSettings: Readonly<Required<QuicTransportSettings>> = Object.freeze({
   maxIdleTimeoutMs: 30_000,
   initialMaxData: 16 * 1024 * 1024,
@@ -71,6 +72,7 @@ interface CommonConfigOptions {
   transport?: QuicTransportSettings;
 }
 
+/** Options of a server config for `createQuicConfig`. */
 export interface QuicServerConfigOptions extends CommonConfigOptions {
   role: 'server';
   certificate: CertificateAndKey;
@@ -90,6 +92,7 @@ export interface QuicServerConfigOptions extends CommonConfigOptions {
   earlyData?: boolean;
 }
 
+/** Options of a client config for `createQuicConfig`. */
 export interface QuicClientConfigOptions extends CommonConfigOptions {
   role: 'client';
   /**
@@ -100,6 +103,7 @@ export interface QuicClientConfigOptions extends CommonConfigOptions {
   insecureSkipVerify?: boolean;
 }
 
+/** Options of `createQuicConfig`, by role. */
 export type QuicConfigOptions = QuicServerConfigOptions | QuicClientConfigOptions;
 
 /** Signature algorithms BoringSSL supports for TLS 1.3 (it has no rsa_pss_pss_* and no ed448). */
@@ -115,6 +119,7 @@ const signatureAlgorithms = [
   'rsa_pkcs1_sha512',
 ].join(':');
 
+/** Bytes of a session ticket key (BoringSSL's 48: name, HMAC and AES keys). */
 export const ticketKeyLength = 48;
 
 /** Largest datagram an endpoint sends; its send buffers have this size. */

@@ -25,11 +25,13 @@ import { isLocallyInitiated, isBidirectional, streamIdAllocator, type StreamIdAl
 /** Above this many open streams, one pass of quiche's readable iterator is cheaper than polling each. */
 const maxPolledStreams = 64;
 
+/** A UDP address: host (IPv4 or IPv6 literal) and port. */
 export interface HostPort {
   host: string;
   port: number;
 }
 
+/** Which side of a connection this is. */
 export type QuicRole = 'client' | 'server';
 
 /** What happened inside the connection; drained with {@link QuicConnectionDriver.pollEvent}. */
@@ -42,6 +44,7 @@ export type QuicDriverEvent =
   | { type: 'session-ticket'; session: Uint8Array }
   | { type: 'closed'; error: QuicConnectionError };
 
+/** Counters and path estimates of one connection, from quiche. */
 export interface QuicConnectionStats {
   /** Smoothed round-trip time in milliseconds, or undefined before the first sample. */
   rttMs: number | undefined;
@@ -59,6 +62,7 @@ export interface QuicConnectionStats {
   congestionWindow: number | undefined;
 }
 
+/** What `QuicConnectionDriver.connect` needs to open a client connection. */
 export interface ConnectDriverOptions {
   config: QuicConfig;
   /** Name the server certificate must carry (SNI and verification). */
@@ -71,6 +75,7 @@ export interface ConnectDriverOptions {
   session?: Uint8Array;
 }
 
+/** What `QuicConnectionDriver.accept` needs to take a client's first Initial. */
 export interface AcceptDriverOptions {
   config: QuicConfig;
   sourceId: Uint8Array;

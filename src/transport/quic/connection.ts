@@ -14,6 +14,7 @@ export interface DatagramSink {
   forget(connection: QuicConnection): void;
 }
 
+/** What the handshake established, once it completed. */
 export interface HandshakeInfo {
   /** The TLS session was resumed from a ticket. */
   resumed: boolean;

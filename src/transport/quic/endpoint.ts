@@ -23,6 +23,7 @@ const sendSlotSize = maxUdpPayloadLimit;
 const defaultReceiveBufferSize = 4 * 1024 * 1024;
 const defaultSendBufferSize = 1024 * 1024;
 
+/** The UDP socket of an endpoint: address, port, kernel buffers. */
 export interface QuicEndpointOptions {
   /** Local address to bind. @default '127.0.0.1' */
   host?: string;
@@ -89,6 +90,7 @@ export interface QuicAdmissionOptions {
   handshakeTimeoutMs?: number | undefined;
 }
 
+/** The flood defences every listener gets unless its options say otherwise (docs/security.md). */
 export const defaultAdmission = Object.freeze({
   retryHalfOpenThreshold: 100,
   maxConnections: 10_000,
@@ -108,6 +110,7 @@ export function admissionOptions(options: QuicAdmissionOptions): QuicAdmissionOp
   };
 }
 
+/** What `endpoint.listen()` serves with: the server config, the connection callback and the flood defences. */
 export interface QuicListenOptions extends QuicAdmissionOptions {
   /** A config from {@link createQuicConfig} with role 'server', or the options to build one. */
   config: QuicConfig | QuicServerConfigOptions;
@@ -123,6 +126,7 @@ export interface QuicListenOptions extends QuicAdmissionOptions {
   statelessResetKey?: Uint8Array;
 }
 
+/** Where and how `endpoint.connect()` opens a client connection. */
 export interface QuicConnectOptions {
   host: string;
   port: number;
@@ -136,6 +140,7 @@ export interface QuicConnectOptions {
   onSessionTicket?: (session: Uint8Array) => void;
 }
 
+/** Datagram, connection and defence counters of an endpoint. */
 export interface QuicEndpointStats {
   datagramsReceived: number;
   datagramsSent: number;

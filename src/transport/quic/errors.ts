@@ -131,6 +131,7 @@ export class QuicStatelessResetError extends QfaasError {
   }
 }
 
+/** Every error a connection can end with. */
 export type QuicConnectionError =
   | QuicConnectionClosedError
   | QuicStatelessResetError

@@ -14,12 +14,14 @@ const tokenVersion = 1;
 const macLength = 32;
 const minKeyLength = 32;
 
+/** Mints Retry tokens bound to a client address and checks them. */
 export interface RetryTokenMinter {
   mint(address: string, port: number, originalDestinationId: Uint8Array, retrySourceId: Uint8Array, now: number): Uint8Array;
   /** Returns the original destination connection ID, or undefined for a forged, stale or foreign token. */
   validate(token: Uint8Array, address: string, port: number, retrySourceId: Uint8Array, now: number): Uint8Array | undefined;
 }
 
+/** Mints and checks address-validation tokens for Retry (RFC 9000 section 8.1.2) with a key and a lifetime. */
 export function createRetryTokenMinter(key: Uint8Array, lifetimeMs: number): RetryTokenMinter {
   if (!(key instanceof Uint8Array) || key.length < minKeyLength) {
     throw new QfaasConfigError('retry.key', `must be at least ${minKeyLength} bytes`);
