@@ -47,12 +47,16 @@ function firstSentence(text: string): string {
   return (end === -1 ? flat : flat.slice(0, end + 1)).replace(/[.:]$/, '').replace(/\u0000/g, '.');
 }
 
-/** Every entry point's exported names, sorted, each with its kind and TSDoc summary. */
-export function publicNames(): Map<string, PublicName[]> {
-  const program = ts.createProgram(
+function createProgram(): ts.Program {
+  return ts.createProgram(
     entryPoints.map((entry) => `${root}${entry.source}`),
     { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true },
   );
+}
+
+/** Every entry point's exported names, sorted, each with its kind and TSDoc summary. */
+export function publicNames(): Map<string, PublicName[]> {
+  const program = createProgram();
   const checker = program.getTypeChecker();
   const result = new Map<string, PublicName[]>();
   for (const entry of entryPoints) {
@@ -66,6 +70,42 @@ export function publicNames(): Map<string, PublicName[]> {
     result.set(entry.subpath, names.sort((a, b) => a.name.localeCompare(b.name, 'en')));
   }
   return result;
+}
+
+export interface ErrorCode {
+  code: string;
+  errorClass: string;
+}
+
+/**
+ * Every error code a public error class can carry: the literal type (or union of literals) of
+ * its `code` property, from the checker. `Http3Error` carries the RFC's names of HTTP/3 and QPACK
+ * error codes, listed once as a pattern.
+ */
+export function errorCodes(): ErrorCode[] {
+  const program = createProgram();
+  const checker = program.getTypeChecker();
+  const file = program.getSourceFile(`${root}src/index.ts`);
+  const module = file === undefined ? undefined : checker.getSymbolAtLocation(file);
+  if (module === undefined) throw new Error('cannot read src/index.ts');
+  const codes: ErrorCode[] = [];
+  for (const exported of checker.getExportsOfModule(module)) {
+    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+    if (!(symbol.flags & ts.SymbolFlags.Class) || symbol.getName() === 'QfaasError') continue;
+    const instance = checker.getDeclaredTypeOfSymbol(symbol);
+    const code = instance.getProperty('code');
+    if (code === undefined || !checker.getBaseTypes(instance as ts.InterfaceType).length) continue;
+    const type = checker.getTypeOfSymbol(code);
+    const literals = (type.isUnion() ? type.types : [type]).filter((member): member is ts.StringLiteralType => member.isStringLiteral());
+    if (symbol.getName() === 'Http3Error') {
+      codes.push({ code: 'H3_*, QPACK_*', errorClass: 'Http3Error' });
+      continue;
+    }
+    // A code that is not a literal cannot be listed (test/public-api.test.ts refuses it).
+    if (literals.length === 0) codes.push({ code: '(not a literal)', errorClass: symbol.getName() });
+    for (const literal of literals) codes.push({ code: literal.value, errorClass: symbol.getName() });
+  }
+  return codes.sort((a, b) => a.code.localeCompare(b.code, 'en'));
 }
 
 const start = '<!-- public-api:start -->';
@@ -83,7 +123,9 @@ export function publicApiSection(): string {
     for (const item of own) lines.push(`- \`${item.name}\` (${item.kind})${item.summary === '' ? '' : `: ${item.summary}`}`);
     lines.push('');
   }
-  lines.push(end);
+  lines.push('### Error codes', '', 'Every error qfaas throws extends `QfaasError` and carries one of these `code`s.', '', '| code | class |', '|---|---|');
+  for (const { code, errorClass } of errorCodes()) lines.push(`| \`${code}\` | \`${errorClass}\` |`);
+  lines.push('', '`Http3Error` carries the RFC 9114 and RFC 9204 name of its error code (`H3_REQUEST_CANCELLED`, `QPACK_DECOMPRESSION_FAILED`, …), or `H3_UNKNOWN_ERROR`.', '', end);
   return lines.join('\n');
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { apiDocWithSection, publicNames } from '../scripts/public-api.js';
+import { apiDocWithSection, errorCodes, publicNames } from '../scripts/public-api.js';
 
 describe('the public API', () => {
   it('docs/api.md lists exactly what the entry points export (npm run api:list rewrites the list)', () => {
@@ -19,6 +19,17 @@ describe('the public API', () => {
   it('every public name has a TSDoc summary', () => {
     const undocumented = [...publicNames()].flatMap(([subpath, list]) => list.filter((item) => item.summary === '').map((item) => `${subpath}: ${item.name}`));
     expect(undocumented).toEqual([]);
+  });
+
+  it('every public error class has literal codes, each code belonging to one class', () => {
+    const codes = errorCodes();
+    expect(codes.filter((row) => row.code === '(not a literal)')).toEqual([]);
+    expect(codes.map((row) => row.errorClass)).toContain('InvokerError');
+    const owners = new Map<string, string>();
+    for (const { code, errorClass } of codes) {
+      expect(owners.get(code) ?? errorClass).toBe(errorClass);
+      owners.set(code, errorClass);
+    }
   });
 
   it('no public name carries the native binding’s name', () => {
