@@ -72,6 +72,30 @@ export function publicNames(): Map<string, PublicName[]> {
   return result;
 }
 
+/**
+ * Optional properties of public `…Options` and `…Limits` types whose TSDoc has no `@default`:
+ * every option says what leaving it out means (the project's rule, as quic-go's Config does).
+ */
+export function optionsWithoutDefault(): string[] {
+  const program = createProgram();
+  const checker = program.getTypeChecker();
+  const file = program.getSourceFile(`${root}src/index.ts`);
+  const module = file === undefined ? undefined : checker.getSymbolAtLocation(file);
+  if (module === undefined) throw new Error('cannot read src/index.ts');
+  const missing: string[] = [];
+  for (const exported of checker.getExportsOfModule(module)) {
+    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+    if (!/(Options|Limits)$/.test(symbol.getName())) continue;
+    for (const property of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(symbol))) {
+      const declaration = property.valueDeclaration ?? property.declarations?.[0];
+      if (declaration === undefined || !(property.flags & ts.SymbolFlags.Optional)) continue;
+      if (declaration.getSourceFile().fileName.includes('node_modules')) continue;
+      if (!property.getJsDocTags(checker).some((tag) => tag.name === 'default')) missing.push(`${symbol.getName()}.${property.getName()}`);
+    }
+  }
+  return missing;
+}
+
 export interface ErrorCode {
   code: string;
   errorClass: string;

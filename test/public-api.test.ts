@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { apiDocWithSection, errorCodes, publicNames } from '../scripts/public-api.js';
+import { apiDocWithSection, errorCodes, optionsWithoutDefault, publicNames } from '../scripts/public-api.js';
 
 describe('the public API', () => {
   it('docs/api.md lists exactly what the entry points export (npm run api:list rewrites the list)', () => {
@@ -30,6 +30,10 @@ describe('the public API', () => {
       expect(owners.get(code) ?? errorClass).toBe(errorClass);
       owners.set(code, errorClass);
     }
+  });
+
+  it('every optional option says what leaving it out means (@default)', () => {
+    expect(optionsWithoutDefault()).toEqual([]);
   });
 
   it('no public name carries the native binding’s name', () => {

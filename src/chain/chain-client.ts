@@ -19,6 +19,7 @@ export interface ChainClientOptions {
   gateway?: { host: string; port: number };
   /** Which calls may go in 0-RTT. @default 'idempotent' */
   zeroRtt?: ZeroRttPolicy;
+  /** @default `defaultTransportSettings` */
   transport?: QuicTransportSettings;
   /** Per-call timeout for the response header section. @default 30_000 */
   requestTimeoutMs?: number;
@@ -34,10 +35,13 @@ export interface InvokeInit extends RequestInit {
 export interface ChainRequestOptions {
   /** @default 'GET' */
   method?: string;
+  /** @default none */
   headers?: OutgoingHeaders;
+  /** @default none: no body */
   body?: BodyInput;
+  /** @default none */
   signal?: AbortSignal;
-  /** The request this function is serving (lean or web): its call id and hop count carry over. */
+  /** The request this function is serving (lean or web): its call id and hop count carry over. @default none: a new call id */
   parent?: { headers: HeadersLike } | Headers;
 }
 

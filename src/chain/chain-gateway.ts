@@ -53,8 +53,9 @@ export interface ChainGatewayOptions extends QuicAdmissionOptions {
   asyncConcurrency?: number;
   /** Anti-replay for early data, as on workers. @default new ReplayGuard() */
   replayGuard?: ReplayGuard | ReplayGuardOptions | false;
+  /** @default `defaultTransportSettings` */
   transport?: QuicTransportSettings;
-  /** Told about failed callbacks and platform errors. */
+  /** Told about failed callbacks and platform errors. @default none */
   onError?: (error: unknown) => void;
 }
 

@@ -82,11 +82,11 @@ export interface HandlerServerLimits {
 export interface HandlerServerOptions extends QuicAdmissionOptions {
   /** The worker's credentials from the 0-RTT generator (`loadCredentials()`). */
   credentials: WorkerCredentials;
-  /** In-process mode, lean form: answers each request without web objects (the fastest path). */
+  /** In-process mode, lean form: answers each request without web objects (the fastest path). @default none */
   onRequest?: LeanRequestHandler;
-  /** In-process mode, web form: answers each web `Request` with a `Response`. */
+  /** In-process mode, web form: answers each web `Request` with a `Response`. @default none */
   handler?: RequestHandler;
-  /** Upstream mode (of-watchdog `mode=http`): the function's own HTTP server, e.g. http://127.0.0.1:3000. */
+  /** Upstream mode (of-watchdog `mode=http`): the function's own HTTP server, e.g. http://127.0.0.1:3000. @default none */
   upstream?: string;
   /** @default '0.0.0.0' */
   host?: string;
@@ -98,10 +98,11 @@ export interface HandlerServerOptions extends QuicAdmissionOptions {
    * @default credentials.clientAuth, which the generator sets to 'required'
    */
   clientAuth?: 'required' | 'none';
+  /** @default `handlerServerDefaults` */
   limits?: HandlerServerLimits;
-  /** Must match the generator's settings, or provisioned sessions will not resume in 0-RTT. */
+  /** Must match the generator's settings, or provisioned sessions will not resume in 0-RTT. @default `defaultTransportSettings` */
   transport?: QuicTransportSettings;
-  /** Told about handler and upstream failures (the response is 500/502 either way). */
+  /** Told about handler and upstream failures (the response is 500/502 either way). @default none */
   onError?: (error: unknown) => void;
   /**
    * Anti-replay for 0-RTT (see docs/security.md): early requests run at once only when the policy

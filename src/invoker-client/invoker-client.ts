@@ -42,14 +42,15 @@ export interface InvokerTarget {
 export interface InvokerRequestOptions extends InvokerTarget {
   /** @default 'GET' */
   method?: string;
-  /** A plain object (values may be lists) or a flat list `[name, value, …]`. */
+  /** A plain object (values may be lists) or a flat list `[name, value, …]`. @default none */
   headers?: OutgoingHeaders;
   /**
    * Bytes, text, or an async iterable of chunks (streamed; such a request is never retried).
    * Bytes and text are sent again on the one retry after 425 Too Early.
+   * @default none: no body
    */
   body?: BodyInput;
-  /** Aborts the request, body included; it rejects with the signal's reason. */
+  /** Aborts the request, body included; it rejects with the signal's reason. @default none */
   signal?: AbortSignal;
 }
 
@@ -85,7 +86,7 @@ export function getTransportInfo(response: Response): TransportInfo | undefined 
 export interface InvokerClientOptions {
   /** The platform CA (anything with `certPem`) or its PEM: worker certificates must chain to it. */
   ca: { certPem: string } | string;
-  /** The invoker's client certificate, for workers that require mutual TLS (the default). */
+  /** The invoker's client certificate, for workers that require mutual TLS (the default). @default none: no client certificate (workers that require one refuse the handshake) */
   certificate?: CertificateAndKey;
   /** Where sessions live. @default a MemoryTicketStore */
   ticketStore?: TicketStore;

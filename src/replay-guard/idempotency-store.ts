@@ -37,6 +37,7 @@ export class IdempotencyStoreUnavailableError extends QfaasError {
 export interface MemoryIdempotencyStoreOptions {
   /** Keys remembered at most; the oldest go first. @default 10_000 */
   maxEntries?: number;
+  /** @default `Date.now` */
   now?: () => number;
 }
 

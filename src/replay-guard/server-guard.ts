@@ -30,6 +30,7 @@ export interface ReplayGuardOptions {
   notBefore?: number;
   /** `Idempotency-Key` handling for unsafe methods; false turns it off. @default enabled */
   idempotency?: false | IdempotencyOptions;
+  /** @default `Date.now` */
   now?: () => number;
 }
 

@@ -22,6 +22,7 @@ export interface MemoryStrikeRegisterOptions {
   maxEntries?: number;
   /** Width of an expiry bucket. @default 1000 */
   bucketMs?: number;
+  /** @default `Date.now` */
   now?: () => number;
 }
 

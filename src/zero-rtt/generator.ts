@@ -29,6 +29,7 @@ export interface ZeroRttGeneratorOptions {
    * The certificate the gateway's invoker presents to workers. Sessions are minted with it, so a
    * resumed session authenticates as this identity. Issued by the generator when omitted (read it
    * from `generator.invokerCertificate()`).
+   * @default issued by the CA on first use
    */
   invokerCertificate?: IssuedCertificate;
   /** QUIC transport settings, identical to what workers and the invoker use. @default library defaults */
@@ -39,7 +40,7 @@ export interface ZeroRttGeneratorOptions {
   clientAuth?: 'required' | 'none';
   /** DNS suffix of worker names: `<instance>.<function>.<domain>`. @default 'qfaas.internal' */
   domain?: string;
-  /** Also provision a chain client and a gateway session for function code. */
+  /** Also provision a chain client and a gateway session for function code. @default none: no chain credentials */
   chainGateway?: ChainGatewayIdentity;
   /**
    * How long a minted session is offered for. BoringSSL servers honour TLS 1.3 tickets for two days.

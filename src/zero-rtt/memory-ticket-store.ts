@@ -8,6 +8,7 @@ export interface MemoryTicketStoreOptions {
   maxEntries?: number;
   /** Upper bound on how long a session is kept, whatever its own expiry. @default 24 hours */
   ttlMs?: number;
+  /** @default `Date.now` */
   now?: () => number;
 }
 

@@ -28,7 +28,7 @@ export interface IssueOptions {
   role: CertificateRole;
   /** The identity: a DNS name for servers (also the first SAN), a client's name for clients. */
   name: string;
-  /** Further DNS names and IP addresses for the SAN. */
+  /** Further DNS names and IP addresses for the SAN. @default none: only the name */
   hosts?: readonly string[];
   /** Validity. @default 30 days; servers rotate by re-provisioning. */
   validityMs?: number;

@@ -16,6 +16,7 @@ export interface RedisTicketStoreOptions {
   ttlMs?: number;
   /** Per-command timeout for a client this store creates. @default 200 */
   commandTimeoutMs?: number;
+  /** @default `Date.now` */
   now?: () => number;
 }
 

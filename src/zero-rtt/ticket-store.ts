@@ -43,8 +43,9 @@ export class TicketStoreError extends QfaasError {
 export interface FailSafeTicketStoreOptions {
   /** Longest wait for the store before carrying on without it. @default 250 */
   timeoutMs?: number;
-  /** Told about every failure (for metrics); never given session bytes. */
+  /** Told about every failure (for metrics); never given session bytes. @default none */
   onError?: (error: TicketStoreError) => void;
+  /** @default `Date.now` */
   now?: () => number;
 }
 

@@ -20,9 +20,11 @@ export interface Http3RequestOptions {
   authority: string;
   /** @default 'https' */
   scheme?: string;
+  /** @default none */
   headers?: OutgoingHeaders;
+  /** @default none: no body */
   body?: BodyInput;
-  /** Aborts the exchange, body included: the stream is reset and reads reject with the reason. */
+  /** Aborts the exchange, body included: the stream is reset and reads reject with the reason. @default none */
   signal?: AbortSignal;
 }
 

@@ -47,9 +47,9 @@ export interface Http3ConnectionOptions {
    * server's SETTINGS arrive (RFC 9114 section 7.2.4.2). @default the RFC defaults
    */
   rememberedPeerSettings?: Http3PeerSettings;
-  /** Server: answers each request with the lean request and response (give this or `handler`). */
+  /** Server: answers each request with the lean request and response (give this or `handler`). @default none */
   onRequest?: Http3RequestHandler;
-  /** Server: answers each request with web `Request`/`Response` objects, built only for this form. */
+  /** Server: answers each request with web `Request`/`Response` objects, built only for this form. @default none */
   handler?: Http3Handler;
   /**
    * Server: a request's header section must be complete this long after its stream's first byte,
@@ -64,7 +64,7 @@ export interface Http3ConnectionOptions {
    * @default 1_048_576
    */
   maxUnfinishedHeaderBytes?: number;
-  /** Server: told about what the connection does on its own, for metrics. */
+  /** Server: told about what the connection does on its own, for metrics. @default none */
   events?: Http3ServerEvents;
 }
 

@@ -21,7 +21,7 @@ export interface Http3ServerOptions
   extends QuicEndpointOptions,
     Omit<QuicListenOptions, 'onConnection'>,
     Omit<Http3ConnectionOptions, 'rememberedPeerSettings'> {
-  /** Called with each HTTP/3 connection. */
+  /** Called with each HTTP/3 connection. @default none */
   onConnection?: (connection: Http3Connection, quic: QuicConnection) => void;
 }
 

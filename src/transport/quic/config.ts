@@ -62,13 +62,13 @@ export interface CertificateAndKey {
 }
 
 interface CommonConfigOptions {
-  /** CA certificate(s), PEM, that the peer's certificate must chain to. */
+  /** CA certificate(s), PEM, that the peer's certificate must chain to. @default none (needed whenever the peer's certificate is verified) */
   caPem?: Pem;
-  /** This endpoint's certificate; required for a server, optional for a client (mutual TLS). */
+  /** This endpoint's certificate; required for a server, optional for a client (mutual TLS). @default none: no client certificate */
   certificate?: CertificateAndKey;
   /** ALPN protocols offered or accepted, in order of preference. @default ['h3'] */
   alpn?: readonly string[];
-  /** Transport parameters; see {@link QuicTransportSettings}. */
+  /** Transport parameters; see {@link QuicTransportSettings}. @default `defaultTransportSettings` */
   transport?: QuicTransportSettings;
 }
 
@@ -80,6 +80,7 @@ export interface QuicServerConfigOptions extends CommonConfigOptions {
    * 48-byte key that encrypts session tickets. Servers sharing a key accept each other's sessions
    * in 0-RTT. Without one, BoringSSL picks a random key per process: sessions survive only as long
    * as the process.
+   * @default a random key per config (sessions then resume only against this process)
    */
   ticketKey?: Uint8Array;
   /**

@@ -71,7 +71,7 @@ export interface ConnectDriverOptions {
   sourceId: Uint8Array;
   local: HostPort;
   remote: HostPort;
-  /** A session from an earlier connection or from the 0-RTT generator: enables 0-RTT. */
+  /** A session from an earlier connection or from the 0-RTT generator: enables 0-RTT. @default none: a full handshake, no 0-RTT */
   session?: Uint8Array;
 }
 
@@ -79,9 +79,9 @@ export interface ConnectDriverOptions {
 export interface AcceptDriverOptions {
   config: QuicConfig;
   sourceId: Uint8Array;
-  /** Original destination connection ID, when the client was sent a Retry. */
+  /** Original destination connection ID, when the client was sent a Retry. @default none (no Retry was sent) */
   originalDestinationId?: Uint8Array;
-  /** Stateless reset token for `sourceId`, sent to the client in the transport parameters. */
+  /** Stateless reset token for `sourceId`, sent to the client in the transport parameters. @default none: quiche's own */
   statelessResetToken?: bigint;
   local: HostPort;
   remote: HostPort;

@@ -134,9 +134,9 @@ export interface QuicConnectOptions {
   serverName?: string;
   /** A config from {@link createQuicConfig} with role 'client', or the options to build one. */
   config: QuicConfig | QuicClientConfigOptions;
-  /** A session from an earlier connection or the 0-RTT generator: streams work at once, in 0-RTT. */
+  /** A session from an earlier connection or the 0-RTT generator: streams work at once, in 0-RTT. @default none: a full handshake, no 0-RTT */
   session?: Uint8Array;
-  /** Called with every session ticket the server sends (also ones after the handshake). */
+  /** Called with every session ticket the server sends (also ones after the handshake). @default none */
   onSessionTicket?: (session: Uint8Array) => void;
 }
 
