@@ -47,11 +47,15 @@ function firstSentence(text: string): string {
   return (end === -1 ? flat : flat.slice(0, end + 1)).replace(/[.:]$/, '').replace(/\u0000/g, '.');
 }
 
+let program: ts.Program | undefined;
+
+/** One program for every question (building it type-checks the library: seconds). */
 function createProgram(): ts.Program {
-  return ts.createProgram(
+  program ??= ts.createProgram(
     entryPoints.map((entry) => `${root}${entry.source}`),
     { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true },
   );
+  return program;
 }
 
 /** Every entry point's exported names, sorted, each with its kind and TSDoc summary. */
