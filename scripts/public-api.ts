@@ -76,19 +76,25 @@ export function publicNames(): Map<string, PublicName[]> {
   return result;
 }
 
-/**
- * Optional properties of public `…Options` and `…Limits` types whose TSDoc has no `@default`:
- * every option says what leaving it out means (the project's rule, as quic-go's Config does).
- */
-export function optionsWithoutDefault(): string[] {
+/** Every symbol the package root exports, aliases resolved, with the checker that read them. */
+function rootExports(): { checker: ts.TypeChecker; symbols: ts.Symbol[] } {
   const program = createProgram();
   const checker = program.getTypeChecker();
   const file = program.getSourceFile(`${root}src/index.ts`);
   const module = file === undefined ? undefined : checker.getSymbolAtLocation(file);
   if (module === undefined) throw new Error('cannot read src/index.ts');
+  const symbols = checker.getExportsOfModule(module).map((exported) => (exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported));
+  return { checker, symbols };
+}
+
+/**
+ * Optional properties of public `…Options` and `…Limits` types whose TSDoc has no `@default`:
+ * every option says what leaving it out means (the project's rule, as quic-go's Config does).
+ */
+export function optionsWithoutDefault(): string[] {
+  const { checker, symbols } = rootExports();
   const missing: string[] = [];
-  for (const exported of checker.getExportsOfModule(module)) {
-    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+  for (const symbol of symbols) {
     if (!/(Options|Limits)$/.test(symbol.getName())) continue;
     for (const property of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(symbol))) {
       const declaration = property.valueDeclaration ?? property.declarations?.[0];
@@ -111,14 +117,9 @@ export interface ErrorCode {
  * error codes, listed once as a pattern.
  */
 export function errorCodes(): ErrorCode[] {
-  const program = createProgram();
-  const checker = program.getTypeChecker();
-  const file = program.getSourceFile(`${root}src/index.ts`);
-  const module = file === undefined ? undefined : checker.getSymbolAtLocation(file);
-  if (module === undefined) throw new Error('cannot read src/index.ts');
+  const { checker, symbols } = rootExports();
   const codes: ErrorCode[] = [];
-  for (const exported of checker.getExportsOfModule(module)) {
-    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+  for (const symbol of symbols) {
     if (!(symbol.flags & ts.SymbolFlags.Class) || symbol.getName() === 'QfaasError') continue;
     const instance = checker.getDeclaredTypeOfSymbol(symbol);
     const code = instance.getProperty('code');
