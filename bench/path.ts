@@ -129,8 +129,7 @@ async function http3Client(): Promise<{ fresh(method: Method): Promise<void>; wa
   const serverName = provisioned.h3.serverName;
   const target = { host, port: ports.layers.h3, serverName, config: clientConfig };
   let session = provisioned.h3.session.session.reveal();
-  const minted = provisioned.h3.session.settings;
-  let settings: Http3PeerSettings | undefined = minted;
+  let settings: Http3PeerSettings | undefined = provisioned.h3.session.settings;
   let previous: Http3Connection | undefined;
   const exchange = async (h3: Http3Connection, method: Method) => {
     const response = await h3.request({ method, path: '/', authority: serverName, ...(method === 'POST' ? { body: payload } : {}) });

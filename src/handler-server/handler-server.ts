@@ -17,6 +17,7 @@ import { UpstreamProxy } from './upstream-proxy.js';
 import { parseDuration } from './watchdog-config.js';
 import { defaultDrainTimeoutMs } from '../transport/h3/connection.js';
 import { handlerServerDefaults } from './defaults.js';
+import { nonNegative } from '../option-checks.js';
 
 /** What a handler learns about a request besides the request itself. */
 export interface RequestInfo {
@@ -168,9 +169,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     execTimeoutMs: options.limits?.execTimeoutMs ?? handlerServerDefaults.execTimeoutMs,
     drainTimeoutMs: options.limits?.drainTimeoutMs ?? defaultDrainTimeoutMs,
   };
-  for (const [field, value] of Object.entries(limits)) {
-    if (!Number.isFinite(value) || value < 0) throw new QfaasConfigError(`limits.${field}`, 'must be zero or more');
-  }
+  for (const [field, value] of Object.entries(limits)) nonNegative(value, `limits.${field}`);
   const proxy = options.upstream === undefined ? undefined : new UpstreamProxy(options.upstream);
   const credentials = options.credentials;
   // The config the generator minted the worker's sessions against, or they would not resume.

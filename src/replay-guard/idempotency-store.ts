@@ -1,4 +1,5 @@
-import { QfaasConfigError, QfaasError } from '../errors.js';
+import { QfaasError } from '../errors.js';
+import { positiveInteger } from '../option-checks.js';
 
 /** A response kept so that a repeat of its `Idempotency-Key` gets the same answer. */
 export interface StoredResponse {
@@ -55,7 +56,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   constructor(options: MemoryIdempotencyStoreOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 10_000;
     this.#now = options.now ?? Date.now;
-    if (!Number.isInteger(this.#maxEntries) || this.#maxEntries < 1) throw new QfaasConfigError('idempotency.maxEntries', 'must be a positive integer');
+    positiveInteger(this.#maxEntries, 'idempotency.maxEntries');
   }
 
   /** Keys currently remembered. */

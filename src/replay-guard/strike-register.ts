@@ -1,4 +1,5 @@
 import { QfaasConfigError, QfaasError } from '../errors.js';
+import { positiveInteger } from '../option-checks.js';
 
 /**
  * Remembers the nonces of early requests for a while, so that a nonce seen twice is a replay.
@@ -42,7 +43,7 @@ export class MemoryStrikeRegister implements StrikeRegister {
     this.#maxEntries = options.maxEntries ?? 1_000_000;
     this.#bucketMs = options.bucketMs ?? 1000;
     this.#now = options.now ?? Date.now;
-    if (!Number.isInteger(this.#maxEntries) || this.#maxEntries < 1) throw new QfaasConfigError('maxEntries', 'must be a positive integer');
+    positiveInteger(this.#maxEntries, 'maxEntries');
     if (!(this.#bucketMs > 0)) throw new QfaasConfigError('bucketMs', 'must be positive');
   }
 

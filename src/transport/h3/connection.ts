@@ -30,6 +30,7 @@ import { nextFrameEvent, readStreamType } from './stream-reading.js';
 import { UnfinishedHeaderSections } from './unfinished-headers.js';
 import type { H3Stream, H3Transport } from './transport.js';
 import { fetchWeb, webRequestHandler, type Http3Handler } from './web-adapters.js';
+import { nonNegative } from '../../option-checks.js';
 
 /** Options of an HTTP/3 connection: limits, remembered SETTINGS, and the handler on a server. */
 export interface Http3ConnectionOptions {
@@ -140,7 +141,7 @@ export class Http3Connection {
     if (this.role === 'server') {
       const timeoutMs = options.headersTimeoutMs ?? defaultHeadersTimeoutMs;
       const maxBytes = options.maxUnfinishedHeaderBytes ?? defaultMaxUnfinishedHeaderBytes;
-      if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new QfaasConfigError('headersTimeoutMs', 'must be zero or more');
+      nonNegative(timeoutMs, 'headersTimeoutMs');
       if (!Number.isSafeInteger(maxBytes) || maxBytes < 0 || (maxBytes > 0 && maxBytes < this.#maxHeadersPayload())) {
         throw new QfaasConfigError('maxUnfinishedHeaderBytes', `must be 0 (no cap) or at least ${this.#maxHeadersPayload()} (one largest HEADERS frame)`);
       }
