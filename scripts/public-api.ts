@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { qfaasErrorCodes, type ErrorCodeFacts } from '../src/errors.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -113,8 +114,7 @@ export interface ErrorCode {
 
 /**
  * Every error code a public error class can carry: the literal type (or union of literals) of
- * its `code` property, from the checker. `Http3Error` carries the RFC's names of HTTP/3 and QPACK
- * error codes, listed once as a pattern.
+ * its `code` property, from the checker.
  */
 export function errorCodes(): ErrorCode[] {
   const { checker, symbols } = rootExports();
@@ -126,10 +126,6 @@ export function errorCodes(): ErrorCode[] {
     if (code === undefined || !checker.getBaseTypes(instance as ts.InterfaceType).length) continue;
     const type = checker.getTypeOfSymbol(code);
     const literals = (type.isUnion() ? type.types : [type]).filter((member): member is ts.StringLiteralType => member.isStringLiteral());
-    if (symbol.getName() === 'Http3Error') {
-      codes.push({ code: 'H3_*, QPACK_*', errorClass: 'Http3Error' });
-      continue;
-    }
     // A code that is not a literal cannot be listed (test/public-api.test.ts refuses it).
     if (literals.length === 0) codes.push({ code: '(not a literal)', errorClass: symbol.getName() });
     for (const literal of literals) codes.push({ code: literal.value, errorClass: symbol.getName() });
@@ -152,9 +148,23 @@ export function publicApiSection(): string {
     for (const item of own) lines.push(`- \`${item.name}\` (${item.kind})${item.summary === '' ? '' : `: ${item.summary}`}`);
     lines.push('');
   }
-  lines.push('### Error codes', '', 'Every error qfaas throws extends `QfaasError` and carries one of these `code`s.', '', '| code | class |', '|---|---|');
-  for (const { code, errorClass } of errorCodes()) lines.push(`| \`${code}\` | \`${errorClass}\` |`);
-  lines.push('', '`Http3Error` carries the RFC 9114 and RFC 9204 name of its error code (`H3_REQUEST_CANCELLED`, `QPACK_DECOMPRESSION_FAILED`, …), or `H3_UNKNOWN_ERROR`.', '', end);
+  lines.push(
+    '### Error codes',
+    '',
+    'Every error qfaas throws extends `QfaasError` and carries one of these `code`s (`qfaasErrorCodes` holds this table).',
+    '`retryable`: another worker or a later attempt may serve the request. `mayHaveRun`: the worker may have executed it, so',
+    'send it again only if it is idempotent. These are the defaults of each code; an error may say otherwise for itself, so',
+    'read them on the error.',
+    '',
+    '| code | class | retryable | mayHaveRun | meaning |',
+    '|---|---|---|---|---|',
+  );
+  const yes = (value: boolean) => (value ? 'yes' : 'no');
+  for (const { code, errorClass } of errorCodes()) {
+    const facts = (qfaasErrorCodes as Record<string, ErrorCodeFacts | undefined>)[code];
+    lines.push(`| \`${code}\` | \`${errorClass}\` | ${facts === undefined ? '?' : `${yes(facts.retryable)} | ${yes(facts.mayHaveRun)} | ${facts.summary}`} |`);
+  }
+  lines.push('', '`Http3Error` carries the RFC 9114 and RFC 9204 name of its error code in `errorName` (`H3_REQUEST_CANCELLED`, `QPACK_DECOMPRESSION_FAILED`, …, or `H3_UNKNOWN_ERROR`).', '', end);
   return lines.join('\n');
 }
 

@@ -1,4 +1,13 @@
-export { QfaasConfigError, QfaasError, isQfaasConfigError, isQfaasError } from './errors.js';
+export {
+  isQfaasConfigError,
+  isQfaasError,
+  QfaasConfigError,
+  QfaasError,
+  qfaasErrorCodes,
+  type ErrorCodeFacts,
+  type QfaasErrorCode,
+  type QfaasErrorOptions,
+} from './errors.js';
 export * from './transport/index.js';
 export * from './zero-rtt/index.js';
 export * from './invoker-client/index.js';

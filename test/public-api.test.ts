@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { qfaasErrorCodes } from '../src/errors.js';
 import { apiDocWithSection, errorCodes, optionsWithoutDefault, publicNames } from '../scripts/public-api.js';
 
 describe('the public API', () => {
@@ -30,6 +31,12 @@ describe('the public API', () => {
       expect(owners.get(code) ?? errorClass).toBe(errorClass);
       owners.set(code, errorClass);
     }
+  });
+
+  it('one code namespace: the classes carry exactly the codes of qfaasErrorCodes, all QFAAS_*', () => {
+    const carried = errorCodes().map((row) => row.code);
+    expect([...new Set(carried)].sort()).toEqual(Object.keys(qfaasErrorCodes).sort());
+    for (const code of carried) expect(code).toMatch(/^QFAAS_[A-Z0-9_]+$/);
   });
 
   it('every optional option says what leaving it out means (@default)', () => {

@@ -1,4 +1,4 @@
-import { QfaasConfigError, QfaasError } from '../errors.js';
+import { ExecTimeoutError, QfaasConfigError } from '../errors.js';
 import type { QuicTransportSettings } from '../transport/quic/config.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
 import { admissionOptions, type QuicAdmissionOptions, type QuicEndpointStats } from '../transport/quic/endpoint.js';
@@ -11,7 +11,7 @@ import type { WorkerCredentials } from '../zero-rtt/credentials.js';
 import { createWorkerQuicConfig } from '../zero-rtt/worker-config.js';
 import { guardForTicketKey } from '../replay-guard/guard-for-ticket-key.js';
 import type { ReplayGuard, ReplayGuardMetrics, ReplayGuardOptions } from '../replay-guard/server-guard.js';
-import { RequestTargetError } from './request-target.js';
+import { RequestTargetError } from '../errors.js';
 import { admitEarlyRequest } from './request-pipeline.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import { parseDuration } from './watchdog-config.js';
@@ -146,12 +146,6 @@ export interface HandlerServer {
   metrics(): HandlerServerMetrics;
   /** Graceful shutdown: GOAWAY, finish requests in flight (up to drainTimeoutMs), then close. */
   close(options?: { timeoutMs?: number }): Promise<void>;
-}
-
-/** The reason `info.signal` aborts when a request outlives the exec timeout. */
-export class ExecTimeoutError extends QfaasError {
-  override readonly name = 'ExecTimeoutError';
-  readonly code = 'QFAAS_EXEC_TIMEOUT';
 }
 
 /**

@@ -1,4 +1,4 @@
-import { QfaasError } from '../errors.js';
+import { RequestTargetError } from '../errors.js';
 
 /**
  * What a proxy may send upstream as a request target: a path, never a place. A proxy that resolves
@@ -6,12 +6,6 @@ import { QfaasError } from '../errors.js';
  * or `http://host/x` choose another host (SSRF). Here the target is checked as text, before any URL
  * parser sees it, and the upstream URL is built by concatenation onto a fixed origin.
  */
-
-/** The request target is not a plain origin-form path (RFC 9112 section 3.2.1): answer 400. */
-export class RequestTargetError extends QfaasError {
-  override readonly name = 'RequestTargetError';
-  readonly code = 'QFAAS_INVALID_REQUEST_TARGET';
-}
 
 /**
  * RFC 3986 `pchar` without `%` (checked separately): unreserved, sub-delims, ':' and '@'. No

@@ -7,13 +7,7 @@ import { RedisIdempotencyStore } from '../replay-guard/redis-idempotency-store.j
 import { RedisStrikeRegister } from '../replay-guard/redis-strike-register.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import type { WatchdogConfig } from './watchdog-config.js';
-import { QfaasError } from '../errors.js';
-
-/** The function process failed to start or to answer within read_timeout. */
-export class WatchdogStartError extends QfaasError {
-  override readonly name = 'WatchdogStartError';
-  readonly code = 'QFAAS_WATCHDOG_START_FAILED';
-}
+import { WatchdogStartError } from '../errors.js';
 
 /** A running qfaas-watchdog: the handler server in front of the function process. */
 export interface Watchdog {

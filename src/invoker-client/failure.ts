@@ -1,16 +1,9 @@
-import { Http3Error, Http3GoawayError, h3ErrorCodes } from '../transport/h3/errors.js';
+import { Http3Error, Http3GoawayError } from '../errors.js';
+import { h3ErrorCodes } from '../transport/h3/error-codes.js';
 import { drainingReason } from '../transport/h3/server.js';
 import { connectionRefusedCode } from '../transport/quic/error-codes.js';
-import {
-  QuicConnectionClosedError,
-  QuicIdleTimeoutError,
-  QuicInternalError,
-  QuicStatelessResetError,
-  QuicStreamResetError,
-  QuicStreamStateError,
-  QuicStreamStoppedError,
-} from '../transport/quic/errors.js';
-import { InvokerError } from './errors.js';
+import { QuicConnectionClosedError, QuicIdleTimeoutError, QuicInternalError, QuicStatelessResetError, QuicStreamResetError, QuicStreamStateError, QuicStreamStoppedError } from '../errors.js';
+import { InvokerError } from '../errors.js';
 
 /** What the invoker knows about one attempt when it fails. */
 export interface AttemptFacts {

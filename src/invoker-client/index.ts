@@ -1,4 +1,4 @@
-export { InvokerError, isInvokerError, type InvokerErrorCode } from './errors.js';
+export { InvokerError, isInvokerError, type InvokerErrorCode } from '../errors.js';
 export {
   getTransportInfo,
   InvokerClient,

@@ -1,4 +1,4 @@
-import { QfaasError } from '../errors.js';
+import { IdempotencyStoreUnavailableError } from '../errors.js';
 import { positiveInteger } from '../option-checks.js';
 
 /** A response kept so that a repeat of its `Idempotency-Key` gets the same answer. */
@@ -26,12 +26,6 @@ export interface IdempotencyStore {
   complete(key: string, response: StoredResponse | undefined, windowMs: number): void | Promise<void>;
   /** The claimed request failed before completing: a retry may run it. */
   release(key: string): void | Promise<void>;
-}
-
-/** The idempotency store cannot tell whether a key was seen (its backend is down). */
-export class IdempotencyStoreUnavailableError extends QfaasError {
-  override readonly name = 'IdempotencyStoreUnavailableError';
-  readonly code = 'QFAAS_IDEMPOTENCY_STORE_UNAVAILABLE';
 }
 
 /** Options of `MemoryIdempotencyStore`. */

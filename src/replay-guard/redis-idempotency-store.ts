@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { connectRedis, type RedisConnection } from '../redis-connection.js';
-import { IdempotencyStoreUnavailableError, type IdempotencyRecord, type IdempotencyStore, type StoredResponse } from './idempotency-store.js';
+import { IdempotencyStoreUnavailableError } from '../errors.js';
+import { type IdempotencyRecord, type IdempotencyStore, type StoredResponse } from './idempotency-store.js';
 
 /** Options of `RedisIdempotencyStore`: the Redis connection, key prefix and timeouts. */
 export interface RedisIdempotencyStoreOptions {

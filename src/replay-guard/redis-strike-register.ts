@@ -1,6 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { connectRedis, type RedisConnection } from '../redis-connection.js';
-import { StrikeRegisterUnavailableError, type StrikeRegister } from './strike-register.js';
+import { StrikeRegisterUnavailableError } from '../errors.js';
+import { type StrikeRegister } from './strike-register.js';
 
 /** Options of `RedisStrikeRegister`: the Redis connection, key prefix and timeouts. */
 export interface RedisStrikeRegisterOptions {

@@ -1,4 +1,4 @@
-import { QfaasConfigError, QfaasError } from '../errors.js';
+import { QfaasConfigError, StrikeRegisterUnavailableError } from '../errors.js';
 import { positiveInteger } from '../option-checks.js';
 
 /**
@@ -9,12 +9,6 @@ import { positiveInteger } from '../option-checks.js';
  */
 export interface StrikeRegister {
   insert(nonce: string, ttlMs: number): boolean | Promise<boolean>;
-}
-
-/** The register cannot take the nonce (full, or its backend is down). */
-export class StrikeRegisterUnavailableError extends QfaasError {
-  override readonly name = 'StrikeRegisterUnavailableError';
-  readonly code = 'QFAAS_STRIKE_REGISTER_UNAVAILABLE';
 }
 
 /** Options of `MemoryStrikeRegister`. */

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { QfaasError } from '../errors.js';
+import { CredentialsError } from '../errors.js';
 import { ticketKeyLength } from '../transport/quic/config.js';
 import { Secret } from './secret.js';
 import { deserializePeerSettings, serializePeerSettings, type Http3PeerSettings } from '../transport/h3/settings.js';
@@ -43,19 +43,6 @@ export interface WorkerCredentials {
   clientAuth: 'required' | 'none';
   chain?: ChainCredentials;
   issuedAt: number;
-}
-
-/** A bundle was refused: `field` is the JSON path of the offending value, the message says why. */
-export class CredentialsError extends QfaasError {
-  override readonly name = 'CredentialsError';
-  readonly code = 'QFAAS_INVALID_CREDENTIALS';
-  readonly field: string;
-
-  constructor(field: string, reason: string) {
-    // Never quote the value: it may be a key.
-    super(`invalid credentials: ${field === '' ? 'bundle' : field}: ${reason}`);
-    this.field = field;
-  }
 }
 
 // ---- Wire format ------------------------------------------------------------------------------

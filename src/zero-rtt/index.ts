@@ -7,20 +7,8 @@ export {
   type IssuedCertificate,
   type PlatformCA,
 } from './platform-ca.js';
-export {
-  chainCredentialsEnvVar,
-  credentialsEnvVar,
-  CredentialsError,
-  encodeChainCredentials,
-  encodeCredentials,
-  loadChainCredentials,
-  loadCredentials,
-  type ChainCredentials,
-  type FunctionChainCredentials,
-  type CredentialsFormat,
-  type CredentialsSource,
-  type WorkerCredentials,
-} from './credentials.js';
+export { chainCredentialsEnvVar, credentialsEnvVar, encodeChainCredentials, encodeCredentials, loadChainCredentials, loadCredentials, type ChainCredentials, type FunctionChainCredentials, type CredentialsFormat, type CredentialsSource, type WorkerCredentials } from './credentials.js';
+export { CredentialsError } from '../errors.js';
 export {
   ZeroRttGenerator,
   type ChainGatewayIdentity,
@@ -31,15 +19,9 @@ export {
 export { MemoryTicketStore, type MemoryTicketStoreOptions } from './memory-ticket-store.js';
 export { RedisTicketStore, type RedisTicketStoreOptions } from './redis-ticket-store.js';
 export { Secret } from './secret.js';
-export { mintSession, SessionMintingError } from './session-minting.js';
-export {
-  decodeStoredSession,
-  encodeStoredSession,
-  FailSafeTicketStore,
-  TicketStoreError,
-  type FailSafeTicketStoreOptions,
-  type StoredSession,
-  type TicketStore,
-} from './ticket-store.js';
+export { mintSession } from './session-minting.js';
+export { SessionMintingError } from '../errors.js';
+export { decodeStoredSession, encodeStoredSession, FailSafeTicketStore, type FailSafeTicketStoreOptions, type StoredSession, type TicketStore } from './ticket-store.js';
+export { TicketStoreError } from '../errors.js';
 export { createChainClientQuicConfig, createWorkerQuicConfig } from './worker-config.js';
 export { zeroRttDefaults } from './defaults.js';

@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { QuicConnectionDriver } from '../transport/quic/connection-driver.js';
 import type { QuicConfig } from '../transport/quic/config.js';
-import { QfaasError } from '../errors.js';
-
-/** Minting a session failed: the two in-memory endpoints could not complete a handshake. */
-export class SessionMintingError extends QfaasError {
-  override readonly name = 'SessionMintingError';
-  readonly code = 'QFAAS_SESSION_MINTING_FAILED';
-}
+import { SessionMintingError } from '../errors.js';
 
 const clientAddress = { host: '192.0.2.1', port: 1 };
 const serverAddress = { host: '192.0.2.2', port: 443 };

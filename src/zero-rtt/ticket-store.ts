@@ -1,6 +1,6 @@
-import { QfaasError } from '../errors.js';
+import { TicketStoreError } from '../errors.js';
 import { deserializePeerSettings, serializePeerSettings, type Http3PeerSettings, type SerializedPeerSettings } from '../transport/h3/settings.js';
-import { CredentialsError } from './credentials.js';
+import { CredentialsError } from '../errors.js';
 import { Secret } from './secret.js';
 import { zeroRttDefaults } from './defaults.js';
 
@@ -25,18 +25,6 @@ export interface TicketStore {
   get(serverName: string): StoredSession | undefined | Promise<StoredSession | undefined>;
   set(serverName: string, session: StoredSession): void | Promise<void>;
   delete(serverName: string): void | Promise<void>;
-}
-
-/** A ticket store operation failed or took too long. */
-export class TicketStoreError extends QfaasError {
-  override readonly name = 'TicketStoreError';
-  readonly code = 'QFAAS_TICKET_STORE_FAILED';
-  readonly operation: 'get' | 'set' | 'delete';
-
-  constructor(operation: 'get' | 'set' | 'delete', detail: string, options?: { cause?: unknown }) {
-    super(`ticket store ${operation} failed: ${detail}`, options);
-    this.operation = operation;
-  }
 }
 
 /** Options of `FailSafeTicketStore`: how long to wait for the store, and whom to tell when it fails. */

@@ -29,7 +29,7 @@ const h3Code = (fn: () => unknown): string => {
     fn();
   } catch (error) {
     expect(error).toBeInstanceOf(Http3Error);
-    return (error as Http3Error).code;
+    return (error as Http3Error).errorName;
   }
   throw new Error('expected an Http3Error');
 };

@@ -383,7 +383,7 @@ describe('HTTP/3 errors close the stream or the connection with the RFC code', (
       expect(await closeCode(raw)).toBe(h3ErrorCodes[code]);
       const reason = await server.closed;
       expect(reason).toBeInstanceOf(Http3Error);
-      expect(reason).toMatchObject({ code, scope: 'connection', initiator: 'local' });
+      expect(reason).toMatchObject({ errorName: code, scope: 'connection', initiator: 'local' });
     });
   }
 
@@ -393,7 +393,7 @@ describe('HTTP/3 errors close the stream or the connection with the RFC code', (
     raw.setStreamHandler(() => undefined);
     await raw.openRaw(false).write(Buffer.concat([encodeStreamType(0), encodeGoawayFrame(0)]));
     expect(await closeCode(raw)).toBe(h3ErrorCodes.H3_MISSING_SETTINGS);
-    expect(await server.closed).toMatchObject({ code: 'H3_MISSING_SETTINGS' });
+    expect(await server.closed).toMatchObject({ errorName: 'H3_MISSING_SETTINGS' });
   });
 
   it('a client refuses PUSH_PROMISE and push streams it never allowed (H3_ID_ERROR)', async () => {
@@ -401,7 +401,7 @@ describe('HTTP/3 errors close the stream or the connection with the RFC code', (
     const pending = client.fetch(new Request(`${origin}/`));
     await settle();
     await (requests[0] as FakeStream).write(encodePushPromiseFrame(0, encodeFieldSection(getFields)));
-    await expect(pending).rejects.toMatchObject({ code: 'H3_ID_ERROR', scope: 'connection' });
+    await expect(pending).rejects.toMatchObject({ errorName: 'H3_ID_ERROR', scope: 'connection' });
     expect(await closeCode(raw)).toBe(h3ErrorCodes.H3_ID_ERROR);
 
     const second = await rawServer();
@@ -420,7 +420,7 @@ describe('HTTP/3 errors close the stream or the connection with the RFC code', (
     const pending = client.fetch(new Request(`${origin}/`));
     await settle();
     await (requests[0] as FakeStream).end(headersFrame([[':status', '200'], [':path', '/']]));
-    await expect(pending).rejects.toMatchObject({ code: 'H3_MESSAGE_ERROR', scope: 'stream' });
+    await expect(pending).rejects.toMatchObject({ errorName: 'H3_MESSAGE_ERROR', scope: 'stream' });
     expect(client.closeError).toBeUndefined();
     const next = client.fetch(new Request(`${origin}/again`));
     await settle();
@@ -469,7 +469,7 @@ describe('SETTINGS_MAX_FIELD_SECTION_SIZE both ways, and 0-RTT settings', () => 
     });
     await raw.openRaw(false).write(Buffer.concat([encodeStreamType(0), encodeSettingsFrame(new Map([[0x06, 1024]]))]));
     expect(await closeCode(raw)).toBe(h3ErrorCodes.H3_SETTINGS_ERROR);
-    expect(await client.closed).toMatchObject({ code: 'H3_SETTINGS_ERROR' });
+    expect(await client.closed).toMatchObject({ errorName: 'H3_SETTINGS_ERROR' });
   });
 });
 
@@ -493,7 +493,7 @@ describe('GOAWAY and shutdown', () => {
     release?.();
     expect(await (await inFlight).text()).toBe('finished');
     await shutdown;
-    expect(await client.closed).toMatchObject({ code: 'H3_NO_ERROR', initiator: 'peer' });
+    expect(await client.closed).toMatchObject({ errorName: 'H3_NO_ERROR', initiator: 'peer' });
   });
 
   it('a request stream above the GOAWAY identifier is rejected with H3_REQUEST_REJECTED, unprocessed', async () => {

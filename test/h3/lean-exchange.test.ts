@@ -93,7 +93,7 @@ describe('Http3Connection.request ⇄ onRequest over QUIC on loopback', () => {
     for (const headers of [{ 'x-bad': 'line\r\nbreak' }, { 'bad name': 'v' }, ['odd-length-list']]) {
       const error = await h3.request({ path: '/', authority, headers }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Http3Error);
-      expect(error).toMatchObject({ code: 'H3_MESSAGE_ERROR', initiator: 'local' });
+      expect(error).toMatchObject({ errorName: 'H3_MESSAGE_ERROR', initiator: 'local' });
     }
     const fine = await h3.request({ path: '/', authority });
     expect(fine.statusCode).toBe(204);
@@ -438,7 +438,7 @@ describe('Http3Connection.request ⇄ onRequest over QUIC on loopback', () => {
     const raw = await testbed.rawServer(() => Buffer.concat([headersFrame([[':status', '200'], ['content-length', '10']]), dataFrame('short')]));
     const h3 = testbed.connect(raw.port);
     const response = await h3.request({ path: '/', authority });
-    await expect(response.body.text()).rejects.toMatchObject({ code: 'H3_MESSAGE_ERROR', scope: 'stream' });
+    await expect(response.body.text()).rejects.toMatchObject({ errorName: 'H3_MESSAGE_ERROR', scope: 'stream' });
     expect(h3.closeError).toBeUndefined();
   });
 

@@ -18,7 +18,7 @@ const failure = (hex: string): string => {
     decode(hex);
   } catch (error) {
     expect(error).toBeInstanceOf(Http3Error);
-    return (error as Http3Error).code;
+    return (error as Http3Error).errorName;
   }
   throw new Error('expected a decoding failure');
 };
@@ -126,7 +126,7 @@ describe('QPACK field sections without a dynamic table (RFC 9204)', () => {
           try {
             decoded = decodeFieldSection(encoded.subarray(0, cut), limits);
           } catch (error) {
-            expect((error as Http3Error).code).toBe('QPACK_DECOMPRESSION_FAILED');
+            expect((error as Http3Error).errorName).toBe('QPACK_DECOMPRESSION_FAILED');
             continue;
           }
           expect(Array.isArray(decoded)).toBe(true);

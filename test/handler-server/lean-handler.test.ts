@@ -225,7 +225,7 @@ describe('createHandlerServer({ onRequest }) — the lean handler form', () => {
     expect(runs).toBe(2);
     release?.();
     expect(await Promise.all(running.map(async (r) => (await r).body.text()))).toEqual(['done', 'done']);
-    await expect(client.request({ ...target, headers: { 'x-big': 'v'.repeat(4000) } })).rejects.toMatchObject({ code: 'H3_FIELD_SECTION_TOO_LARGE' });
+    await expect(client.request({ ...target, headers: { 'x-big': 'v'.repeat(4000) } })).rejects.toMatchObject({ code: 'QFAAS_H3_FIELD_SECTION_TOO_LARGE' });
     expect(server.metrics()).toMatchObject({ rejectedInflight: 1, inflight: 0 });
     expect(server.metrics().responsesByStatusClass).toMatchObject({ '2xx': 2, '4xx': 1 });
   });

@@ -109,7 +109,7 @@ describe('dead workers (issue 12 item 6)', () => {
     expect(error).toBeInstanceOf(InvokerError);
     expect(error).toMatchObject({ code: 'QFAAS_PEER_UNREACHABLE', retryable: true });
     expect((error as Error).message).toContain(`(127.0.0.1:${first.port})`);
-    expect((error as Error).cause).toMatchObject({ code: 'QUIC_STATELESS_RESET' });
+    expect((error as Error).cause).toMatchObject({ code: 'QFAAS_QUIC_STATELESS_RESET' });
     const next = await client.fetch({ ...target, path: '/after-reset' });
     expect(await next.json()).toMatchObject({ path: '/after-reset', pid: replacement.child.pid });
   }, 60_000);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { InvokerError } from '../../src/invoker-client/errors.js';
+import { InvokerError } from '../../src/errors.js';
 import { describeFailure, type AttemptFacts } from '../../src/invoker-client/failure.js';
-import { Http3Error, Http3GoawayError, h3ErrorCodes } from '../../src/transport/h3/errors.js';
-import { QuicConnectionClosedError, QuicStatelessResetError, QuicTlsError } from '../../src/transport/quic/errors.js';
+import { Http3Error, Http3GoawayError } from '../../src/errors.js';
+import { h3ErrorCodes } from '../../src/transport/h3/error-codes.js';
+import { QuicConnectionClosedError, QuicStatelessResetError, QuicTlsError } from '../../src/errors.js';
 
 const facts = (extra: Partial<AttemptFacts> = {}): AttemptFacts => ({
   serverName: 'i-1.fn.qfaas.internal',

@@ -39,7 +39,7 @@ describe('closing connections', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(250);
     expect(clientReason).toBeInstanceOf(QuicIdleTimeoutError);
     expect(serverReason).toBeInstanceOf(QuicIdleTimeoutError);
-    expect(clientReason.code).toBe('QUIC_IDLE_TIMEOUT');
+    expect(clientReason.code).toBe('QFAAS_QUIC_IDLE_TIMEOUT');
     await connection.terminated;
     expect(client.stats().connections).toBe(0);
     await expect(connection.openBidirectionalStream()).rejects.toBeInstanceOf(QuicIdleTimeoutError);
@@ -53,7 +53,7 @@ describe('closing connections', () => {
     expect(reason).toBeInstanceOf(QuicConnectionClosedError);
     expect(isQfaasError(reason)).toBe(true);
     expect(reason).toMatchObject({
-      code: 'QUIC_CONNECTION_CLOSED',
+      code: 'QFAAS_QUIC_CONNECTION_CLOSED',
       initiator: 'peer',
       kind: 'application',
       errorCode: 0x10b,
@@ -76,7 +76,7 @@ describe('closing connections', () => {
     const { connection } = await setup();
     const stream = await connection.openBidirectionalStream();
     await connection.close({ kind: 'application', code: 0x100 });
-    await expect(stream.write(Buffer.from('too late'))).rejects.toMatchObject({ code: 'QUIC_CONNECTION_CLOSED' });
+    await expect(stream.write(Buffer.from('too late'))).rejects.toMatchObject({ code: 'QFAAS_QUIC_CONNECTION_CLOSED' });
   });
 
   it('a client that closes in the same turn its 0-RTT response arrived still completes the handshake and the close', async () => {

@@ -27,7 +27,7 @@ describe('TLS verification', () => {
     const connection = client.connect({ host: '127.0.0.1', port: server.port, serverName, config: clientConfig(testbed.pki) });
     const error = await connection.handshake.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QuicTlsError);
-    expect(error).toMatchObject({ code: 'QUIC_TLS_FAILED', initiator: 'local' });
+    expect(error).toMatchObject({ code: 'QFAAS_QUIC_TLS_FAILED', initiator: 'local' });
     expect((error as QuicTlsError).message).toMatch(/could not be verified/);
     expect(server.requests).toHaveLength(0);
   });

@@ -1,5 +1,7 @@
-import { QuicStreamStoppedError } from '../quic/errors.js';
-import { connectionError, h3ErrorCodes, Http3FieldSectionTooLargeError, streamError } from './errors.js';
+import { QuicStreamStoppedError } from '../../errors.js';
+import { connectionError, streamError } from './protocol-errors.js';
+import { h3ErrorCodes } from './error-codes.js';
+import { Http3FieldSectionTooLargeError } from '../../errors.js';
 import { FrameReader } from './frame-reader.js';
 import { frameType } from './frames.js';
 import { appendOutgoingHeaders, headersRecord, type IncomingHeaders, type OutgoingHeaders } from './header-fields.js';

@@ -1,8 +1,10 @@
 import { QfaasConfigError, withoutStack } from '../../errors.js';
-import { QuicConnectionClosedError, QuicStreamResetError, QuicStreamStoppedError } from '../quic/errors.js';
+import { QuicConnectionClosedError, QuicStreamResetError, QuicStreamStoppedError } from '../../errors.js';
 import { ConnectionFacts } from './connection-facts.js';
 import { ClientExchange, type ClientRequestHost, type Http3RequestOptions, type Http3ResponseData } from './client-request.js';
-import { connectionError, h3ErrorCodes, Http3Error, Http3GoawayError, streamError } from './errors.js';
+import { connectionError, streamError } from './protocol-errors.js';
+import { h3ErrorCodes } from './error-codes.js';
+import { Http3Error, Http3GoawayError } from '../../errors.js';
 import { FrameReader } from './frame-reader.js';
 import {
   encodeFrame,

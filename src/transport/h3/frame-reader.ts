@@ -1,4 +1,4 @@
-import { connectionError } from './errors.js';
+import { connectionError } from './protocol-errors.js';
 import { frameType } from './frames.js';
 import { readVarint } from './varint.js';
 

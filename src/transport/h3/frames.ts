@@ -1,5 +1,5 @@
 import { ByteWriter } from './byte-writer.js';
-import { connectionError } from './errors.js';
+import { connectionError } from './protocol-errors.js';
 import { writeFieldSection, type Field } from './qpack/field-section.js';
 import { readVarint, varintLength, writeVarint } from './varint.js';
 

@@ -1,4 +1,5 @@
-import { Http3Error, h3ErrorCodes } from './errors.js';
+import { Http3Error } from '../../errors.js';
+import { h3ErrorCodes } from './error-codes.js';
 import type { Field } from './qpack/field-section.js';
 
 /**

@@ -1,4 +1,5 @@
-import { connectionError, streamError, type Http3Error } from './errors.js';
+import { connectionError, streamError } from './protocol-errors.js';
+import { type Http3Error } from '../../errors.js';
 import type { FrameReader } from './frame-reader.js';
 import { frameType, http2OnlyFrameTypes } from './frames.js';
 import type { Field } from './qpack/field-section.js';

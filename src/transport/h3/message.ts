@@ -1,4 +1,4 @@
-import { streamError } from './errors.js';
+import { streamError } from './protocol-errors.js';
 import type { Field } from './qpack/field-section.js';
 
 /**

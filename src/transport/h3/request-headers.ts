@@ -1,5 +1,5 @@
 import { unexpectedOnRequestStream } from './message-body.js';
-import { connectionError, streamError } from './errors.js';
+import { connectionError, streamError } from './protocol-errors.js';
 import type { FrameReader } from './frame-reader.js';
 import { frameType } from './frames.js';
 import type { H3Stream } from './transport.js';

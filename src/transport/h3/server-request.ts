@@ -1,4 +1,5 @@
-import { connectionError, h3ErrorCodes } from './errors.js';
+import { connectionError } from './protocol-errors.js';
+import { h3ErrorCodes } from './error-codes.js';
 import { FrameReader } from './frame-reader.js';
 import { appendOutgoingHeaders, appendWebHeaders, headersRecord, type IncomingHeaders, type OutgoingHeaders } from './header-fields.js';
 import { MessageBody } from './message-body.js';

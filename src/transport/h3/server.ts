@@ -4,7 +4,7 @@ import { createQuicServer, type QuicEndpoint, type QuicEndpointOptions, type Qui
 import type { HostPort } from '../quic/connection-driver.js';
 import { connectionRefusedCode } from '../quic/error-codes.js';
 import { defaultDrainTimeoutMs, Http3Connection, type Http3ConnectionOptions } from './connection.js';
-import { h3ErrorCodes } from './errors.js';
+import { h3ErrorCodes } from './error-codes.js';
 import { h3TransportFor } from './transport.js';
 
 /** The reason phrase a draining server puts in its CONNECTION_CLOSE; clients may match on it. */

@@ -1,4 +1,4 @@
-import { connectionError } from './errors.js';
+import { connectionError } from './protocol-errors.js';
 import { greaseValue, settingId } from './frames.js';
 
 /** The peer's HTTP/3 settings that this implementation acts on (RFC 9114 section 7.2.4.1). */

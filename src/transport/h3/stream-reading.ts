@@ -1,4 +1,4 @@
-import { connectionError } from './errors.js';
+import { connectionError } from './protocol-errors.js';
 import type { FrameReader, FrameReaderEvent } from './frame-reader.js';
 import type { H3Stream } from './transport.js';
 import { readVarint } from './varint.js';

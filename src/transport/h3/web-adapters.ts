@@ -1,4 +1,4 @@
-import { streamError } from './errors.js';
+import { streamError } from './protocol-errors.js';
 import { appendWebHeaders, webHeaders, type IncomingHeaders } from './header-fields.js';
 import type { Http3RequestOptions, Http3ResponseData } from './client-request.js';
 import type { Field } from './qpack/field-section.js';

@@ -9,17 +9,7 @@ import {
   type QuicheConnection,
   type QuicheConnectionError,
 } from './binding.js';
-import {
-  QuicConnectionClosedError,
-  QuicIdleTimeoutError,
-  QuicInternalError,
-  QuicStatelessResetError,
-  QuicStreamResetError,
-  QuicStreamStateError,
-  QuicStreamStoppedError,
-  QuicTlsError,
-  type QuicConnectionError,
-} from './errors.js';
+import { QuicConnectionClosedError, QuicIdleTimeoutError, QuicInternalError, QuicStatelessResetError, QuicStreamResetError, QuicStreamStateError, QuicStreamStoppedError, QuicTlsError, type QuicConnectionError } from '../../errors.js';
 import { isLocallyInitiated, isBidirectional, streamIdAllocator, type StreamIdAllocator } from './stream-id.js';
 
 /** Above this many open streams, one pass of quiche's readable iterator is cheaper than polling each. */

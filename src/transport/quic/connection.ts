@@ -1,5 +1,5 @@
 import type { QuicConnectionDriver, HostPort, QuicConnectionStats, QuicDriverEvent } from './connection-driver.js';
-import type { QuicConnectionError } from './errors.js';
+import type { QuicConnectionError } from '../../errors.js';
 import type { SendBufferPool, SendSlot } from './send-buffer-pool.js';
 import { QuicStream, type StreamHost } from './stream.js';
 

@@ -8,7 +8,7 @@ import { QuicConnectionDriver, type HostPort } from './connection-driver.js';
 import { QuicConnection, type DatagramSink } from './connection.js';
 import { AmplificationLimit } from './amplification-limit.js';
 import { connectionRefusedCode } from './error-codes.js';
-import { QuicEndpointClosedError } from './errors.js';
+import { QuicEndpointClosedError } from '../../errors.js';
 import { HalfOpenSet } from './half-open.js';
 import { createRetryTokenMinter, type RetryTokenMinter } from './retry-token.js';
 import { SendBufferPool, type SendSlot } from './send-buffer-pool.js';

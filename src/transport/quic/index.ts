@@ -37,14 +37,14 @@ export {
   QuicConnectionClosedError,
   QuicEndpointClosedError,
   QuicIdleTimeoutError,
-  QuicStatelessResetError,
   QuicInternalError,
+  QuicStatelessResetError,
   QuicStreamResetError,
   QuicStreamStateError,
   QuicStreamStoppedError,
   QuicTlsError,
   type CloseInitiator,
   type QuicConnectionError,
-} from './errors.js';
+} from '../../errors.js';
 export { createRetryTokenMinter, type RetryTokenMinter } from './retry-token.js';
 export { QuicStream } from './stream.js';

@@ -1,4 +1,4 @@
-import { QuicStreamStateError } from './errors.js';
+import { QuicStreamStateError } from '../../errors.js';
 import type { QuicRole } from './connection-driver.js';
 import { isBidirectional, isLocallyInitiated } from './stream-id.js';
 

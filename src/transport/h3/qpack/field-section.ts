@@ -1,5 +1,6 @@
 import { ByteWriter } from '../byte-writer.js';
-import { connectionError, type Http3Error } from '../errors.js';
+import { connectionError } from '../protocol-errors.js';
+import { type Http3Error } from '../../../errors.js';
 import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from './huffman.js';
 import { readPrefixedInt, writePrefixedInt } from './prefixed-int.js';
 import { staticTable } from './static-table.js';

@@ -1,4 +1,4 @@
-import { connectionError } from '../errors.js';
+import { connectionError } from '../protocol-errors.js';
 import { readPrefixedInt } from './prefixed-int.js';
 
 /**
