@@ -4,7 +4,14 @@ import { z } from 'zod';
 import { CredentialsError } from '../errors.js';
 import { ticketKeyLength } from '../transport/quic/config.js';
 import { Secret } from './secret.js';
-import { deserializePeerSettings, serializePeerSettings, type Http3PeerSettings } from '../transport/h3/settings.js';
+import {
+  deserializePeerSettings,
+  isSerializedPeerSettings,
+  serializedPeerSettingsShape,
+  serializePeerSettings,
+  type Http3PeerSettings,
+  type SerializedPeerSettings,
+} from '../transport/h3/settings.js';
 
 /** The name of the environment variable that carries a worker's credentials. */
 export const credentialsEnvVar = 'QFAAS_CREDENTIALS';
@@ -57,11 +64,7 @@ const pem = (label: string) =>
 const base64 = z.string().max(64 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, { message: 'must be base64' });
 const dnsLabel = z.string().min(1).max(63).regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, { message: 'must be a lowercase DNS label' });
 const dnsName = z.string().min(1).max(253).regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, { message: 'must be a lowercase DNS name' });
-const settingsSchema = z.object({
-  maxFieldSectionSize: z.number().int().positive().nullable(),
-  qpackMaxTableCapacity: z.number().int().nonnegative(),
-  qpackBlockedStreams: z.number().int().nonnegative(),
-});
+const settingsSchema = z.custom<SerializedPeerSettings>(isSerializedPeerSettings, serializedPeerSettingsShape);
 
 const chainSchema = z.object({
   gatewayServerName: dnsName,

@@ -1,7 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { connectRedis, type RedisConnection } from '../redis-connection.js';
 import { QfaasConfigError } from '../errors.js';
-import { deserializePeerSettings, serializePeerSettings, type SerializedPeerSettings } from '../transport/h3/settings.js';
+import { deserializePeerSettings, isSerializedPeerSettings, serializePeerSettings, type SerializedPeerSettings } from '../transport/h3/settings.js';
 import { Secret } from './secret.js';
 import type { StoredSession, TicketStore } from './ticket-store.js';
 import { zeroRttDefaults } from './defaults.js';
@@ -53,7 +53,7 @@ export class RedisTicketStore implements TicketStore {
     let entry: Entry;
     try {
       entry = JSON.parse(raw) as Entry;
-      if (typeof entry.s !== 'string' || typeof entry.e !== 'number') throw new TypeError('bad entry');
+      if (typeof entry.s !== 'string' || typeof entry.e !== 'number' || (entry.st !== undefined && !isSerializedPeerSettings(entry.st))) throw new TypeError('bad entry');
     } catch {
       await this.#redis.del(this.#key(serverName));
       return undefined;

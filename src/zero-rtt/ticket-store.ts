@@ -1,5 +1,5 @@
 import { TicketStoreError } from '../errors.js';
-import { deserializePeerSettings, serializePeerSettings, type Http3PeerSettings, type SerializedPeerSettings } from '../transport/h3/settings.js';
+import { deserializePeerSettings, isSerializedPeerSettings, serializedPeerSettingsShape, serializePeerSettings, type Http3PeerSettings } from '../transport/h3/settings.js';
 import { CredentialsError } from '../errors.js';
 import { Secret } from './secret.js';
 import { zeroRttDefaults } from './defaults.js';
@@ -122,7 +122,7 @@ export function encodeStoredSession(serverName: string, session: StoredSession):
 
 /** Reads what {@link encodeStoredSession} wrote. */
 export function decodeStoredSession(text: string): { serverName: string; session: StoredSession } {
-  let value: { serverName?: unknown; session?: unknown; expiresAt?: unknown; settings?: SerializedPeerSettings };
+  let value: { serverName?: unknown; session?: unknown; expiresAt?: unknown; settings?: unknown };
   try {
     value = JSON.parse(text) as typeof value;
   } catch {
@@ -131,12 +131,14 @@ export function decodeStoredSession(text: string): { serverName: string; session
   if (typeof value.serverName !== 'string' || value.serverName === '') throw new CredentialsError('serverName', 'is missing');
   if (typeof value.session !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(value.session)) throw new CredentialsError('session', 'must be base64');
   if (typeof value.expiresAt !== 'number') throw new CredentialsError('expiresAt', 'must be a number');
+  const settings = value.settings;
+  if (settings !== undefined && !isSerializedPeerSettings(settings)) throw new CredentialsError('settings', serializedPeerSettingsShape);
   return {
     serverName: value.serverName,
     session: {
       session: new Secret(Uint8Array.from(Buffer.from(value.session, 'base64')), 'session ticket'),
       expiresAt: value.expiresAt,
-      ...(value.settings === undefined ? {} : { settings: deserializePeerSettings(value.settings) }),
+      ...(settings === undefined ? {} : { settings: deserializePeerSettings(settings) }),
     },
   };
 }

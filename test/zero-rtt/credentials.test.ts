@@ -163,6 +163,9 @@ describe('worker credentials', () => {
     const error = refusal(() => loadChainCredentials({ text: JSON.stringify(swapped) }));
     expect(error.field).toBe('chain.certPem');
     expect(error.message).not.toContain('PRIVATE KEY');
+    // Settings that are not what the generator writes, with the digest recomputed.
+    const badSettings = redigest({ ...wireChain, chain: { ...(wireChain.chain as Record<string, unknown>), settings: { maxFieldSectionSize: 0, qpackMaxTableCapacity: 0, qpackBlockedStreams: 0 } } });
+    expect(refusal(() => loadChainCredentials({ text: JSON.stringify(badSettings) })).field).toBe('chain.settings');
   });
 
   it('refuses a truncated ticket key, even with a recomputed digest', () => {

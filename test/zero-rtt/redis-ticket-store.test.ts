@@ -36,6 +36,11 @@ describe('RedisTicketStore against a real redis-server', () => {
       await inspector.set('test:corrupt', 'not json');
       expect(await store.get('corrupt')).toBeUndefined();
       expect(await inspector.exists('test:corrupt')).toBe(0);
+      // An entry whose settings are not what the store writes is dropped, not handed to a connection.
+      const entry = JSON.parse((await inspector.get('test:w1')) as string) as Record<string, unknown>;
+      await inspector.set('test:tampered', JSON.stringify({ ...entry, st: { maxFieldSectionSize: -1, qpackMaxTableCapacity: 0, qpackBlockedStreams: 0 } }));
+      expect(await store.get('tampered')).toBeUndefined();
+      expect(await inspector.exists('test:tampered')).toBe(0);
       await store.delete('w1');
       expect(await store.get('w1')).toBeUndefined();
       await store.set('gone', session('x', Date.now() - 1));

@@ -83,4 +83,21 @@ describe('encodeStoredSession / decodeStoredSession', () => {
       expect(decoded.session.settings).toEqual(stored.settings);
     }
   });
+
+  it('refuse settings of the wrong shape, naming the field: they would bound what the client sends in 0-RTT', () => {
+    const text = encodeStoredSession('w1.fn.qfaas.internal', { ...session('ticket'), settings: { maxFieldSectionSize: 100, qpackMaxTableCapacity: 0, qpackBlockedStreams: 0 } });
+    const good = JSON.parse(text) as { settings: Record<string, unknown> };
+    const hostile: unknown[] = [
+      'big',
+      null,
+      { ...good.settings, maxFieldSectionSize: -1 },
+      { ...good.settings, maxFieldSectionSize: 1.5 },
+      { ...good.settings, maxFieldSectionSize: '65536' },
+      { ...good.settings, qpackMaxTableCapacity: -4 },
+      { maxFieldSectionSize: 100 },
+    ];
+    for (const settings of hostile) {
+      expect(() => decodeStoredSession(JSON.stringify({ ...good, settings }))).toThrowError(expect.objectContaining({ code: 'QFAAS_INVALID_CREDENTIALS', field: 'settings' }));
+    }
+  });
 });

@@ -72,3 +72,19 @@ export function deserializePeerSettings(value: SerializedPeerSettings): Http3Pee
     qpackBlockedStreams: value.qpackBlockedStreams,
   };
 }
+
+/** What {@link isSerializedPeerSettings} demands, for error messages. */
+export const serializedPeerSettingsShape =
+  'must be { maxFieldSectionSize: a positive integer or null, qpackMaxTableCapacity and qpackBlockedStreams: non-negative integers }';
+
+/**
+ * True when a value read back from JSON (a session file, a shared store) has the shape
+ * {@link serializePeerSettings} writes. Settings bound what the client sends in 0-RTT, so a
+ * tampered or corrupt value must not reach the connection.
+ */
+export function isSerializedPeerSettings(value: unknown): value is SerializedPeerSettings {
+  if (typeof value !== 'object' || value === null) return false;
+  const { maxFieldSectionSize, qpackMaxTableCapacity, qpackBlockedStreams } = value as Record<string, unknown>;
+  const count = (n: unknown, min: number) => typeof n === 'number' && Number.isSafeInteger(n) && n >= min;
+  return (maxFieldSectionSize === null || count(maxFieldSectionSize, 1)) && count(qpackMaxTableCapacity, 0) && count(qpackBlockedStreams, 0);
+}
