@@ -12,7 +12,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
+import { getResponseInfo, InvokerClient } from '../src/invoker-client/index.js';
 import { createQuicClient, createQuicConfig, defaultAdmission, type QuicConnection, type QuicEndpointStats } from '../src/transport/index.js';
 import { encodeFrameHeader, frameType } from '../src/transport/h3/frames.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../src/zero-rtt/index.js';
@@ -103,9 +103,9 @@ function honestInvoker(provisioned: Provisioned, port: number): { invoker: Invok
     async request() {
       invoker.closeIdleConnections();
       const started = performance.now();
-      const response = await invoker.fetch(target);
+      const response = await invoker.fetch(`https://${target.serverName}/`, { connectTo: target });
       if ((await response.text()) !== 'still here') throw new Error('wrong answer');
-      return { ms: performance.now() - started, early: getTransportInfo(response)?.earlyDataAccepted === true };
+      return { ms: performance.now() - started, early: getResponseInfo(response)?.earlyData === true };
     },
   };
 }

@@ -23,7 +23,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getTransportInfo, InvokerClient, type InvokerResponse } from '../src/invoker-client/index.js';
+import { getResponseInfo, InvokerClient, type InvokerResponse } from '../src/invoker-client/index.js';
 import {
   connectHttp3,
   createQuicClient,
@@ -170,19 +170,23 @@ async function invokerClient(layer: 'lean' | 'guarded' | 'web'): Promise<{ fresh
   const target = { serverName: provisioned[layer].serverName, host, port: ports.layers[layer] };
   const exchange = async (client: InvokerClient, method: Method) => {
     if (layer === 'web') {
-      const response = await client.fetch(target, method === 'POST' ? { method, body: payload } : {});
+      const response = await client.fetch(`https://${target.serverName}/`, {
+        ...(method === 'POST' ? { method, body: payload } : {}),
+        connectTo: { host: target.host, port: target.port },
+      });
       expectBytes((await response.arrayBuffer()).byteLength);
-      return getTransportInfo(response);
+      const info = getResponseInfo(response);
+      return { accepted: info?.earlyData === true, attempted: info?.transport?.earlyDataAttempted === true };
     }
     const response: InvokerResponse = await client.request({ ...target, ...(method === 'POST' ? { method, body: payload } : {}) });
     expectBytes((await response.body.bytes()).byteLength);
-    return response.transport;
+    return { accepted: response.earlyData, attempted: response.transport.earlyDataAttempted };
   };
   return {
     async fresh(method) {
       fresh.closeIdleConnections();
       const info = await exchange(fresh, method);
-      checkEarly(method, info?.earlyDataAccepted === true, info?.earlyData !== false);
+      checkEarly(method, info.accepted, info.attempted);
     },
     async warm() {
       await exchange(warm, 'GET');

@@ -8,7 +8,7 @@
  * Run: npx tsx examples/gateway-worker.ts
  */
 import { createHandlerServer } from 'qfaas/handler-server';
-import { getTransportInfo, InvokerClient } from 'qfaas/invoker-client';
+import { getResponseInfo, InvokerClient } from 'qfaas/invoker-client';
 import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator } from 'qfaas/zero-rtt';
 
 // Control plane.
@@ -28,11 +28,13 @@ const server = await createHandlerServer({
 const ticketStore = new MemoryTicketStore();
 await ticketStore.set(serverName, session);
 const invoker = new InvokerClient({ ca, certificate: await generator.invokerCertificate(), ticketStore });
-const target = { serverName, host: '127.0.0.1', port: server.address.port };
+// The URL names the worker as its certificate does; connectTo says where it listens.
+const url = `https://${serverName}/`;
+const connectTo = { host: '127.0.0.1', port: server.address.port };
 
 for (const init of [{}, { method: 'POST', body: 'order #1' }, {}] as RequestInit[]) {
-  const response = await invoker.fetch(target, init);
-  console.log(await response.json(), getTransportInfo(response));
+  const response = await invoker.fetch(url, { ...init, connectTo });
+  console.log(await response.json(), getResponseInfo(response));
 }
 console.log(invoker.metrics());
 await invoker.close();

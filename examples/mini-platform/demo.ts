@@ -4,7 +4,7 @@
  * cost: the first request to a cold worker, non-continuous requests (a new connection each time),
  * continuous requests (one warm connection), a POST, and a chain of 6 functions.
  */
-import { getTransportInfo } from 'qfaas/invoker-client';
+import { getResponseInfo } from 'qfaas/invoker-client';
 import type { HttpHops } from './http-hops.js';
 import { MiniPlatform } from './platform.js';
 
@@ -37,7 +37,7 @@ async function scenarios(hops: 'quic' | HttpHops): Promise<Map<string, Result>> 
       const text = await response.text();
       times.push(performance.now() - t);
       if (expect !== undefined && text !== expect) throw new Error(`${name} returned ${text}`);
-      if (getTransportInfo(response)?.earlyDataAccepted === true) early++;
+      if (getResponseInfo(response)?.earlyData === true) early++;
       tick(label(name));
     }
     results.set(name, { ms: median(times), early: hops === 'quic' ? `${early}/${count}` : '—' });

@@ -85,7 +85,10 @@ export class HttpHopClient {
     this.#agent = this.#newAgent();
   }
 
-  fetch(target: { serverName: string; host: string; port: number; path?: string }, init: RequestInit = {}): Promise<Response> {
+  /** `InvokerClient.fetch`'s arguments: the URL names the server, `connectTo` says where it listens. */
+  fetch(input: string, init: RequestInit & { connectTo: { host: string; port: number } }): Promise<Response> {
+    const url = new URL(input);
+    const target = { serverName: url.hostname, host: init.connectTo.host, port: init.connectTo.port, path: `${url.pathname}${url.search}` };
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((value, name) => (headers[name] = value));
     const module = this.#hops === 'http' ? http : https;
@@ -95,7 +98,7 @@ export class HttpHopClient {
         {
           host: target.host,
           port: target.port,
-          path: target.path ?? '/',
+          path: target.path,
           method: init.method ?? 'GET',
           headers,
           agent: this.#agent,

@@ -13,13 +13,13 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createChainGateway, type ChainCaller, type ChainGateway } from 'qfaas/chain';
 import { checkRequestTarget } from 'qfaas/handler-server';
-import { getTransportInfo, InvokerClient, type InvokerTarget } from 'qfaas/invoker-client';
+import { getResponseInfo, InvokerClient, type InvokerTarget } from 'qfaas/invoker-client';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from 'qfaas/zero-rtt';
 import { createHttpServer, HttpHopClient, type HttpHops } from './http-hops.js';
 
 /** The gateway's client towards workers: the qfaas InvokerClient, or the HTTP(S) comparison. */
 export interface HopClient {
-  fetch(target: InvokerTarget, init?: RequestInit): Promise<Response>;
+  fetch(input: string, init: RequestInit & { connectTo: { host: string; port: number } }): Promise<Response>;
   closeIdleConnections(): void;
   close(): Promise<void>;
 }
@@ -159,7 +159,7 @@ export class MiniPlatform {
         const name = /^\/function\/([a-z0-9-]+)$/.exec(url.pathname)?.[1];
         if (name === undefined) return new Response('use /function/<name>\n', { status: 404 });
         const target = await (platform as MiniPlatform).instanceFor(name);
-        return httpInvoker.fetch({ ...target, path: `/${url.search}` }, { method: request.method, headers: request.headers, ...(request.body === null ? {} : { body: request.body }) });
+        return httpInvoker.fetch(`https://${target.serverName}/${url.search}`, { method: request.method, headers: request.headers, ...(request.body === null ? {} : { body: request.body }), connectTo: target });
       });
       await new Promise<void>((resolve) => gatewayServer.listen(0, gatewayHost, () => resolve()));
       chainGatewayPort = (gatewayServer.address() as { port: number }).port;
@@ -230,7 +230,7 @@ export class MiniPlatform {
     const instance = this.#instances.get(name);
     if (instance !== undefined) instance.active++;
     try {
-      return await this.invoker.fetch({ ...target, path: init.path ?? '/' }, init);
+      return await this.invoker.fetch(`https://${target.serverName}${init.path ?? '/'}`, { ...init, connectTo: target });
     } finally {
       if (instance !== undefined) {
         instance.active--;
@@ -333,8 +333,7 @@ export class MiniPlatform {
         path: `${rest ?? '/'}${url.search}`,
         ...(hasBody ? { body: Readable.toWeb(request) as unknown as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
       } as RequestInit & { path: string });
-      const info = getTransportInfo(result);
-      const out: Record<string, string> = { 'x-qfaas-early-data': String(info?.earlyDataAccepted ?? false) };
+      const out: Record<string, string> = { 'x-qfaas-early-data': String(getResponseInfo(result)?.earlyData ?? false) };
       result.headers.forEach((value, key) => (out[key] = value));
       response.writeHead(result.status, out);
       if (result.body === null) response.end();

@@ -57,10 +57,11 @@ if (hops === 'quic') {
       const callId = (parent instanceof Request ? parent.headers : parent)?.get('x-call-id');
       if (callId) headers.set('x-call-id', callId);
       if (newConnections) client.closeIdleConnections();
-      return client.fetch(
-        { serverName: chainCredentials?.gatewayServerName ?? 'gateway', host: gatewayHost, port: Number(gatewayPort), path: `/function/${name}` },
-        { ...rest, headers },
-      );
+      return client.fetch(`https://${chainCredentials?.gatewayServerName ?? 'gateway'}/function/${name}`, {
+        ...rest,
+        headers,
+        connectTo: { host: gatewayHost, port: Number(gatewayPort) },
+      });
     },
     invokeAsync: async () => new Response('async calls are not part of the comparison runs\n', { status: 501 }),
   };

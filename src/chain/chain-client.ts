@@ -186,7 +186,7 @@ export class ChainClient {
       const value = parentHeaders?.get(name);
       if (value !== null && value !== undefined && !headers.has(name)) headers.set(name, value);
     }
-    return this.#invoker.fetch({ serverName: this.#gatewayServerName, ...this.#gateway, path }, { ...requestInit, headers });
+    return this.#invoker.fetch(`https://${this.#gatewayServerName}${path}`, { ...requestInit, headers, connectTo: this.#gateway });
   }
 }
 

@@ -1,13 +1,13 @@
 export { InvokerError, isInvokerError, type InvokerErrorCode } from '../errors.js';
 export {
-  getTransportInfo,
   InvokerClient,
   type InvokerClientOptions,
   type InvokerRequestOptions,
   type InvokerResponse,
   type InvokerTarget,
-  type TransportInfo,
 } from './invoker-client.js';
+export type { InvokerFetchInit } from './fetch-arguments.js';
+export { getResponseInfo, type ResponseInfo, type TransportInfo } from '../transport/h3/response-info.js';
 export { latencyBuckets, prometheusText, type InvokerMetricsSnapshot } from './metrics.js';
 export type { MessageBody } from '../transport/h3/message-body.js';
 export type { IncomingHeaders, OutgoingHeaders } from '../transport/h3/header-fields.js';

@@ -13,7 +13,9 @@ import type { BodyInput } from '../transport/h3/message-writer.js';
 import type { Field } from '../transport/h3/qpack/field-section.js';
 import { connectHttp3 } from '../transport/h3/client.js';
 import type { Http3PeerSettings } from '../transport/h3/settings.js';
+import type { TransportInfo } from '../transport/h3/response-info.js';
 import { webResponse } from '../transport/h3/web-adapters.js';
+import { leanOptionsFromFetch, type InvokerFetchInit } from './fetch-arguments.js';
 import { MemoryTicketStore } from '../zero-rtt/memory-ticket-store.js';
 import { Secret } from '../zero-rtt/secret.js';
 import { FailSafeTicketStore, type StoredSession, type TicketStore } from '../zero-rtt/ticket-store.js';
@@ -57,29 +59,6 @@ export interface InvokerRequestOptions extends InvokerTarget {
 /** A response from {@link InvokerClient.request} (undici's `ResponseData`, plus transport facts). */
 export interface InvokerResponse extends Http3ResponseData {
   transport: TransportInfo;
-}
-
-/** Transport facts of a response from {@link InvokerClient.request} or {@link InvokerClient.fetch}. */
-export interface TransportInfo {
-  /** The request left in 0-RTT early data. */
-  earlyData: boolean;
-  /** It did, and the worker accepted it (did not make it wait for the handshake). */
-  earlyDataAccepted: boolean;
-  /** The connection resumed a TLS session. */
-  resumed: boolean;
-  /** The request used a connection that was already open. */
-  reusedConnection: boolean;
-  /** Handshake time of the connection the request opened; undefined when it reused one. */
-  handshakeMs: number | undefined;
-  /** How many attempts the request took (2 after a retry). */
-  attempts: number;
-}
-
-const transportInfo = new WeakMap<Response, TransportInfo>();
-
-/** Transport facts of a response returned by an invoker. */
-export function getTransportInfo(response: Response): TransportInfo | undefined {
-  return transportInfo.get(response);
 }
 
 /** Options of `InvokerClient` (defaults in `invokerDefaults`). */
@@ -223,7 +202,7 @@ export class InvokerClient {
     for (let attempt = 1; ; attempt++) {
       try {
         const response = await this.#attempt(options, attempt);
-        if (response.statusCode === 425 && attempt === 1 && replayable && response.transport.earlyData) {
+        if (response.statusCode === 425 && attempt === 1 && replayable && response.transport.earlyDataAttempted) {
           // RFC 8470 section 5.2: the worker wants it after the handshake; it was not processed.
           response.body.cancel();
           this.#metrics.retries++;
@@ -240,15 +219,16 @@ export class InvokerClient {
   }
 
   /**
-   * The web form of {@link request}: `init` as for `fetch()`, a web `Response` back (its transport
-   * facts from {@link getTransportInfo}). Same errors as `request`.
+   * The web form of {@link request}, with `fetch()`'s arguments: the URL names the worker by the
+   * name its certificate carries (`https://<serverName>/<path>`), and `init.connectTo` gives its
+   * address when that name does not resolve to it. A web `Response` back; its facts, and how the
+   * invoker got it, from `getResponseInfo(response)`. Same errors as `request`, and a
+   * QfaasConfigError for a URL that is not https.
    */
-  async fetch(target: InvokerTarget, init: RequestInit = {}): Promise<Response> {
-    const options = await leanOptions(target, init);
+  async fetch(input: string | URL | Request, init: InvokerFetchInit = {}): Promise<Response> {
+    const options = await leanOptionsFromFetch(input, init);
     const response = await this.request(options);
-    const web = webResponse(response, options.method ?? 'GET');
-    transportInfo.set(web, response.transport);
-    return web;
+    return webResponse(response, options.method ?? 'GET', response.transport);
   }
 
   async #attempt(options: InvokerRequestOptions, attempt: number): Promise<InvokerResponse> {
@@ -324,8 +304,7 @@ export class InvokerClient {
       const handshake = quic.handshakeInfo ?? (await abort.wait(quic.handshake));
       const response = data as InvokerResponse;
       response.transport = {
-        earlyData,
-        earlyDataAccepted: earlyData && handshake.earlyDataAccepted,
+        earlyDataAttempted: earlyData,
         resumed: handshake.resumed,
         reusedConnection: reused,
         handshakeMs: reused ? undefined : handshake.handshakeMs,
@@ -612,40 +591,3 @@ function flatHeaders(headers: OutgoingHeaders | undefined): string[] {
   return flat;
 }
 
-/**
- * `fetch()`'s arguments as lean options. Headers and bodies the lean form takes as they are go
- * straight through; other body types (Blob, FormData, URLSearchParams) are read once through a
- * web `Request`, which also supplies their content-type, so a retry can send them again.
- */
-async function leanOptions(target: InvokerTarget, init: RequestInit): Promise<InvokerRequestOptions> {
-  const method = normalizeMethod(init.method ?? 'GET');
-  const signal = init.signal ?? undefined;
-  const headers: Field[] = [];
-  const body = init.body;
-  let leanBody: BodyInput;
-  if (body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof ReadableStream) {
-    if (init.headers !== undefined || typeof body === 'string') {
-      const webHeaders = new Headers(init.headers);
-      if (typeof body === 'string' && !webHeaders.has('content-type')) webHeaders.set('content-type', 'text/plain;charset=UTF-8');
-      appendWebHeaders(headers, webHeaders);
-    }
-    leanBody = body instanceof ArrayBuffer ? new Uint8Array(body) : (body as BodyInput);
-  } else {
-    const request = new Request(`https://${target.serverName}/`, { method, headers: init.headers, body } as RequestInit);
-    appendWebHeaders(headers, request.headers);
-    leanBody = new Uint8Array(await request.arrayBuffer());
-  }
-  return {
-    ...target,
-    method,
-    ...(headers.length === 0 ? {} : { headers: headers.flat() }),
-    ...(leanBody === undefined || leanBody === null ? {} : { body: leanBody }),
-    ...(signal === undefined ? {} : { signal }),
-  };
-}
-
-/** fetch() upper-cases the standard methods only (Fetch standard, "normalize a method"). */
-function normalizeMethod(method: string): string {
-  const upper = method.toUpperCase();
-  return ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'].includes(upper) ? upper : method;
-}

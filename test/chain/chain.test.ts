@@ -3,8 +3,9 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callIdOf, createChainClient, createChainGateway, isFunctionError, isPlatformError, type ChainClient, type ChainGateway } from '../../src/chain/index.js';
 import { createHandlerServer, type HandlerServer, type RequestHandler } from '../../src/handler-server/index.js';
-import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
+import { getResponseInfo, InvokerClient } from '../../src/invoker-client/index.js';
 import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type PlatformCA, type WorkerCredentials } from '../../src/zero-rtt/index.js';
+import { fetchTarget } from '../helpers/fetch-target.js';
 
 describe('function chains through the chain gateway', () => {
   let ca: PlatformCA;
@@ -97,12 +98,12 @@ describe('function chains through the chain gateway', () => {
     const cold = workers.get('secret') as { client: ChainClient };
     const response = await cold.client.invoke('f6');
     expect(response.headers.get('x-qfaas-early-data')).toBe('1');
-    expect(getTransportInfo(response)).toMatchObject({ earlyData: true, earlyDataAccepted: true });
+    expect(getResponseInfo(response)).toMatchObject({ earlyData: true, transport: { earlyDataAttempted: true } });
     expect(await response.text()).toMatch(/^f6/);
     // The connection to the gateway is reused for the next call.
     const again = await cold.client.invoke('f6');
     await again.text();
-    expect(getTransportInfo(again)?.reusedConnection).toBe(true);
+    expect(getResponseInfo(again)?.transport?.reusedConnection).toBe(true);
   });
 
 
@@ -113,10 +114,10 @@ describe('function chains through the chain gateway', () => {
     client.closeIdleConnections();
     const response = await client.invoke('f6');
     expect(await response.text()).toMatch(/^f6/);
-    const info = getTransportInfo(response);
-    expect(info?.reusedConnection).toBe(false);
+    const info = getResponseInfo(response);
+    expect(info?.transport?.reusedConnection).toBe(false);
     // The ticket the gateway issued on the first connection, not only the generator's session.
-    expect(info).toMatchObject({ earlyData: true, earlyDataAccepted: true });
+    expect(info).toMatchObject({ earlyData: true, transport: { earlyDataAttempted: true } });
     expect(client.metrics().zeroRttAccepted).toBe(before.zeroRttAccepted + 1);
   });
   it('a caller outside the allow-list is refused', async () => {
@@ -138,12 +139,12 @@ describe('function chains through the chain gateway', () => {
       const target = { serverName: chain.gatewayServerName, host: '127.0.0.1', port: gateway.address.port };
       const callsBefore = gateway.metrics().calls;
       for (const path of ['/function/f6//127.0.0.1:9/latest/meta-data', '/function/f6/\\127.0.0.1:9/x', '/function/f6/a//b', '/function/f6/%5c127.0.0.1/x']) {
-        const response = await raw.fetch({ ...target, path });
+        const response = await fetchTarget(raw, { ...target, path });
         expect(response.status, path).toBe(400);
         await response.arrayBuffer();
       }
       expect(gateway.metrics().calls).toBe(callsBefore);
-      const fine = await raw.fetch({ ...target, path: '/function/f6/sub/path?q=1' });
+      const fine = await fetchTarget(raw, { ...target, path: '/function/f6/sub/path?q=1' });
       expect(fine.status).toBe(200);
       await fine.arrayBuffer();
     } finally {

@@ -79,7 +79,7 @@ describe('chain.request (lean) through the chain gateway', () => {
   it("a cold worker's first lean call leaves in 0-RTT: the transport says so and the gateway marks it", async () => {
     const cold = testbed.client('c');
     const response = await cold.request('c', { method: 'PUT', body: 'idempotent' });
-    expect(response.transport).toMatchObject({ earlyData: true, earlyDataAccepted: true, reusedConnection: false });
+    expect(response).toMatchObject({ earlyData: true, transport: { earlyDataAttempted: true, reusedConnection: false } });
     expect(response.headers[chainHeaders.earlyData]).toBe('1');
     expect(await response.body.text()).toContain('body idempotent');
     const again = await cold.request('c');
@@ -119,7 +119,7 @@ describe('chain.request (lean) through the chain gateway', () => {
     // A fresh client: its first call reaches the gateway in early data.
     const cold = testbed.client('c');
     const missing = await cold.request('nope');
-    expect(missing.transport.earlyData).toBe(true);
+    expect(missing.transport.earlyDataAttempted).toBe(true);
     expect(missing.statusCode).toBe(503);
     expect(missing.headers[chainHeaders.error]).toBe('platform');
     expect(missing.headers[chainHeaders.earlyData]).toBe('1');
@@ -160,7 +160,7 @@ describe('chain.request (lean) through the chain gateway', () => {
       const before = runs.get('orders') ?? 0;
       const deferredBefore = guard.metrics().earlyDeferred;
       const response = await client.request('orders', { method: 'POST', body: 'captured' });
-      expect(response.transport.earlyData).toBe(true);
+      expect(response.transport.earlyDataAttempted).toBe(true);
       expect(response.headers[chainHeaders.earlyData]).toBeUndefined();
       expect(await response.body.text()).toBe('ordered captured');
       expect(runs.get('orders')).toBe(before + 1);

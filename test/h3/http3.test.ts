@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { getHttp3ResponseInfo, h3ErrorCodes, Http3Connection, Http3Error, Http3FieldSectionTooLargeError, Http3GoawayError, type Field, type Http3Handler, type Http3RequestInfo, type Http3WebRequestInfo } from '../../src/transport/index.js';
+import { getResponseInfo, h3ErrorCodes, Http3Connection, Http3Error, Http3FieldSectionTooLargeError, Http3GoawayError, type Field, type Http3Handler, type Http3RequestInfo, type Http3WebRequestInfo } from '../../src/transport/index.js';
 import { encodeFieldSection } from '../../src/transport/h3/qpack/field-section.js';
 import { encodeFrame, encodeGoawayFrame, encodePushPromiseFrame, encodeSettingsFrame, encodeStreamType, frameType, streamType } from '../../src/transport/h3/frames.js';
 import { fakeTransportPair, getFields, settle, type FakeStream, type FakeTransport } from '../helpers/fake-h3-transport.js';
@@ -65,7 +65,7 @@ describe('HTTP/3 over an in-memory transport that delivers one byte at a time', 
     expect(response.status).toBe(201);
     expect(response.headers.get('x-handled')).toBe('yes');
     expect(await response.text()).toBe('GET /hello  early=false');
-    expect(getHttp3ResponseInfo(response)).toMatchObject({ streamId: 0, earlyData: false });
+    expect(getResponseInfo(response)).toMatchObject({ streamId: 0, earlyData: false });
   });
 
   it('POST: a streamed request body arrives whole, and headers pass through', async () => {
@@ -153,7 +153,7 @@ describe('HTTP/3 over an in-memory transport that delivers one byte at a time', 
     const { client } = pair({ earlyDataAccepted: true });
     const response = await client.fetch(new Request(`${origin}/early`));
     expect(await response.text()).toBe('GET /early  early=true');
-    expect(getHttp3ResponseInfo(response)?.earlyData).toBe(true);
+    expect(getResponseInfo(response)?.earlyData).toBe(true);
   });
 
   it('HEAD and 204 responses have no body', async () => {
@@ -299,7 +299,7 @@ describe('HTTP/3 over an in-memory transport that delivers one byte at a time', 
     const response = await pending;
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('ok');
-    expect((await getHttp3ResponseInfo(response)?.trailers)?.get('x-trailer')).toBe('yes');
+    expect((await getResponseInfo(response)?.trailers)?.get('x-trailer')).toBe('yes');
   });
 
   it('ignores unknown frame types, unknown stream types and reserved settings', async () => {

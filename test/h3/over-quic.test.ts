@@ -5,7 +5,7 @@ import {
   createHttp3Server,
   createQuicClient,
   createQuicConfig,
-  getHttp3ResponseInfo,
+  getResponseInfo,
   type Http3Server,
   type QuicEndpoint,
 } from '../../src/transport/index.js';
@@ -50,7 +50,7 @@ describe('HTTP/3 over the QUIC transport on loopback', () => {
     );
     const response = await first.fetch(new Request(url('/one')));
     expect(await response.text()).toBe('hello /one');
-    expect(getHttp3ResponseInfo(response)?.earlyData).toBe(false);
+    expect(getResponseInfo(response)?.earlyData).toBe(false);
     const remembered = await first.peerSettings;
     expect(remembered.maxFieldSectionSize).toBe(65_536);
     first.close();
@@ -61,11 +61,11 @@ describe('HTTP/3 over the QUIC transport on loopback', () => {
     );
     const early = await second.fetch(new Request(url('/two')));
     expect(await early.text()).toBe('hello /two');
-    expect(getHttp3ResponseInfo(early)?.earlyData).toBe(true);
+    expect(getResponseInfo(early)?.earlyData).toBe(true);
     // A request made after the handshake on the same connection is not early data.
     const later = await second.fetch(new Request(url('/three')));
     await later.text();
-    expect(getHttp3ResponseInfo(later)?.earlyData).toBe(false);
+    expect(getResponseInfo(later)?.earlyData).toBe(false);
     expect(seen.filter((s) => s.path !== '/count')).toEqual([
       { path: '/one', earlyData: false },
       { path: '/two', earlyData: true },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvokerError } from '../../src/invoker-client/index.js';
 import { usePlatformTestbed } from '../helpers/platform.js';
+import { fetchTarget } from '../helpers/fetch-target.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -27,18 +28,18 @@ describe('draining worker (issue 12 item 5)', () => {
       return new Response(`done ${path}`);
     });
     const pooled = invoker(provisioned);
-    expect(await (await pooled.fetch({ ...target, path: '/warm' })).text()).toBe('done /warm');
-    const inFlight = outcome(pooled.fetch({ ...target, path: '/slow' }, { method: 'POST', body: 'x' }));
+    expect(await (await fetchTarget(pooled, { ...target, path: '/warm' })).text()).toBe('done /warm');
+    const inFlight = outcome(fetchTarget(pooled, { ...target, path: '/slow' }, { method: 'POST', body: 'x' }));
     await sleep(100);
     const closing = server.close({ timeoutMs: 3_000 });
     // Right after close(): on the pooled connection (GOAWAY may not have arrived yet) ...
-    const onPooled = outcome(pooled.fetch({ ...target, path: '/late-pooled' }, { method: 'POST', body: 'x' }));
+    const onPooled = outcome(fetchTarget(pooled, { ...target, path: '/late-pooled' }, { method: 'POST', body: 'x' }));
     await sleep(200);
     // ... and from invokers opening new connections, in 0-RTT and after a handshake.
-    const fresh0Rtt = outcome(invoker(provisioned).fetch({ ...target, path: '/late-0rtt' }));
-    const freshPost = outcome(invoker(undefined).fetch({ ...target, path: '/late-post' }, { method: 'POST', body: 'x' }));
+    const fresh0Rtt = outcome(fetchTarget(invoker(provisioned), { ...target, path: '/late-0rtt' }));
+    const freshPost = outcome(fetchTarget(invoker(undefined), { ...target, path: '/late-post' }, { method: 'POST', body: 'x' }));
     // And the pooled invoker again, now that it knows.
-    const again = outcome(pooled.fetch({ ...target, path: '/late-again' }, { method: 'POST', body: 'x' }));
+    const again = outcome(fetchTarget(pooled, { ...target, path: '/late-again' }, { method: 'POST', body: 'x' }));
     const late = await Promise.all([onPooled, fresh0Rtt, freshPost, again]);
     for (const error of late) {
       expect(error).toBeInstanceOf(InvokerError);
@@ -60,7 +61,7 @@ describe('draining worker (issue 12 item 5)', () => {
       return new Response('too late');
     });
     const client = invoker(provisioned);
-    const cut = outcome(client.fetch({ ...target, path: '/long' }, { method: 'POST', body: 'x' }));
+    const cut = outcome(fetchTarget(client, { ...target, path: '/long' }, { method: 'POST', body: 'x' }));
     await sleep(150);
     await server.close({ timeoutMs: 300 });
     const error = await cut;
@@ -76,9 +77,9 @@ describe('draining worker (issue 12 item 5)', () => {
       return new Response('ok');
     });
     const client = invoker(provisioned);
-    await (await client.fetch(target)).text();
+    await (await fetchTarget(client, target)).text();
     const closing = server.close({ timeoutMs: 1_000 });
-    const results = await Promise.all([0, 1, 2].map(() => outcome(client.fetch(target, { method: 'PUT', body: 'x' }))));
+    const results = await Promise.all([0, 1, 2].map(() => outcome(fetchTarget(client, target, { method: 'PUT', body: 'x' }))));
     await closing;
     for (const error of results) expect(error).toMatchObject({ code: 'QFAAS_WORKER_DRAINING', retryable: true, mayHaveRun: false });
     expect(ran).toBe(1);
@@ -98,7 +99,7 @@ describe('draining worker (issue 12 item 5)', () => {
       return new Response(body);
     });
     const client = invoker(provisioned);
-    const pending = client.fetch(target);
+    const pending = fetchTarget(client, target);
     await sleep(100);
     // GOAWAY reaches the invoker before the response's header section does.
     const closing = server.close({ timeoutMs: 3_000 });

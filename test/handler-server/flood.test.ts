@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandlerServer, type HandlerServer } from '../../src/handler-server/index.js';
-import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
+import { getResponseInfo, InvokerClient } from '../../src/invoker-client/index.js';
 import { createQuicConfig } from '../../src/transport/index.js';
 import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type PlatformCA, type Provisioned } from '../../src/zero-rtt/index.js';
 import { flood, genuineInitials, openSilentPeer, type SilentPeer } from '../helpers/attack-traffic.js';
+import { fetchTarget } from '../helpers/fetch-target.js';
 
 const collect = (globalThis as { gc?: () => void }).gc;
 const mib = 1024 * 1024;
@@ -58,7 +59,7 @@ describe('a flood of Initials from an address that never answers', () => {
     const initials = genuineInitials(3000, attackerConfig, provisioned.serverName);
     const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: worker.address.port };
     // Warm up (one honest request), so that the baseline includes what any served worker holds.
-    await (await invoker.fetch(target)).text();
+    await (await fetchTarget(invoker, target)).text();
     invoker.closeIdleConnections();
     const baseline = await settledRss();
 
@@ -73,7 +74,7 @@ describe('a flood of Initials from an address that never answers', () => {
     // An honest request in the middle of the flood.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const started = performance.now();
-    const response = await invoker.fetch(target);
+    const response = await fetchTarget(invoker, target);
     const honestMs = performance.now() - started;
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('still here');
@@ -89,7 +90,7 @@ describe('a flood of Initials from an address that never answers', () => {
     expect(peakConnections).toBeLessThanOrEqual(110);
     // Within seconds, not the 30 s of the lockout (the request went through a Retry or not).
     expect(honestMs).toBeLessThan(5000);
-    expect(getTransportInfo(response)?.earlyData).toBe(true);
+    expect(getResponseInfo(response)?.transport?.earlyDataAttempted).toBe(true);
     // Bytes back per byte of flood: Retries are small, and the 3x limit caps the rest.
     expect(attacker.counts.received).toBeLessThan(0.5 * attacker.counts.sent);
 

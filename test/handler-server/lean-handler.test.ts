@@ -41,7 +41,7 @@ describe('createHandlerServer({ onRequest }) — the lean handler form', () => {
       const client = invoker(provisioned, { zeroRtt: 'always', transport: { maxIdleTimeoutMs: 1000 } });
       const response = await client.request({ serverName: provisioned.serverName, host: '127.0.0.1', port: relay.port, method: 'POST', path: '/increment', body: 'add one' });
       expect(await response.body.text()).toBe('POST add one early=true');
-      expect(response.transport).toMatchObject({ earlyData: true, earlyDataAccepted: true });
+      expect(response).toMatchObject({ earlyData: true, transport: { earlyDataAttempted: true } });
       expect(executions).toBe(1);
       const [flight] = relay.firstFlights() as [Uint8Array[]];
       expect(flight.length).toBeGreaterThan(0);
@@ -65,7 +65,7 @@ describe('createHandlerServer({ onRequest }) — the lean handler form', () => {
     const rejecting = await leanWorker(handler, { replayGuard: { ineligible: 'reject' } });
     const post = await invoker(rejecting.provisioned, { zeroRtt: 'always' }).request({ ...rejecting.target, method: 'POST', body: 'not idempotent' });
     expect(await post.body.text()).toBe('ran');
-    expect(post.transport).toMatchObject({ attempts: 2, earlyData: false });
+    expect(post).toMatchObject({ transport: { attempts: 2, earlyDataAttempted: false } });
     expect(rejecting.server.metrics().replayGuard).toMatchObject({ earlyRejected: 1, earlyAccepted: 0 });
 
     // The worker only accepts early data stamped after this (far future) time: every flight looks captured.
@@ -84,7 +84,7 @@ describe('createHandlerServer({ onRequest }) — the lean handler form', () => {
       return { statusCode: 200 };
     });
     const response = await invoker(provisioned, { zeroRtt: 'always' }).request({ ...target, method: 'POST', body: 'x' });
-    expect(response.transport.earlyData).toBe(true);
+    expect(response.transport.earlyDataAttempted).toBe(true);
     expect(response.statusCode).toBe(200);
     expect(seen).toEqual([{ early: false, resumed: true }]);
     expect(server.metrics().replayGuard).toMatchObject({ earlyDeferred: 1, earlyAccepted: 0 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createHandlerServer } from '../../src/handler-server/index.js';
 import { InvokerClient } from '../../src/invoker-client/index.js';
 import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator } from '../../src/zero-rtt/index.js';
+import { fetchTarget } from '../helpers/fetch-target.js';
 
 describe('soak', () => {
   it('100,000 requests: resident memory grows by less than 30 MB after warm-up', async () => {
@@ -26,7 +27,7 @@ describe('soak', () => {
         Array.from({ length: 50 }, async () => {
           while (sent < goal) {
             const n = String(sent++);
-            const text = await (await client.fetch(target, { headers: { 'x-n': n } })).text();
+            const text = await (await fetchTarget(client, target, { headers: { 'x-n': n } })).text();
             if (text !== `ok ${n}`) wrong++;
           }
         }),

@@ -2,12 +2,13 @@ import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWatchdogConfig } from '../../src/handler-server/index.js';
-import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
+import { getResponseInfo, InvokerClient } from '../../src/invoker-client/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
 import { freePort } from '../helpers/ports.js';
 import { spawnTs, waitForStderr } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startUdpRelay, type UdpRelay } from '../helpers/udp-relay.js';
+import { fetchTarget } from '../helpers/fetch-target.js';
 
 describe('QFAAS_REDIS_URL', () => {
   it('is validated without quoting the value (it may hold a password)', () => {
@@ -84,20 +85,20 @@ describe('two qfaas-watchdog replicas of one bundle with QFAAS_REDIS_URL', () =>
   it('a keyed POST run on one replica is answered from Redis by the other, without running again', async () => {
     const [a, b] = replicas.map((replica) => replica.port) as [number, number];
     const init = { method: 'POST', body: 'ten euros', headers: { 'idempotency-key': 'order-42' } };
-    const first = await client.fetch(target(a, '/charge'), init);
+    const first = await fetchTarget(client, target(a, '/charge'), init);
     const firstBody = await first.text();
     expect(first.headers.get('idempotent-replayed')).toBeNull();
-    const repeat = await client.fetch(target(b, '/charge'), init);
+    const repeat = await fetchTarget(client, target(b, '/charge'), init);
     expect(repeat.headers.get('idempotent-replayed')).toBe('true');
     expect(await repeat.text()).toBe(firstBody);
   }, 30_000);
 
   it('a 0-RTT flight captured towards one replica is refused by the other (shared strike register)', async () => {
     const b = (replicas[1] as { port: number }).port;
-    const runs = async () => ((await (await client.fetch(target(b, '/runs'))).json()) as { served: number }).served;
-    const response = await client.fetch(target(relay.port, '/read'));
+    const runs = async () => ((await (await fetchTarget(client, target(b, '/runs'))).json()) as { served: number }).served;
+    const response = await fetchTarget(client, target(relay.port, '/read'));
     expect(await response.json()).toMatchObject({ path: '/read', earlyData: '1' });
-    expect(getTransportInfo(response)).toMatchObject({ earlyData: true, earlyDataAccepted: true });
+    expect(getResponseInfo(response)).toMatchObject({ earlyData: true, transport: { earlyDataAttempted: true } });
     const [flight] = relay.firstFlights() as [Uint8Array[]];
     const before = await runs();
     const socket = dgram.createSocket('udp4');

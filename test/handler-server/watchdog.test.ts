@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
+import { getResponseInfo, InvokerClient } from '../../src/invoker-client/index.js';
 import { parseDuration, readWatchdogConfig, splitCommandLine } from '../../src/handler-server/index.js';
 import { createPlatformCA, encodeCredentials, loadChainCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
 import { freePort } from '../helpers/ports.js';
 import { spawnTs, waitForStderr } from '../helpers/processes.js';
+import { fetchTarget } from '../helpers/fetch-target.js';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -75,21 +76,21 @@ describe('qfaas-watchdog in front of a real function process', () => {
   const target = (path: string) => ({ serverName: provisioned.serverName, host: '127.0.0.1', port: udpPort, path });
 
   it('the first GET is 0-RTT and the function sees Early-Data: 1 (RFC 8470)', async () => {
-    const response = await client.fetch(target('/hello'));
+    const response = await fetchTarget(client, target('/hello'));
     expect(response.headers.get('x-function')).toBe('node-http');
     expect(await response.json()).toEqual({ method: 'GET', path: '/hello', earlyData: '1', requestId: null });
-    expect(getTransportInfo(response)?.earlyData).toBe(true);
-    const later = await client.fetch(target('/hello'), { headers: { 'x-request-id': 'r-2' } });
+    expect(getResponseInfo(response)?.transport?.earlyDataAttempted).toBe(true);
+    const later = await fetchTarget(client, target('/hello'), { headers: { 'x-request-id': 'r-2' } });
     expect(await later.json()).toMatchObject({ earlyData: null, requestId: 'r-2' });
   });
 
   it('streams a 10 MiB upload and a 10 MiB download, checked by hash', async () => {
     const body = randomBytes(10 * 1024 * 1024);
-    const upload = await client.fetch(target('/sha256'), { method: 'POST', body });
+    const upload = await fetchTarget(client, target('/sha256'), { method: 'POST', body });
     expect(upload.headers.get('x-body-length')).toBe(String(body.length));
     expect(await upload.text()).toBe(sha256(body));
     const size = 10 * 1024 * 1024;
-    const download = new Uint8Array(await (await client.fetch(target(`/bytes?n=${size}`))).arrayBuffer());
+    const download = new Uint8Array(await (await fetchTarget(client, target(`/bytes?n=${size}`))).arrayBuffer());
     const expected = new Uint8Array(size);
     for (let i = 0; i < size; i++) expected[i] = i % 251;
     expect(download.length).toBe(size);
@@ -97,7 +98,7 @@ describe('qfaas-watchdog in front of a real function process', () => {
   }, 60_000);
 
   it('the function process gets only its chain credentials: no worker private key, no ticket key, no QFAAS_CREDENTIALS', async () => {
-    const env = (await (await client.fetch(target('/env'))).json()) as Record<string, string>;
+    const env = (await (await fetchTarget(client, target('/env'))).json()) as Record<string, string>;
     expect(env.QFAAS_CREDENTIALS).toBeUndefined();
     // Look through every value, also base64-decoded (bundles travel as base64 JSON).
     const texts = Object.values(env).flatMap((value) => [value, Buffer.from(value, 'base64').toString('utf8')]);
@@ -115,7 +116,7 @@ describe('qfaas-watchdog in front of a real function process', () => {
 
   it('a path that could leave the function\'s origin gets 400 from the watchdog (SSRF)', async () => {
     for (const path of ['//127.0.0.1:9/latest/meta-data', '/\\127.0.0.1:9/x']) {
-      const response = await client.fetch(target(path));
+      const response = await fetchTarget(client, target(path));
       expect(response.status, path).toBe(400);
       await response.arrayBuffer();
     }
@@ -127,7 +128,7 @@ describe('qfaas-watchdog in front of a real function process', () => {
   });
 
   it('SIGTERM drains: a request in flight completes, health turns 503, the process exits 0', async () => {
-    const inFlight = client.fetch(target('/slow?ms=800'));
+    const inFlight = fetchTarget(client, target('/slow?ms=800'));
     await new Promise((resolve) => setTimeout(resolve, 150));
     watchdog.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -159,7 +160,7 @@ describe('qfaas-watchdog when the function crashes', () => {
     try {
       const match = await waitForStderr(watchdog, /udp\/(\d+) \(HTTP\/3\)/);
       const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: Number(match[1]), path: '/crash' };
-      const response = await client.fetch(target);
+      const response = await fetchTarget(client, target);
       expect(response.status).toBe(502);
       expect(await exited).toBe(1);
     } finally {

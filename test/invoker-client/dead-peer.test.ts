@@ -5,6 +5,7 @@ import { InvokerError } from '../../src/invoker-client/index.js';
 import { encodeCredentials, type Provisioned } from '../../src/zero-rtt/index.js';
 import { usePlatformTestbed } from '../helpers/platform.js';
 import { spawnTs, stopChild, waitForLine } from '../helpers/processes.js';
+import { fetchTarget } from '../helpers/fetch-target.js';
 
 /** A handler-server worker in its own process, so it can be SIGKILLed. */
 async function startWorker(provisioned: Provisioned, port = 0): Promise<{ child: ChildProcess; port: number }> {
@@ -37,10 +38,10 @@ describe('dead workers (issue 12 item 6)', () => {
     children.push(first.child);
     const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: first.port };
     const client = await invoker(provisioned);
-    expect(await (await client.fetch({ ...target, path: '/warm' })).json()).toMatchObject({ path: '/warm' });
+    expect(await (await fetchTarget(client, { ...target, path: '/warm' })).json()).toMatchObject({ path: '/warm' });
 
     const running = waitForLine(first.child, /RAN GET \/slow/);
-    const inFlight = client.fetch({ ...target, path: '/slow' }).then(
+    const inFlight = fetchTarget(client, { ...target, path: '/slow' }).then(
       () => undefined,
       (error: unknown) => error,
     );
@@ -60,7 +61,7 @@ describe('dead workers (issue 12 item 6)', () => {
     expect(client.metrics().deadPeers).toBe(1);
 
     const startedNext = performance.now();
-    const next = await client.fetch({ ...target, path: '/next' });
+    const next = await fetchTarget(client, { ...target, path: '/next' });
     expect(await next.json()).toMatchObject({ path: '/next', pid: replacement.child.pid });
     expect(performance.now() - startedNext).toBeLessThan(5_000); // not the 32 s idle timeout
   }, 60_000);
@@ -71,7 +72,7 @@ describe('dead workers (issue 12 item 6)', () => {
     children.push(first.child);
     const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: first.port };
     const client = await invoker(provisioned, { keepAliveMs: 300 });
-    await (await client.fetch(target)).text();
+    await (await fetchTarget(client, target)).text();
     // A live idle peer answers the PINGs: the connection stays pooled.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(client.metrics()).toMatchObject({ deadPeers: 0, openConnections: 1 });
@@ -84,7 +85,7 @@ describe('dead workers (issue 12 item 6)', () => {
     expect(client.metrics()).toMatchObject({ deadPeers: 1, openConnections: 0 });
     const replacement = await startWorker(provisioned, first.port);
     children.push(replacement.child);
-    const next = await client.fetch({ ...target, path: '/after' });
+    const next = await fetchTarget(client, { ...target, path: '/after' });
     expect(await next.json()).toMatchObject({ path: '/after', pid: replacement.child.pid });
   }, 60_000);
 
@@ -95,13 +96,13 @@ describe('dead workers (issue 12 item 6)', () => {
     const target = { serverName: provisioned.serverName, host: '127.0.0.1', port: first.port };
     // Probing off: only the replacement's stateless reset can end the dead connection before 30 s.
     const client = await invoker(provisioned, { deadPeerTimeoutMs: 0, keepAliveMs: 0 });
-    await (await client.fetch(target)).text();
+    await (await fetchTarget(client, target)).text();
     await kill(first.child);
     const replacement = await startWorker(provisioned, first.port);
     children.push(replacement.child);
 
     const started = performance.now();
-    const error = await client.fetch({ ...target, path: '/on-dead-connection' }).then(
+    const error = await fetchTarget(client, { ...target, path: '/on-dead-connection' }).then(
       () => undefined,
       (failure: unknown) => failure,
     );
@@ -110,7 +111,7 @@ describe('dead workers (issue 12 item 6)', () => {
     expect(error).toMatchObject({ code: 'QFAAS_PEER_UNREACHABLE', retryable: true });
     expect((error as Error).message).toContain(`(127.0.0.1:${first.port})`);
     expect((error as Error).cause).toMatchObject({ code: 'QFAAS_QUIC_STATELESS_RESET' });
-    const next = await client.fetch({ ...target, path: '/after-reset' });
+    const next = await fetchTarget(client, { ...target, path: '/after-reset' });
     expect(await next.json()).toMatchObject({ path: '/after-reset', pid: replacement.child.pid });
   }, 60_000);
 
@@ -126,7 +127,7 @@ describe('dead workers (issue 12 item 6)', () => {
     });
     try {
       const client = await invoker(provisioned, { deadPeerTimeoutMs: 500 });
-      const response = await client.fetch({ serverName: provisioned.serverName, host: '127.0.0.1', port: server.address.port });
+      const response = await fetchTarget(client, { serverName: provisioned.serverName, host: '127.0.0.1', port: server.address.port });
       expect(await response.text()).toBe('worth the wait');
       expect(client.metrics().deadPeers).toBe(0);
     } finally {

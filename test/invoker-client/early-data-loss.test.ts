@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandlerServer, type HandlerServer } from '../../src/handler-server/index.js';
-import { getTransportInfo, InvokerClient, InvokerError } from '../../src/invoker-client/index.js';
+import { getResponseInfo, InvokerClient, InvokerError } from '../../src/invoker-client/index.js';
 import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type PlatformCA } from '../../src/zero-rtt/index.js';
 import { startUdpRelay, type UdpRelay } from '../helpers/udp-relay.js';
+import { fetchTarget } from '../helpers/fetch-target.js';
 
 describe('0-RTT request whose handshake never completes (issue 12 item 6)', () => {
   let ca: PlatformCA;
@@ -53,7 +54,7 @@ describe('0-RTT request whose handshake never completes (issue 12 item 6)', () =
       { connectTimeoutMs: 1_000 },
     );
 
-    const error = await client.fetch(target('/put'), { method: 'PUT', body: 'v1' }).then(
+    const error = await fetchTarget(client, target('/put'), { method: 'PUT', body: 'v1' }).then(
       () => undefined,
       (failure: unknown) => failure,
     );
@@ -76,8 +77,8 @@ describe('0-RTT request whose handshake never completes (issue 12 item 6)', () =
       { connectTimeoutMs: 1_000 },
     );
     // A POST without Idempotency-Key may not go in 0-RTT: it waits for the handshake.
-    const error = await client.fetch(target(), { method: 'POST', body: 'x' }).then(
-      (response) => getTransportInfo(response),
+    const error = await fetchTarget(client, target(), { method: 'POST', body: 'x' }).then(
+      (response) => getResponseInfo(response),
       (failure: unknown) => failure,
     );
     expect(error).toMatchObject({ code: 'QFAAS_CONNECT_TIMEOUT', retryable: true, mayHaveRun: false });
@@ -99,7 +100,7 @@ describe('0-RTT request whose handshake never completes (issue 12 item 6)', () =
     for (let i = 0; i < 60; i++) {
       const path = `/put-${i}`;
       try {
-        await (await client.fetch(target(path), { method: 'PUT', body: 'v' })).text();
+        await (await fetchTarget(client, target(path), { method: 'PUT', body: 'v' })).text();
       } catch (error) {
         failures.push({ path, error });
       }

@@ -35,13 +35,13 @@ describe('InvokerClient.request (lean) ⇄ onRequest worker', () => {
     const get = await client.request({ ...target, path: '/read?x=1' });
     expect(get.statusCode).toBe(200);
     expect(await get.body.json()).toEqual({ method: 'GET', path: '/read?x=1', body: '', earlyData: true, resumed: true, invoker: 'invoker', marked: true });
-    expect(get.transport).toMatchObject({ earlyData: true, earlyDataAccepted: true, resumed: true, reusedConnection: false, attempts: 1 });
+    expect(get).toMatchObject({ earlyData: true, transport: { earlyDataAttempted: true, resumed: true, reusedConnection: false, attempts: 1 } });
     expect(get.transport.handshakeMs).toBeGreaterThan(0);
 
     const fresh = await leanWorker(reportEarly);
     const post = await invoker(fresh.provisioned).request({ ...fresh.target, method: 'POST', path: '/charge', body: 'charge the card' });
     expect(await post.body.json()).toMatchObject({ method: 'POST', body: 'charge the card', earlyData: false, resumed: true, marked: false });
-    expect(post.transport).toMatchObject({ earlyData: false, earlyDataAccepted: false, resumed: true });
+    expect(post).toMatchObject({ earlyData: false, transport: { earlyDataAttempted: false, resumed: true } });
   });
 
   it('0-RTT per policy: an Idempotency-Key POST and a PUT go early under idempotent; safe keeps PUT out; never keeps GET out; always lets POST go', async () => {
@@ -49,8 +49,8 @@ describe('InvokerClient.request (lean) ⇄ onRequest worker', () => {
       const { provisioned, target } = await leanWorker(reportEarly, { replayGuard: { policy: 'always' } });
       const response = await invoker(provisioned, policy === undefined ? {} : { zeroRtt: policy }).request({ ...target, ...options, body: options.method === 'GET' ? undefined : 'x' });
       const seen = (await response.body.json()) as { earlyData: boolean };
-      expect(seen.earlyData).toBe(response.transport.earlyData);
-      return response.transport.earlyData;
+      expect(seen.earlyData).toBe(response.earlyData);
+      return response.earlyData;
     };
     expect(await early({ method: 'POST', headers: { 'Idempotency-Key': 'k-1' } })).toBe(true);
     expect(await early({ method: 'PUT' })).toBe(true);
@@ -69,7 +69,7 @@ describe('InvokerClient.request (lean) ⇄ onRequest worker', () => {
     const response = await client.request({ ...target, method: 'PUT', path: '/item', body: 'the payload' });
     expect(response.statusCode).toBe(200);
     expect(await response.body.text()).toBe('now fine');
-    expect(response.transport).toMatchObject({ attempts: 2, earlyData: false });
+    expect(response).toMatchObject({ transport: { attempts: 2, earlyDataAttempted: false } });
     expect(calls).toEqual([
       { earlyData: true, body: 'the payload' },
       { earlyData: false, body: 'the payload' },
@@ -93,13 +93,13 @@ describe('InvokerClient.request (lean) ⇄ onRequest worker', () => {
       })(),
     });
     expect(streamed.statusCode).toBe(425);
-    expect(streamed.transport).toMatchObject({ attempts: 1, earlyData: true });
+    expect(streamed).toMatchObject({ transport: { attempts: 1, earlyDataAttempted: true } });
     await streamed.body.dump();
     expect(calls).toBe(1);
     // On the now established connection nothing is early: a 425 there is the answer.
     const late = await client.request({ ...target, method: 'PUT', body: 'x' });
     expect(late.statusCode).toBe(425);
-    expect(late.transport).toMatchObject({ attempts: 1, earlyData: false, reusedConnection: true });
+    expect(late).toMatchObject({ transport: { attempts: 1, earlyDataAttempted: false, reusedConnection: true } });
     await late.body.dump();
     expect(calls).toBe(2);
     expect(client.metrics().retries).toBe(0);
@@ -121,7 +121,7 @@ describe('InvokerClient.request (lean) ⇄ onRequest worker', () => {
     const response = await client.request({ ...target, method: 'POST', body: 'once' });
     expect(await response.body.text()).toBe('done once');
     expect(executions).toBe(1);
-    expect(response.transport).toMatchObject({ earlyData: true, earlyDataAccepted: false, resumed: false, attempts: 1 });
+    expect(response).toMatchObject({ earlyData: false, transport: { earlyDataAttempted: true, resumed: false, attempts: 1 } });
     expect(client.metrics()).toMatchObject({ zeroRttAttempted: 1, zeroRttRejected: 1, zeroRttAccepted: 0 });
   });
 
@@ -313,7 +313,7 @@ describe('InvokerClient.request (lean) ⇄ onRequest worker', () => {
     const client = invoker(provisioned);
     await (await client.request(target)).body.dump();
     const second = await client.request(target);
-    expect(second.transport).toMatchObject({ reusedConnection: true, handshakeMs: undefined, earlyData: false });
+    expect(second).toMatchObject({ transport: { reusedConnection: true, handshakeMs: undefined, earlyDataAttempted: false } });
     await second.body.dump();
     expect(client.metrics()).toMatchObject({
       requests: 2,

@@ -1,11 +1,12 @@
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandlerServer, type HandlerServer } from '../../src/handler-server/index.js';
-import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
+import { getResponseInfo, InvokerClient } from '../../src/invoker-client/index.js';
 import { RedisStrikeRegister } from '../../src/replay-guard/index.js';
 import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startUdpRelay, type UdpRelay } from '../helpers/udp-relay.js';
+import { fetchTarget } from '../helpers/fetch-target.js';
 
 /**
  * The replay attack: an on-path attacker records the client's first flight of a 0-RTT connection
@@ -69,14 +70,14 @@ describe('replaying a captured 0-RTT flight', () => {
     const target = (path: string) => ({ serverName: provisioned.serverName, host: '127.0.0.1', port: relay.port, path });
     // (a) a POST that increments the counter, sent in 0-RTT (policy 'always'), on one connection...
     const poster = new InvokerClient({ ca, certificate, ticketStore, zeroRtt: 'always' });
-    const post = await poster.fetch(target('/increment'), { method: 'POST', body: 'add one' });
+    const post = await fetchTarget(poster, target('/increment'), { method: 'POST', body: 'add one' });
     expect(await post.json()).toEqual({ counter: 1 });
-    expect(getTransportInfo(post)).toMatchObject({ earlyData: true, earlyDataAccepted: true });
+    expect(getResponseInfo(post)).toMatchObject({ earlyData: true, transport: { earlyDataAttempted: true } });
     // ...and (b) a GET, in 0-RTT, on another (a new client socket).
     const getter = new InvokerClient({ ca, certificate, ticketStore });
-    const get = await getter.fetch(target('/read'));
+    const get = await fetchTarget(getter, target('/read'));
     expect(await get.json()).toEqual({ counter: 1 });
-    expect(getTransportInfo(get)).toMatchObject({ earlyData: true, earlyDataAccepted: true });
+    expect(getResponseInfo(get)).toMatchObject({ earlyData: true, transport: { earlyDataAttempted: true } });
     invokers.push(poster, getter);
     [postFlight, getFlight] = relay.firstFlights() as [Uint8Array[], Uint8Array[]];
     expect(postFlight.length).toBeGreaterThan(0);
@@ -127,10 +128,7 @@ describe('replaying a captured 0-RTT flight', () => {
   it('the workers stay healthy and keep answering honest clients', async () => {
     const [poster] = invokers as [InvokerClient];
     for (const port of [relay.port, workerB.address.port]) {
-      const response = await poster.fetch(
-        { serverName: provisioned.serverName, host: '127.0.0.1', port, path: '/increment' },
-        { method: 'POST', body: 'honest' },
-      );
+      const response = await fetchTarget(poster, { serverName: provisioned.serverName, host: '127.0.0.1', port, path: '/increment' }, { method: 'POST', body: 'honest' });
       expect(response.status).toBe(200);
       await response.text();
     }

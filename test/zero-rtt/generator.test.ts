@@ -5,7 +5,7 @@ import {
   createHttp3Server,
   createQuicClient,
   createQuicConfig,
-  getHttp3ResponseInfo,
+  getResponseInfo,
   QuicTlsError,
   type QuicEndpoint,
 } from '../../src/transport/index.js';
@@ -56,7 +56,7 @@ describe('ZeroRttGenerator', () => {
       const response = await h3.fetch(new Request(`https://${provisioned.serverName}/first`));
       // The worker itself says the request arrived as early data.
       expect(await response.json()).toEqual({ earlyData: true, instance: 'cold-1', served: 1, path: '/first' });
-      expect(getHttp3ResponseInfo(response)?.earlyData).toBe(true);
+      expect(getResponseInfo(response)?.earlyData).toBe(true);
       expect(await quic.handshake).toMatchObject({ resumed: true, earlyDataAccepted: true });
       h3.close();
     } finally {

@@ -244,9 +244,17 @@ export class Http3Connection {
     return new ClientExchange(this.#clientHost, options, onSettled);
   }
 
-  /** The web form of {@link request}: a `Request` in, a `Response` out. */
-  fetch(request: Request, options: { signal?: AbortSignal } = {}): Promise<Response> {
-    return fetchWeb((lean) => this.request(lean), request, options.signal ?? request.signal);
+  /**
+   * The web form of {@link request}, with `fetch()`'s arguments: the URL's host is the request's
+   * `:authority` (the connection is already made). A `Response` back; its facts from
+   * `getResponseInfo`.
+   */
+  fetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+    // The signal stays out of any Request made here: a Request adds a listener to the signal it is
+    // given, and a signal shared by many requests would collect them.
+    const { signal, ...rest } = init;
+    const request = input instanceof Request && Object.keys(rest).length === 0 ? input : new Request(input, rest);
+    return fetchWeb((lean) => this.request(lean), request, signal ?? (input instanceof Request ? input.signal : undefined));
   }
 
   readonly #clientHost: ClientRequestHost = {

@@ -5,6 +5,7 @@ import type { Field } from './qpack/field-section.js';
 import type { Http3IncomingRequest, Http3RequestHandler, Http3RequestInfo, OutgoingResponse } from './server-request.js';
 import type { HandshakeInfo } from '../quic/connection.js';
 import type { PeerIdentity } from './connection-facts.js';
+import { setResponseInfo, type TransportInfo } from './response-info.js';
 
 /** What a web-form handler learns besides the web `Request`. */
 export interface Http3WebRequestInfo extends Http3RequestInfo {
@@ -19,22 +20,6 @@ export interface Http3WebRequestInfo extends Http3RequestInfo {
 
 /** The web form of a server handler: a `Request` in, a `Response` out (built only for this form). */
 export type Http3Handler = (request: Request, info: Http3WebRequestInfo) => Response | Promise<Response>;
-
-/** What the client learns about a response besides the web `Response`. */
-export interface Http3ResponseInfo {
-  streamId: number;
-  /** The request left in 0-RTT early data and the server accepted it. */
-  earlyData: boolean;
-  /** Trailers, once the body has been read to its end. */
-  trailers: Promise<Headers | undefined>;
-}
-
-const responseInfo = new WeakMap<Response, Http3ResponseInfo>();
-
-/** Transport facts of a response returned by {@link Http3Connection.fetch}. */
-export function getHttp3ResponseInfo(response: Response): Http3ResponseInfo | undefined {
-  return responseInfo.get(response);
-}
 
 /** The lean request options for a web `Request` (body streamed as it is). */
 export function requestOptionsFromWeb(request: Request, signal: AbortSignal | undefined): Http3RequestOptions {
@@ -52,8 +37,11 @@ export function requestOptionsFromWeb(request: Request, signal: AbortSignal | un
   };
 }
 
-/** A web `Response` over a lean response; its body streams from the lean one. */
-export function webResponse(data: Http3ResponseData, method: string): Response {
+/**
+ * A web `Response` over a lean response; its body streams from the lean one. Its facts (and the
+ * invoker's `transport`, when given) go to `getResponseInfo`.
+ */
+export function webResponse(data: Http3ResponseData, method: string, transport?: TransportInfo): Response {
   const noBody = method === 'HEAD' || data.statusCode === 204 || data.statusCode === 205 || data.statusCode === 304;
   let response: Response;
   try {
@@ -63,7 +51,7 @@ export function webResponse(data: Http3ResponseData, method: string): Response {
     throw streamError('H3_MESSAGE_ERROR', `status ${data.statusCode} cannot be represented`);
   }
   let trailers: Promise<Headers | undefined> | undefined;
-  responseInfo.set(response, {
+  setResponseInfo(response, {
     streamId: data.streamId,
     earlyData: data.earlyData,
     // Made when asked: most callers never read trailers.
@@ -71,6 +59,7 @@ export function webResponse(data: Http3ResponseData, method: string): Response {
       trailers ??= bodyEnd(data.body, data.trailers);
       return trailers;
     },
+    ...(transport === undefined ? {} : { transport }),
   });
   return response;
 }
