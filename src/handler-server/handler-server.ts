@@ -1,6 +1,8 @@
-import { ExecTimeoutError, QfaasConfigError } from '../errors.js';
+import { ExecTimeoutError, QfaasConfigError, RequestTargetError } from '../errors.js';
 import type { QuicTransportSettings } from '../transport/quic/config.js';
 import type { HostPort } from '../transport/quic/connection-driver.js';
+import type { HandshakeInfo } from '../transport/quic/connection.js';
+import type { PeerIdentity } from '../transport/h3/connection-facts.js';
 import { admissionOptions, type QuicAdmissionOptions, type QuicEndpointStats } from '../transport/quic/endpoint.js';
 import { deriveStatelessResetKey } from '../transport/quic/stateless-reset.js';
 import { createHttp3Server, type Http3Server } from '../transport/h3/server.js';
@@ -11,7 +13,6 @@ import type { WorkerCredentials } from '../zero-rtt/credentials.js';
 import { createWorkerQuicConfig } from '../zero-rtt/worker-config.js';
 import { guardForTicketKey } from '../replay-guard/guard-for-ticket-key.js';
 import type { ReplayGuard, ReplayGuardMetrics, ReplayGuardOptions } from '../replay-guard/server-guard.js';
-import { RequestTargetError } from '../errors.js';
 import { admitEarlyRequest } from './request-pipeline.js';
 import { UpstreamProxy } from './upstream-proxy.js';
 import { parseDuration } from './watchdog-config.js';
@@ -19,8 +20,11 @@ import { defaultDrainTimeoutMs } from '../transport/h3/connection.js';
 import { handlerServerDefaults } from './defaults.js';
 import { nonNegative } from '../option-checks.js';
 
-/** What a handler learns about a request besides the request itself. */
-export interface RequestInfo {
+/**
+ * What a handler learns about a request besides the request itself: the HTTP/3 layer's facts
+ * (`Http3RequestInfo`: stream, early data, handshake, peer certificate), and the caller's identity.
+ */
+export interface RequestInfo extends Http3RequestInfo {
   /** The request runs in 0-RTT early data, before the handshake completed (RFC 8470). */
   readonly earlyData: boolean;
   /** The connection resumed a TLS session (always true for early data). */
@@ -34,7 +38,6 @@ export interface RequestInfo {
    * that never asks costs no AbortController.
    */
   readonly signal: AbortSignal;
-  readonly streamId: number;
 }
 
 /** The lean request a handler receives: method, the `:path` as received, headers, body. */
@@ -366,6 +369,22 @@ class HandlerRequestInfo implements RequestInfo {
 
   get streamId(): number {
     return this.#h3.streamId;
+  }
+
+  get handshake(): Promise<HandshakeInfo> {
+    return this.#h3.handshake;
+  }
+
+  get handshakeInfo(): HandshakeInfo | undefined {
+    return this.#h3.handshakeInfo;
+  }
+
+  peerCertificateChain(): Uint8Array[] | undefined {
+    return this.#h3.peerCertificateChain();
+  }
+
+  peerIdentity(): PeerIdentity {
+    return this.#h3.peerIdentity();
   }
 
   get resumed(): boolean {
