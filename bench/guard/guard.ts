@@ -7,13 +7,13 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
-import { MemoryStrikeRegister } from '../src/replay-guard/index.js';
-import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../src/zero-rtt/index.js';
-import { fillWithNonces } from '../test/helpers/nonces.js';
-import { startRedis } from '../test/helpers/redis.js';
-import { reportResults, type ResultRow } from './report.js';
-import { formatSummary, summarize, type Summary } from './stats.js';
+import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
+import { MemoryStrikeRegister } from '../../src/replay-guard/index.js';
+import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../../src/zero-rtt/index.js';
+import { fillWithNonces } from '../../test/helpers/nonces.js';
+import { startRedis } from '../../test/helpers/redis.js';
+import { reportResults, type ResultRow } from '../lib/report.js';
+import { formatSummary, summarize, type Summary } from '../lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 60 : 300;

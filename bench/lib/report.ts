@@ -9,7 +9,7 @@ export function machineLine(): string {
 }
 
 /** Replaces the section between `<!-- name:start -->` and `<!-- name:end -->` in docs/performance.md. */
-export function writeSection(name: string, markdown: string, file = new URL('../docs/performance.md', import.meta.url)): void {
+export function writeSection(name: string, markdown: string, file = new URL('../../docs/performance.md', import.meta.url)): void {
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
   const block = `${start}\n${markdown.trim()}\n${end}`;
@@ -59,7 +59,7 @@ export function reportResults(options: {
 
 /** Writes a benchmark's full results as docs/bench/<name>.json. */
 export function writeBenchJson(name: string, data: unknown): void {
-  const directory = new URL('../docs/bench/', import.meta.url);
+  const directory = new URL('../../docs/bench/', import.meta.url);
   mkdirSync(directory, { recursive: true });
   writeFileSync(new URL(`${name}.json`, directory), `${JSON.stringify(data, null, 2)}\n`);
 }

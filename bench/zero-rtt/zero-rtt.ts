@@ -7,10 +7,10 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { connectHttp3, createQuicClient, createQuicConfig } from '../src/transport/index.js';
-import { createPlatformCA, encodeCredentials, ZeroRttGenerator, type Provisioned } from '../src/zero-rtt/index.js';
-import { reportResults, type ResultRow } from './report.js';
-import { formatSummary, summarize } from './stats.js';
+import { connectHttp3, createQuicClient, createQuicConfig } from '../../src/transport/index.js';
+import { createPlatformCA, encodeCredentials, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
+import { reportResults, type ResultRow } from '../lib/report.js';
+import { formatSummary, summarize } from '../lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 30 : 150;

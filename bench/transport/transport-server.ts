@@ -3,7 +3,7 @@
  * credentials over IPC and serves two endpoints: raw QUIC streams answered with a 100-byte body, and
  * HTTP/3 (lean handler form) answering every request with the same 100 bytes. Reports both ports.
  */
-import { createHttp3Server, createQuicServer, createQuicConfig } from '../src/transport/index.js';
+import { createHttp3Server, createQuicServer, createQuicConfig } from '../../src/transport/index.js';
 
 interface Setup {
   caPem: string;

@@ -10,7 +10,7 @@
  * the warm GET). Three scenarios: a fresh GET in 0-RTT from a cached session, a POST over 1-RTT
  * (resumed, the request waits for the handshake) and a GET on a warm connection.
  *
- * Servers run in a child process (bench/path-servers.ts), each layer from its own provisioned worker
+ * Servers run in a child process (bench/path/path-servers.ts), each layer from its own provisioned worker
  * credentials with mutual TLS. Timing: every case once per round, rotated, medians and p90.
  * Datagrams each way and CPU per exchange: each case alone, sequentially, afterwards (countEach) —
  * datagrams counted by the layer's server endpoint, CPU as `process.cpuUsage()` deltas on each end
@@ -23,7 +23,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getTransportInfo, InvokerClient, type InvokerResponse } from '../src/invoker-client/index.js';
+import { getTransportInfo, InvokerClient, type InvokerResponse } from '../../src/invoker-client/index.js';
 import {
   connectHttp3,
   createQuicClient,
@@ -32,13 +32,13 @@ import {
   type Http3PeerSettings,
   type QuicConnection,
   type QuicEndpoint,
-} from '../src/transport/index.js';
-import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../src/zero-rtt/index.js';
-import { forkServerProcess, measureInterleaved, nodeExchange, type Exchange } from './hop-rig.js';
-import { checkedLink, linkDelayArgument } from './link/checked-link.js';
+} from '../../src/transport/index.js';
+import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
+import { forkServerProcess, measureInterleaved, nodeExchange, type Exchange } from '../hop/hop-rig.js';
+import { checkedLink, linkDelayArgument } from '../link/checked-link.js';
 import { pathLayers, type PathLayer, type PathServerMessage, type PathServerPorts, type PathServerSample } from './path-servers.js';
-import { progress, reportResults, type ResultTable } from './report.js';
-import { summarize, type Summary } from './stats.js';
+import { progress, reportResults, type ResultTable } from '../lib/report.js';
+import { summarize, type Summary } from '../lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 30 : 200;

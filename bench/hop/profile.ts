@@ -3,13 +3,13 @@
  * Over the delay link (500 µs one way by default; loopback without root) it runs each exchange of
  * a pair (qfaas against node:https TLS 1.3) sequentially with V8's CPU profiler on in both the
  * client (this process) and the server process, and reports self time per request by category
- * (bench/cpu-profile.ts) and the top functions. Writes docs/bench/profile.json and a
+ * (bench/lib/cpu-profile.ts) and the top functions. Writes docs/bench/profile.json and a
  * docs/performance.md section; `--quick`: fewer requests, nothing written.
  */
-import { startProfiler, summarizeProfile, type ProfileSummary } from './cpu-profile.js';
+import { startProfiler, summarizeProfile, type ProfileSummary } from '../lib/cpu-profile.js';
 import { startHopRig, type Exchange } from './hop-rig.js';
-import { checkedLink, figureDelayUs } from './link/checked-link.js';
-import { machineLine, progress, writeBenchJson, writeSection } from './report.js';
+import { checkedLink, figureDelayUs } from '../link/checked-link.js';
+import { machineLine, progress, writeBenchJson, writeSection } from '../lib/report.js';
 
 const quick = process.argv.includes('--quick');
 const delayUs = figureDelayUs();
@@ -64,7 +64,7 @@ const cpu = (measured: Measured, side: 'client' | 'server') => (measured[side].c
 const markdown: string[] = [
   '## Where the CPU goes (`npm run bench:profile`)',
   '',
-  `Machine: ${machineLine()}. ${checked === undefined ? 'Loopback.' : `Over the delay link (${checked.line}).`} Each exchange runs sequentially with V8's sampling profiler (200 µs) in the client and in the server process; the tables give self time per request in µs by category (bench/cpu-profile.ts), and the process' CPU time (user + system, including the profiler's own cost) from process.cpuUsage(). V8 names native time after the last native callback entered, so "native code" mixes quiche with BoringSSL (qfaas) or OpenSSL (node:https) with socket system calls; the profiler samples less than all of it, so the categories add up to less than the CPU time.`,
+  `Machine: ${machineLine()}. ${checked === undefined ? 'Loopback.' : `Over the delay link (${checked.line}).`} Each exchange runs sequentially with V8's sampling profiler (200 µs) in the client and in the server process; the tables give self time per request in µs by category (bench/lib/cpu-profile.ts), and the process' CPU time (user + system, including the profiler's own cost) from process.cpuUsage(). V8 names native time after the last native callback entered, so "native code" mixes quiche with BoringSSL (qfaas) or OpenSSL (node:https) with socket system calls; the profiler samples less than all of it, so the categories add up to less than the CPU time.`,
 ];
 for (const result of results) {
   const categories = [...new Set([...result.qfaas.client.categories, ...result.qfaas.server.categories, ...result.tls13.client.categories, ...result.tls13.server.categories].map(([name]) => name))].filter(

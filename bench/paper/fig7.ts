@@ -8,11 +8,11 @@
  */
 import { figurePoint, findPoint, formatPoint, type FigureJson, type FigurePoint } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
-import { measureInterleaved, startHopRig, type Exchange } from './hop-rig.js';
-import { createDelayLink, isRoot } from './link/delay-link.js';
-import { measureLink } from './link/checked-link.js';
-import { machineLine, reportResults, writeBenchJson, type ResultRow } from './report.js';
-import type { Summary } from './stats.js';
+import { measureInterleaved, startHopRig, type Exchange } from '../hop/hop-rig.js';
+import { createDelayLink, isRoot } from '../link/delay-link.js';
+import { measureLink } from '../link/checked-link.js';
+import { machineLine, reportResults, writeBenchJson, type ResultRow } from '../lib/report.js';
+import type { Summary } from '../lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 12 : 100;

@@ -1,11 +1,11 @@
 /**
  * The benchmarks' node:http and node:https servers (TLS 1.3 and TLS 1.2, the worker's certificate),
  * answering every request with 100 bytes (1 MiB at `/1mib`) once its body was read. Used by the
- * server processes of bench:hop (bench/hop-servers.ts) and bench:path (bench/path-servers.ts).
+ * server processes of bench:hop (bench/hop/hop-servers.ts) and bench:path (bench/path/path-servers.ts).
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { WorkerCredentials } from '../src/zero-rtt/index.js';
+import type { WorkerCredentials } from '../../src/zero-rtt/index.js';
 
 const body = Buffer.alloc(100, 0x61);
 // `/1mib`: the paper's Fig. 5d response size.

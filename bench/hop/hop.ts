@@ -5,16 +5,16 @@
  *   - qfaas InvokerClient on a new connection with a cached session: GET in 0-RTT, POST over 1-RTT
  *     (policy 'idempotent');
  *   - warm connections: node:https keep-alive against a pooled qfaas connection.
- * Servers run in a child process (bench/hop-rig.ts). Results go to docs/performance.md.
+ * Servers run in a child process (bench/hop/hop-rig.ts). Results go to docs/performance.md.
  *
  * `--delay-us=N` (root): the servers run in a network namespace behind the delay link
  * (bench/link) with N µs one way, after the link's self-check passes; the section is
  * `bench:hop@N`. Without root it says so and stays on loopback.
  */
 import { measureInterleaved, startHopRig } from './hop-rig.js';
-import { checkedLink, linkDelayArgument } from './link/checked-link.js';
-import { reportResults, type ResultRow } from './report.js';
-import { formatSummary, type Summary } from './stats.js';
+import { checkedLink, linkDelayArgument } from '../link/checked-link.js';
+import { reportResults, type ResultRow } from '../lib/report.js';
+import { formatSummary, type Summary } from '../lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 60 : 300;

@@ -3,8 +3,8 @@
  * instance with its own ticket key, as a cold start would), answers with the port, and stops them
  * on request. Keeps the workers on their own core, away from the measuring client.
  */
-import { createHttp3Server, type Http3Server } from '../src/transport/index.js';
-import { createWorkerQuicConfig, loadCredentials } from '../src/zero-rtt/index.js';
+import { createHttp3Server, type Http3Server } from '../../src/transport/index.js';
+import { createWorkerQuicConfig, loadCredentials } from '../../src/zero-rtt/index.js';
 
 const workers = new Map<number, Http3Server>();
 const body = Buffer.alloc(100, 0x61);

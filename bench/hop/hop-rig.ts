@@ -1,20 +1,20 @@
 /**
  * The hop benchmark's rig, shared by `bench:hop` and `bench:fig7`: a server process (node:http,
- * node:https TLS 1.3 and 1.2, a qfaas handler server; bench/hop-servers.ts) on loopback or inside
+ * node:https TLS 1.3 and 1.2, a qfaas handler server; bench/hop/hop-servers.ts) on loopback or inside
  * the delay link's namespace, and one client per transport. Every exchange checks its 100 bytes.
  */
 import { fork, type ForkOptions } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
-import { InvokerClient, type InvokerResponse } from '../src/invoker-client/index.js';
-import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../src/zero-rtt/index.js';
-import type { DelayLink } from './link/delay-link.js';
-import { quicGoAvailable, startQuicGoRig, type QuicGoRig } from './quic-go/quic-go-rig.js';
-import type { ProfileSummary } from './cpu-profile.js';
+import { InvokerClient, type InvokerResponse } from '../../src/invoker-client/index.js';
+import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../../src/zero-rtt/index.js';
+import type { DelayLink } from '../link/delay-link.js';
+import { quicGoAvailable, startQuicGoRig, type QuicGoRig } from '../quic-go/quic-go-rig.js';
+import type { ProfileSummary } from '../lib/cpu-profile.js';
 import type { HopServerMessage, ServerDatagrams, ServerPorts } from './hop-servers.js';
-import { progress } from './report.js';
-import { summarize, type Summary } from './stats.js';
+import { progress } from '../lib/report.js';
+import { summarize, type Summary } from '../lib/stats.js';
 
 /**
  * One request. Resolves to nothing (the caller times it) or to the exchange's own time in ms, for
@@ -81,7 +81,7 @@ export interface LaunchedWorker {
   retire(): Promise<void>;
 }
 
-/** The servers' answer size (bench/hop-servers.ts): 1 MiB at `/1mib`, else 100 bytes. */
+/** The servers' answer size (bench/hop/hop-servers.ts): 1 MiB at `/1mib`, else 100 bytes. */
 const expectedBytes = (path: string) => (path === '/1mib' ? 1 << 20 : 100);
 
 /** A benchmark's server process: messages answered one each, in order. */
@@ -118,7 +118,7 @@ export function forkServerProcess<Message>(script: URL, link?: DelayLink): Serve
 
 /**
  * One node:http or node:https request (a POST carries `payload`), resolved once the whole response
- * arrived and checked to be the benchmark servers' answer for `path` (bench/node-servers.ts).
+ * arrived and checked to be the benchmark servers' answer for `path` (bench/lib/node-servers.ts).
  */
 export function nodeExchange(options: {
   module: typeof http | typeof https;

@@ -3,8 +3,8 @@
  * Started with --expose-gc; answers { rss, heapUsed, quic } to every 'stats' message ('gc' first
  * collects garbage), and closes on 'close'.
  */
-import { createHandlerServer, type HandlerServer, type HandlerServerOptions } from '../src/handler-server/index.js';
-import { loadCredentials } from '../src/zero-rtt/index.js';
+import { createHandlerServer, type HandlerServer, type HandlerServerOptions } from '../../src/handler-server/index.js';
+import { loadCredentials } from '../../src/zero-rtt/index.js';
 
 type Setup = { credentials: string; admission: Pick<HandlerServerOptions, 'retry' | 'maxConnections' | 'maxHalfOpenConnections' | 'handshakeTimeoutMs'> };
 type Command = { type: 'stats' | 'gc' | 'close' };

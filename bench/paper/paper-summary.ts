@@ -89,7 +89,7 @@ export function paperSummaryMarkdown(figures: Figures, charts: ReadonlyMap<strin
   return [
     '## The paper’s figures, measured here (`npm run bench`)',
     '',
-    `Machine: ${machine}. Ratios are of medians measured side by side in one run, transports interleaved; the floor is the round trips a protocol cannot avoid × the link’s measured RTT + its warm exchange at zero delay less that RTT (bench/floor.ts). Full results: docs/bench/*.json.`,
+    `Machine: ${machine}. Ratios are of medians measured side by side in one run, transports interleaved; the floor is the round trips a protocol cannot avoid × the link’s measured RTT + its warm exchange at zero delay less that RTT (bench/paper/floor.ts). Full results: docs/bench/*.json.`,
     '',
     '| figure | ratio | paper | measured | target | |',
     '|---|---|---|---|---|---|',

@@ -2,9 +2,9 @@
  * Servers for `npm run bench:guard`, in their own process: the same worker three times, without a
  * replay guard, with the in-memory strike register, and with the Redis one.
  */
-import { createHandlerServer } from '../src/handler-server/index.js';
-import { RedisStrikeRegister } from '../src/replay-guard/index.js';
-import { loadCredentials } from '../src/zero-rtt/index.js';
+import { createHandlerServer } from '../../src/handler-server/index.js';
+import { RedisStrikeRegister } from '../../src/replay-guard/index.js';
+import { loadCredentials } from '../../src/zero-rtt/index.js';
 
 process.once('message', async (setup: { credentials: string; redisUrl: string }) => {
   const credentials = loadCredentials({ text: setup.credentials });

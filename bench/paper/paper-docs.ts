@@ -7,13 +7,13 @@ import { pathToFileURL } from 'node:url';
 import { writeFigureChart } from './charts.js';
 import type { FigureJson } from './figure.js';
 import { paperFigureNames, paperSummaryMarkdown } from './paper-summary.js';
-import { writeSection } from './report.js';
+import { writeSection } from '../lib/report.js';
 
 export async function writePaperDocs(): Promise<void> {
   const figures = new Map<string, FigureJson>();
   const charts = new Map<string, string>();
   for (const name of paperFigureNames) {
-    const file = new URL(`../docs/bench/${name}.json`, import.meta.url);
+    const file = new URL(`../../docs/bench/${name}.json`, import.meta.url);
     if (!existsSync(file)) continue;
     const figure = JSON.parse(readFileSync(file, 'utf8')) as FigureJson;
     figures.set(name, figure);

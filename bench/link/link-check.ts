@@ -3,8 +3,8 @@
  * benchmarks use, with a UDP echo (median of 200). Writes the table to docs/performance.md.
  * `--quick`: fewer samples, nothing written.
  */
-import { createDelayLink, isRoot } from './link/delay-link.js';
-import { reportResults, type ResultRow } from './report.js';
+import { createDelayLink, isRoot } from './delay-link.js';
+import { reportResults, type ResultRow } from '../lib/report.js';
 
 const quick = process.argv.includes('--quick');
 const delaysUs = [0, 250, 500, 1000, 2000, 3000];

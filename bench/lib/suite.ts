@@ -5,13 +5,13 @@ import { spawnSync } from 'node:child_process';
  * and `npm run bench:quick` run them; `args` go before the run's own (e.g. `--quick`).
  */
 export const paperFigureScripts: ReadonlyArray<{ script: string; what: string; args?: readonly string[] }> = [
-  { script: 'bench/link-check.ts', what: 'delay link self-check at every delay' },
-  { script: 'bench/fig5.ts', what: 'Fig. 5a, 5b, 5c at 500 µs' },
-  { script: 'bench/fig5d.ts', what: 'Fig. 5d (1 MiB) at 500 µs' },
-  { script: 'bench/fig7.ts', what: 'Fig. 7, delays 0–3 ms' },
-  { script: 'bench/fig8.ts', what: 'Fig. 8, chains of 1–6 at 500 µs' },
+  { script: 'bench/link/link-check.ts', what: 'delay link self-check at every delay' },
+  { script: 'bench/paper/fig5.ts', what: 'Fig. 5a, 5b, 5c at 500 µs' },
+  { script: 'bench/paper/fig5d.ts', what: 'Fig. 5d (1 MiB) at 500 µs' },
+  { script: 'bench/paper/fig7.ts', what: 'Fig. 7, delays 0–3 ms' },
+  { script: 'bench/paper/fig8.ts', what: 'Fig. 8, chains of 1–6 at 500 µs' },
   // Without root, --delay-us falls back to loopback (with a message), as the figures do.
-  { script: 'bench/path.ts', what: 'bench:path, the hop layer by layer at 500 µs', args: ['--delay-us=500'] },
+  { script: 'bench/path/path.ts', what: 'bench:path, the hop layer by layer at 500 µs', args: ['--delay-us=500'] },
 ];
 
 /**

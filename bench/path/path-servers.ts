@@ -1,5 +1,5 @@
 /**
- * The server process of `bench:path` (bench/path.ts): one server per layer of the gateway→worker
+ * The server process of `bench:path` (bench/path/path.ts): one server per layer of the gateway→worker
  * hop, each from its own provisioned worker credentials (so every layer resumes its own sessions in
  * 0-RTT), and node:http / node:https beside them. Every server answers with the same 100 bytes once
  * it has read the request.
@@ -13,12 +13,12 @@
  * Messages, each answered once and in order: `{ setup }` starts the servers and answers the ports;
  * `{ sample: true }` answers this process's CPU time so far and every layer's datagram counters.
  */
-import type { HostPort } from '../src/transport/quic/connection-driver.js';
-import { createHttp3Server, createQuicServer, type Http3Server, type QuicEndpoint } from '../src/transport/index.js';
-import { createHandlerServer, type HandlerServer } from '../src/handler-server/index.js';
-import { createWorkerQuicConfig, loadCredentials } from '../src/zero-rtt/index.js';
-import type { ServerDatagrams } from './hop-servers.js';
-import { bodyFor, startNodeServers, type NodeServers } from './node-servers.js';
+import type { HostPort } from '../../src/transport/quic/connection-driver.js';
+import { createHttp3Server, createQuicServer, type Http3Server, type QuicEndpoint } from '../../src/transport/index.js';
+import { createHandlerServer, type HandlerServer } from '../../src/handler-server/index.js';
+import { createWorkerQuicConfig, loadCredentials } from '../../src/zero-rtt/index.js';
+import type { ServerDatagrams } from '../hop/hop-servers.js';
+import { bodyFor, startNodeServers, type NodeServers } from '../lib/node-servers.js';
 
 export const pathLayers = ['transport', 'h3', 'lean', 'guarded', 'web'] as const;
 export type PathLayer = (typeof pathLayers)[number];

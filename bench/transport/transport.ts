@@ -16,11 +16,11 @@ import {
   Http3Connection,
   type Http3PeerSettings,
   type QuicConnection,
-} from '../src/transport/index.js';
-import { createPlatformCA } from '../src/zero-rtt/index.js';
-import { fakeTransportPair } from '../test/helpers/fake-h3-transport.js';
-import { reportResults, type ResultRow } from './report.js';
-import { formatSummary, requestsPerSecond, summarize } from './stats.js';
+} from '../../src/transport/index.js';
+import { createPlatformCA } from '../../src/zero-rtt/index.js';
+import { fakeTransportPair } from '../../test/helpers/fake-h3-transport.js';
+import { reportResults, type ResultRow } from '../lib/report.js';
+import { formatSummary, requestsPerSecond, summarize } from '../lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 100 : 500;

@@ -1,7 +1,7 @@
 /**
  * Charts for the paper-figure benchmarks: a Vega-Lite spec per docs/bench/<name>.json (the
- * FigureJson of bench/figure.ts), rendered headless to SVG by Vega (no canvas, no native code).
- * `npm run bench` and `npm run bench:charts` (bench/paper-docs.ts) draw them.
+ * FigureJson of bench/paper/figure.ts), rendered headless to SVG by Vega (no canvas, no native code).
+ * `npm run bench` and `npm run bench:charts` (bench/paper/paper-docs.ts) draw them.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as vega from 'vega';
@@ -23,7 +23,7 @@ export const TRANSPORT_COLOURS: Readonly<Record<string, string>> = {
 
 const WIDTH = 640;
 const HEIGHT = 320;
-const DOCS_BENCH = new URL('../docs/bench/', import.meta.url);
+const DOCS_BENCH = new URL('../../docs/bench/', import.meta.url);
 
 /** One row of the chart's data: a point of a series, with its transport. */
 interface Row {

@@ -7,13 +7,13 @@
  * `{ launch }` starts a new set of the four servers from new credentials, as a newly launched
  * worker would be (new certificate, new ticket key, nothing cached anywhere); `{ retire }` stops a
  * set. The paper's Fig. 5c times the first request to such a worker. `{ profile }` starts and stops
- * V8's CPU profiler here (bench/profile.ts) and answers with the summary. `{ datagrams }` answers
+ * V8's CPU profiler here (bench/hop/profile.ts) and answers with the summary. `{ datagrams }` answers
  * the main qfaas server's datagrams sent and received so far.
  */
-import { createHandlerServer, type HandlerServer } from '../src/handler-server/index.js';
-import { loadCredentials } from '../src/zero-rtt/index.js';
-import { startProfiler, summarizeProfile, type CpuProfile } from './cpu-profile.js';
-import { bodyFor, startNodeServers } from './node-servers.js';
+import { createHandlerServer, type HandlerServer } from '../../src/handler-server/index.js';
+import { loadCredentials } from '../../src/zero-rtt/index.js';
+import { startProfiler, summarizeProfile, type CpuProfile } from '../lib/cpu-profile.js';
+import { bodyFor, startNodeServers } from '../lib/node-servers.js';
 
 export interface ServerPorts {
   http: number;

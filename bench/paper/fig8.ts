@@ -21,14 +21,14 @@
  */
 import type { ChainGateway } from 'qfaas/chain';
 import type { InvokerClient } from 'qfaas/invoker-client';
-import type { HttpHops } from '../examples/mini-platform/http-hops.js';
-import { MiniPlatform } from '../examples/mini-platform/platform.js';
+import type { HttpHops } from '../../examples/mini-platform/http-hops.js';
+import { MiniPlatform } from '../../examples/mini-platform/platform.js';
 import { figurePoint, findPoint, formatPoint, type FigureJson, type FigurePoint } from './figure.js';
 import { unavoidableRoundTrips as rt } from './floor.js';
-import { interleaved, type Exchange } from './hop-rig.js';
-import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
-import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from './report.js';
-import { summarize, type Summary } from './stats.js';
+import { interleaved, type Exchange } from '../hop/hop-rig.js';
+import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from '../link/checked-link.js';
+import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from '../lib/report.js';
+import { summarize, type Summary } from '../lib/stats.js';
 
 const runStarted = performance.now();
 const quick = process.argv.includes('--quick');

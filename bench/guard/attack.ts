@@ -12,13 +12,13 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { getTransportInfo, InvokerClient } from '../src/invoker-client/index.js';
-import { createQuicClient, createQuicConfig, defaultAdmission, type QuicConnection, type QuicEndpointStats } from '../src/transport/index.js';
-import { encodeFrameHeader, frameType } from '../src/transport/h3/frames.js';
-import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../src/zero-rtt/index.js';
-import { flood, genuineInitial, genuineInitials, openSilentPeer } from '../test/helpers/attack-traffic.js';
-import type { HandlerServerMetrics, HandlerServerOptions } from '../src/handler-server/index.js';
-import { machineLine, writeSection } from './report.js';
+import { getTransportInfo, InvokerClient } from '../../src/invoker-client/index.js';
+import { createQuicClient, createQuicConfig, defaultAdmission, type QuicConnection, type QuicEndpointStats } from '../../src/transport/index.js';
+import { encodeFrameHeader, frameType } from '../../src/transport/h3/frames.js';
+import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
+import { flood, genuineInitial, genuineInitials, openSilentPeer } from '../../test/helpers/attack-traffic.js';
+import type { HandlerServerMetrics, HandlerServerOptions } from '../../src/handler-server/index.js';
+import { machineLine, writeSection } from '../lib/report.js';
 
 const quick = process.argv.includes('--quick');
 const floodSize = quick ? 3000 : 12_000;
@@ -380,4 +380,4 @@ const markdown = [
   ...slowHeadersRows(slowHeaders[1] as SlowHeadersResult),
 ].join('\n');
 console.log(markdown);
-if (!quick) writeSection('bench:attack', markdown, new URL('../docs/security.md', import.meta.url));
+if (!quick) writeSection('bench:attack', markdown, new URL('../../docs/security.md', import.meta.url));

@@ -7,15 +7,15 @@
  *   - 5b, continuous: GET on a kept connection, per transport;
  *   - 5c, the first request to a newly launched worker: new certificate and ticket key, nothing
  *     cached; qfaas without a session (1-RTT) and with the 0-RTT generator's session.
- * Every point has its physical floor (bench/floor.ts). Writes docs/bench/fig5a|b|c.json and a
+ * Every point has its physical floor (bench/paper/floor.ts). Writes docs/bench/fig5a|b|c.json and a
  * docs/performance.md section; `--quick`: fewer samples, nothing written.
  */
 import { figurePoint, findPoint, formatPoint, type FigureJson, type FigureSeries } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
-import { interleaved, measureInterleaved, startHopRig, type Exchange, type LaunchedWorker } from './hop-rig.js';
-import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from './link/checked-link.js';
-import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from './report.js';
-import { summarize, type Summary } from './stats.js';
+import { interleaved, measureInterleaved, startHopRig, type Exchange, type LaunchedWorker } from '../hop/hop-rig.js';
+import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from '../link/checked-link.js';
+import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from '../lib/report.js';
+import { summarize, type Summary } from '../lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 30 : 100;

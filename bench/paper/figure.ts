@@ -1,9 +1,9 @@
 /**
  * The shape every paper-figure benchmark writes to docs/bench/<name>.json, and the charts are drawn
- * from (bench/charts.ts). One series per transport; one point per x value (a scenario, a delay or a
+ * from (bench/paper/charts.ts). One series per transport; one point per x value (a scenario, a delay or a
  * chain length), with the median, p10 and p90 in ms and, where known, the physical floor.
  */
-import { formatSummary } from './stats.js';
+import { formatSummary } from '../lib/stats.js';
 export interface FigurePoint {
   /** Scenario name (category axis) or a number (delay in µs, chain length). */
   x: string | number;
@@ -25,7 +25,7 @@ export interface FigureJson {
   /** File name without extension, e.g. 'fig5a'. */
   name: string;
   title: string;
-  /** The machine line (bench/report.ts machineLine()), which ends with the date. */
+  /** The machine line (bench/lib/report.ts machineLine()), which ends with the date. */
   machine: string;
   /** Every link self-check line printed for this figure. */
   selfChecks: string[];
@@ -37,7 +37,7 @@ export interface FigureJson {
   paper: string;
 }
 
-/** A point from a summary (bench/stats.ts) and, when known, its floor. */
+/** A point from a summary (bench/lib/stats.ts) and, when known, its floor. */
 export function figurePoint(x: string | number, summary: { samples: number; median: number; p10: number; p90: number }, floorMs?: number): FigurePoint {
   const { samples, median, p10, p90 } = summary;
   return { x, samples, median, p10, p90, ...(floorMs === undefined ? {} : { floorMs }) };
