@@ -1,26 +1,20 @@
 /**
- * The hop benchmark's rig, shared by `bench:hop` and `bench:fig7`: a server process (node:http,
- * node:https TLS 1.3 and 1.2, a qfaas handler server; bench/hop/hop-servers.ts) on loopback or inside
- * the delay link's namespace, and one client per transport. Every exchange checks its 100 bytes.
+ * The hop rig, shared by `bench:hop`, `bench:profile` and the paper's Fig. 5 and 7: a server
+ * process (node:http, node:https TLS 1.3 and 1.2, a qfaas handler server; hop-servers.ts) on
+ * loopback or inside the delay link's namespace, and one client per transport. Every exchange
+ * checks its 100 bytes.
  */
-import { fork, type ForkOptions } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
-import { fileURLToPath } from 'node:url';
 import { InvokerClient, type InvokerResponse } from '../../src/invoker-client/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from '../../src/zero-rtt/index.js';
 import type { DelayLink } from '../link/delay-link.js';
 import { quicGoAvailable, startQuicGoRig, type QuicGoRig } from '../quic-go/quic-go-rig.js';
 import type { ProfileSummary } from '../lib/cpu-profile.js';
-import type { HopServerMessage, ServerDatagrams, ServerPorts } from './hop-servers.js';
-import { progress } from '../lib/report.js';
-import { summarize, type Summary } from '../lib/stats.js';
-
-/**
- * One request. Resolves to nothing (the caller times it) or to the exchange's own time in ms, for
- * exchanges run by another process (quic-go) that time themselves without the IPC around them.
- */
-export type Exchange = () => Promise<void | number>;
+import type { Exchange } from '../lib/interleaved.js';
+import { expectedBytes, nodeExchange } from '../lib/node-exchange.js';
+import { forkServerProcess, type ServerDatagrams } from '../lib/server-process.js';
+import type { HopServerMessage, ServerPorts } from './hop-servers.js';
 
 export interface HopRig {
   readonly host: string;
@@ -79,72 +73,6 @@ export interface LaunchedWorker {
     qfaasGeneratorSession: Exchange;
   };
   retire(): Promise<void>;
-}
-
-/** The servers' answer size (bench/hop/hop-servers.ts): 1 MiB at `/1mib`, else 100 bytes. */
-const expectedBytes = (path: string) => (path === '/1mib' ? 1 << 20 : 100);
-
-/** A benchmark's server process: messages answered one each, in order. */
-export interface ServerProcess<Message> {
-  ask<T>(message: Message): Promise<T>;
-  /** Disconnects (the process closes its servers and exits) and waits for the exit. */
-  close(): Promise<void>;
-}
-
-/**
- * Forks `script` (TypeScript, through tsx) as a server process; behind a delay link it starts
- * inside the link's namespace, and the IPC channel crosses `ip netns exec`.
- */
-export function forkServerProcess<Message>(script: URL, link?: DelayLink): ServerProcess<Message> {
-  const forkOptions: ForkOptions =
-    link === undefined
-      ? { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }
-      : { execPath: 'ip', execArgv: ['netns', 'exec', link.namespace, process.execPath, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
-  const child = fork(fileURLToPath(script), forkOptions);
-  const replies: Array<(reply: unknown) => void> = [];
-  child.on('message', (reply) => replies.shift()?.(reply));
-  return {
-    ask: <T>(message: Message) =>
-      new Promise<T>((resolve) => {
-        replies.push(resolve as (reply: unknown) => void);
-        child.send(message as object);
-      }),
-    async close() {
-      if (child.connected) child.disconnect();
-      if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
-
-/**
- * One node:http or node:https request (a POST carries `payload`), resolved once the whole response
- * arrived and checked to be the benchmark servers' answer for `path` (bench/lib/node-servers.ts).
- */
-export function nodeExchange(options: {
-  module: typeof http | typeof https;
-  agent: http.Agent | false;
-  host: string;
-  port: number;
-  method: 'GET' | 'POST';
-  path?: string;
-  serverName: string;
-  caPem: string;
-  payload: Buffer;
-}): Promise<void> {
-  const { module, agent, host, port, method, path = '/', serverName, caPem, payload } = options;
-  return new Promise((resolve, reject) => {
-    const expected = expectedBytes(path);
-    const request = module.request(
-      { host, port, method, path, agent, servername: serverName, ca: caPem, headers: method === 'POST' ? { 'content-length': payload.length } : {} },
-      (response) => {
-        let bytes = 0;
-        response.on('data', (chunk: Buffer) => (bytes += chunk.length));
-        response.once('end', () => (bytes === expected ? resolve() : reject(new Error(`got ${bytes} bytes`))));
-      },
-    );
-    request.once('error', reject);
-    request.end(method === 'POST' ? payload : undefined);
-  });
 }
 
 export async function startHopRig(link?: DelayLink): Promise<HopRig> {
@@ -284,36 +212,4 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
       await server.close();
     },
   };
-}
-
-/** Runs every case once per round, rotating the order each round; returns the times in ms. */
-export async function interleaved(cases: ReadonlyArray<readonly [string, Exchange]>, rounds: number, onRound?: (round: number) => void): Promise<Map<string, number[]>> {
-  const results = new Map<string, number[]>(cases.map(([name]) => [name, []]));
-  for (let i = 0; i < rounds; i++) {
-    for (let k = 0; k < cases.length; k++) {
-      const [name, run] = cases[(i + k) % cases.length] as readonly [string, Exchange];
-      const started = performance.now();
-      const own = await run();
-      results.get(name)?.push(typeof own === 'number' ? own : performance.now() - started);
-    }
-    onRound?.(i + 1);
-  }
-  return results;
-}
-
-/**
- * Warms up, then measures `rounds` interleaved rounds with a progress line on a terminal. Throws
- * if a qfaas GET on a new connection was not accepted in 0-RTT: its time would be mislabelled.
- */
-export async function measureInterleaved(
-  rig: Pick<HopRig, 'takeNotEarly'>,
-  cases: ReadonlyArray<readonly [string, Exchange]>,
-  options: { warmupRounds: number; rounds: number; label: string },
-): Promise<Map<string, Summary>> {
-  await interleaved(cases, options.warmupRounds);
-  rig.takeNotEarly();
-  const results = await interleaved(cases, options.rounds, (round) => progress(options.label, round, options.rounds));
-  const notEarly = rig.takeNotEarly();
-  if (notEarly > 0) throw new Error(`${notEarly} qfaas GETs were not accepted in 0-RTT (${options.label})`);
-  return new Map([...results].map(([name, values]) => [name, summarize(values)]));
 }

@@ -14,6 +14,7 @@ import { createHandlerServer, type HandlerServer } from '../../src/handler-serve
 import { loadCredentials } from '../../src/zero-rtt/index.js';
 import { startProfiler, summarizeProfile, type CpuProfile } from '../lib/cpu-profile.js';
 import { bodyFor, startNodeServers } from '../lib/node-servers.js';
+import type { ServerDatagrams } from '../lib/server-process.js';
 
 export interface ServerPorts {
   http: number;
@@ -30,11 +31,6 @@ export type HopServerMessage =
   | { datagrams: true };
 
 /** The main qfaas server's datagram counters (bench:hop counts datagrams per exchange with them). */
-export interface ServerDatagrams {
-  sent: number;
-  received: number;
-}
-
 interface ServerSet {
   ports: ServerPorts;
   qfaas: HandlerServer;

@@ -11,7 +11,8 @@
  * (bench/link) with N µs one way, after the link's self-check passes; the section is
  * `bench:hop@N`. Without root it says so and stays on loopback.
  */
-import { measureInterleaved, startHopRig } from './hop-rig.js';
+import { measureInterleaved } from '../lib/interleaved.js';
+import { startHopRig } from './hop-rig.js';
 import { checkedLink, linkDelayArgument } from '../link/checked-link.js';
 import { reportResults, type ResultRow } from '../lib/report.js';
 import { formatSummary, type Summary } from '../lib/stats.js';

@@ -7,7 +7,8 @@
  * docs/performance.md section; `--quick`: fewer requests, nothing written.
  */
 import { startProfiler, summarizeProfile, type ProfileSummary } from '../lib/cpu-profile.js';
-import { startHopRig, type Exchange } from './hop-rig.js';
+import type { Exchange } from '../lib/interleaved.js';
+import { startHopRig } from './hop-rig.js';
 import { checkedLink, figureDelayUs } from '../link/checked-link.js';
 import { machineLine, progress, writeBenchJson, writeSection } from '../lib/report.js';
 

@@ -12,7 +12,8 @@
  */
 import { figurePoint, findPoint, formatPoint, type FigureJson, type FigureSeries } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
-import { interleaved, measureInterleaved, startHopRig, type Exchange, type LaunchedWorker } from '../hop/hop-rig.js';
+import { startHopRig, type LaunchedWorker } from '../hop/hop-rig.js';
+import { interleaved, measureInterleaved, type Exchange } from '../lib/interleaved.js';
 import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from '../link/checked-link.js';
 import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from '../lib/report.js';
 import { summarize, type Summary } from '../lib/stats.js';

@@ -8,7 +8,8 @@
  */
 import { figurePoint, findPoint, formatPoint, type FigureJson, type FigurePoint } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
-import { measureInterleaved, startHopRig, type Exchange } from '../hop/hop-rig.js';
+import { startHopRig } from '../hop/hop-rig.js';
+import { measureInterleaved, type Exchange } from '../lib/interleaved.js';
 import { createDelayLink, isRoot } from '../link/delay-link.js';
 import { measureLink } from '../link/checked-link.js';
 import { machineLine, reportResults, writeBenchJson, type ResultRow } from '../lib/report.js';

@@ -25,7 +25,7 @@ import type { HttpHops } from '../../examples/mini-platform/http-hops.js';
 import { MiniPlatform } from '../../examples/mini-platform/platform.js';
 import { figurePoint, findPoint, formatPoint, type FigureJson, type FigurePoint } from './figure.js';
 import { unavoidableRoundTrips as rt } from './floor.js';
-import { interleaved, type Exchange } from '../hop/hop-rig.js';
+import { interleaved, type Exchange } from '../lib/interleaved.js';
 import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from '../link/checked-link.js';
 import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from '../lib/report.js';
 import { summarize, type Summary } from '../lib/stats.js';

@@ -17,8 +17,8 @@ import type { HostPort } from '../../src/transport/quic/connection-driver.js';
 import { createHttp3Server, createQuicServer, type Http3Server, type QuicEndpoint } from '../../src/transport/index.js';
 import { createHandlerServer, type HandlerServer } from '../../src/handler-server/index.js';
 import { createWorkerQuicConfig, loadCredentials } from '../../src/zero-rtt/index.js';
-import type { ServerDatagrams } from '../hop/hop-servers.js';
 import { bodyFor, startNodeServers, type NodeServers } from '../lib/node-servers.js';
+import type { ServerDatagrams } from '../lib/server-process.js';
 
 export const pathLayers = ['transport', 'h3', 'lean', 'guarded', 'web'] as const;
 export type PathLayer = (typeof pathLayers)[number];

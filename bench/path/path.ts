@@ -34,7 +34,9 @@ import {
   type QuicEndpoint,
 } from '../../src/transport/index.js';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
-import { forkServerProcess, measureInterleaved, nodeExchange, type Exchange } from '../hop/hop-rig.js';
+import { measureInterleaved, type Exchange } from '../lib/interleaved.js';
+import { nodeExchange } from '../lib/node-exchange.js';
+import { forkServerProcess } from '../lib/server-process.js';
 import { checkedLink, linkDelayArgument } from '../link/checked-link.js';
 import { pathLayers, type PathLayer, type PathServerMessage, type PathServerPorts, type PathServerSample } from './path-servers.js';
 import { progress, reportResults, type ResultTable } from '../lib/report.js';
