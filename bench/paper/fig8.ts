@@ -1,13 +1,13 @@
 /**
  * npm run bench:fig8 — the paper's Fig. 8: nested chains of length 1–6 through the mini-platform
- * (examples/mini-platform), its internal hops over node:http (TCP), node:https (TCP + TLS 1.3) and
+ * (examples/mini-platform, run by the harness in bench/platform), its internal hops over node:http (TCP), node:https (TCP + TLS 1.3) and
  * qfaas (QUIC, HTTP/3). With root, one delay link (`--delay-us=N`, default 500 µs one way): the
  * gateways outside, every worker inside the link's namespace, so each hop crosses the link. The
  * chain of length k is `f(7−k)` → … → `f6`, invoked through the gateway's own hop client.
  *
  * Two ways to run the hops, each on its own three platforms:
  *   - new connections (the paper's non-continuous chains, docs/bench/fig8.json): every hop opens a
- *     new connection resuming its session (MiniPlatformOptions.connections 'new');
+ *     new connection resuming its session (the harness's connections 'new');
  *   - kept connections (continuous, docs/bench/fig8-warm.json): every hop reuses a pooled one.
  *
  * Round trips a chain of length k cannot avoid: the gateway's call to the first function, then
@@ -19,16 +19,17 @@
  * Without root: loopback, no link, no floor. Writes docs/bench/fig8.json and fig8-warm.json and a
  * section of docs/performance.md; `--quick`: new connections only, chains of 1 and 6, 10 samples, nothing written.
  */
-import type { ChainGateway } from 'qfaas/chain';
-import type { InvokerClient } from 'qfaas/invoker-client';
-import type { HttpHops } from '../../examples/mini-platform/http-hops.js';
-import { MiniPlatform } from '../../examples/mini-platform/platform.js';
+import type { GatewayHops } from '../../examples/mini-platform/hops.js';
+import type { MiniPlatform } from '../../examples/mini-platform/platform.js';
+import type { QuicHops } from '../../examples/mini-platform/quic-hops.js';
 import { figurePoint, findPoint, formatPoint, type FigureJson, type FigurePoint } from './figure.js';
 import { unavoidableRoundTrips as rt } from './floor.js';
 import { interleaved, type Exchange } from '../lib/interleaved.js';
 import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from '../link/checked-link.js';
 import { machineLine, progress, reportResults, writeBenchJson, type ResultRow } from '../lib/report.js';
 import { summarize, type Summary } from '../lib/stats.js';
+import { startBenchPlatform } from '../platform/bench-platform.js';
+import type { HttpScheme } from '../platform/http-hops.js';
 
 const runStarted = performance.now();
 const quick = process.argv.includes('--quick');
@@ -39,7 +40,7 @@ const delayUs = figureDelayUs();
 type Mode = 'new' | 'kept';
 interface Variant {
   mode: Mode;
-  hops: 'quic' | HttpHops;
+  hops: 'quic' | HttpScheme;
   /** The series name in its figure. */
   transport: string;
   /** Round trips per hop. */
@@ -71,17 +72,16 @@ interface ZeroRttCount {
 const checked = delayUs === undefined ? undefined : await checkedLink(delayUs, { strict: !quick });
 const link = checked?.link;
 const selfChecks = checked === undefined ? ['loopback, no link'] : [checked.line];
-const platforms = new Map<Variant, MiniPlatform>();
+const platforms = new Map<Variant, MiniPlatform<GatewayHops>>();
 let main: Map<string, number[]>;
 let zeroDelay: Map<string, number[]> | undefined;
 let zero: LinkMeasurement | undefined;
 const zeroRtt = new Map<Mode, ZeroRttCount>();
 try {
-  const network = link === undefined ? undefined : { gatewayHost: link.outsideAddress, workerHost: link.insideAddress, workerNamespace: link.namespace };
   for (const variant of variants) {
-    platforms.set(variant, await MiniPlatform.start({ idleMs: 3_600_000, hops: variant.hops, connections: variant.mode, ...(network === undefined ? {} : { network }) }));
+    platforms.set(variant, await startBenchPlatform({ idleMs: 3_600_000, hops: variant.hops, connections: variant.mode, ...(link === undefined ? {} : { link }) }));
   }
-  const platform = (variant: Variant) => platforms.get(variant) as MiniPlatform;
+  const platform = (variant: Variant) => platforms.get(variant) as MiniPlatform<GatewayHops>;
   const chain =
     (variant: Variant, k: number): Exchange =>
     async () => {
@@ -89,14 +89,14 @@ try {
       const text = await response.text();
       if (response.status !== 200 || text !== expected(k)) throw new Error(`${caseName(variant, k)} answered ${response.status} '${text}'`);
     };
-  console.log(`starting ${variants.length * 6} workers${network === undefined ? '' : ` in namespace ${network.workerNamespace}`} …`);
+  console.log(`starting ${variants.length * 6} workers${link === undefined ? '' : ` in namespace ${link.namespace}`} …`);
   await Promise.all(variants.flatMap((variant) => [1, 2, 3, 4, 5, 6].map((k) => platform(variant).instanceFor(entry(k)))));
   // Warm-up: the JIT, every session and (kept) every pooled connection.
   for (let i = 0; i < (quick ? 3 : 10); i++) for (const variant of variants) await chain(variant, 6)();
 
   const quicCounters = (mode: Mode) => {
-    const quic = platform(variants.find((variant) => variant.mode === mode && variant.hops === 'quic') as Variant);
-    return { invoker: (quic.invoker as InvokerClient).metrics(), gateway: (quic.chainGateway as ChainGateway).metrics() };
+    const quic = platform(variants.find((variant) => variant.mode === mode && variant.hops === 'quic') as Variant).hops as QuicHops;
+    return { invoker: quic.client.metrics(), gateway: quic.chainGateway.metrics() };
   };
   const before = new Map(modes.map((mode) => [mode, quicCounters(mode)]));
   const cases = lengths.flatMap((k) => variants.map((variant) => [caseName(variant, k), chain(variant, k)] as const));

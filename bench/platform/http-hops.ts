@@ -2,6 +2,8 @@
  * The comparison hops of the mini-platform: the same calls over plain HTTP/1.1 (TCP) or HTTPS
  * (TCP + TLS 1.3, mutual, with TLS session resumption), with node:http and node:https. Only the
  * transport differs from the QUIC platform; functions, gateway logic and workers are the same.
+ * The server side serves a function or the forwarding gateway; the client side is what the
+ * gateway and function code call with.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -9,7 +11,8 @@ import type { TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 
-export type HttpHops = 'http' | 'https';
+/** HTTP/1.1 over TCP, or over TCP + TLS 1.3. */
+export type HttpScheme = 'http' | 'https';
 
 export interface TlsMaterial {
   caPem: string;
@@ -51,9 +54,9 @@ export async function writeToNode(response: Response, out: http.ServerResponse):
 }
 
 /** Serves `handler` over HTTP/1.1, or HTTPS that requires a client certificate from the CA. */
-export function createHttpServer(hops: HttpHops, tls: TlsMaterial, handler: (request: Request) => Promise<Response>): http.Server {
+export function createHttpServer(scheme: HttpScheme, tls: TlsMaterial, handler: (request: Request) => Promise<Response>): http.Server {
   const listener = (request: http.IncomingMessage, response: http.ServerResponse) => {
-    void handler(requestFromNode(request, hops))
+    void handler(requestFromNode(request, scheme))
       .then((result) => writeToNode(result, response))
       .catch(() => {
         if (!response.headersSent) response.writeHead(502, { 'x-qfaas-error': 'platform' });
@@ -61,7 +64,7 @@ export function createHttpServer(hops: HttpHops, tls: TlsMaterial, handler: (req
       });
   };
   const server =
-    hops === 'http'
+    scheme === 'http'
       ? http.createServer({ keepAliveTimeout: 60_000 }, listener)
       : https.createServer({ ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', keepAliveTimeout: 60_000 }, listener);
   return server;
@@ -73,14 +76,14 @@ export function createHttpServer(hops: HttpHops, tls: TlsMaterial, handler: (req
  * session of that server, as a TLS client with a session cache does).
  */
 export class HttpHopClient {
-  readonly #hops: HttpHops;
+  readonly #scheme: HttpScheme;
   readonly #tls: TlsMaterial;
   readonly #sessions = new Map<string, Buffer>();
   readonly #watched = new WeakSet<object>();
   readonly #agent: http.Agent;
 
-  constructor(hops: HttpHops, tls: TlsMaterial) {
-    this.#hops = hops;
+  constructor(scheme: HttpScheme, tls: TlsMaterial) {
+    this.#scheme = scheme;
     this.#tls = tls;
     this.#agent = this.#newAgent();
   }
@@ -88,7 +91,7 @@ export class HttpHopClient {
   fetch(target: { serverName: string; host: string; port: number; path?: string }, init: RequestInit = {}): Promise<Response> {
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((value, name) => (headers[name] = value));
-    const module = this.#hops === 'http' ? http : https;
+    const module = this.#scheme === 'http' ? http : https;
     const session = this.#sessions.get(target.serverName);
     return new Promise<Response>((resolve, reject) => {
       const request = module.request(
@@ -99,7 +102,7 @@ export class HttpHopClient {
           method: init.method ?? 'GET',
           headers,
           agent: this.#agent,
-          ...(this.#hops === 'https'
+          ...(this.#scheme === 'https'
             ? { servername: target.serverName, ca: this.#tls.caPem, cert: this.#tls.certPem, key: this.#tls.keyPem, ...(session === undefined ? {} : { session }) }
             : {}),
         },
@@ -114,7 +117,7 @@ export class HttpHopClient {
       );
       request.once('socket', (socket) => {
         // One listener per socket: keep-alive sockets serve many requests.
-        if (this.#hops !== 'https' || this.#watched.has(socket)) return;
+        if (this.#scheme !== 'https' || this.#watched.has(socket)) return;
         this.#watched.add(socket);
         (socket as TLSSocket).on('session', (ticket: Buffer) => this.#sessions.set(target.serverName, ticket));
       });
@@ -137,6 +140,6 @@ export class HttpHopClient {
   }
 
   #newAgent(): http.Agent {
-    return this.#hops === 'http' ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true, maxCachedSessions: 0 });
+    return this.#scheme === 'http' ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true, maxCachedSessions: 0 });
   }
 }
