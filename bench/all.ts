@@ -1,12 +1,12 @@
 /**
- * npm run bench — every paper figure and bench:path (bench/suite.ts) over the delay link, then the
+ * npm run bench — every paper figure and bench:path (bench/lib/suite.ts) over the delay link, then the
  * charts and the summary at the head of docs/performance.md. Each benchmark runs in its own
  * process; a failing one stops the run. Took 3.7 minutes on the machine in docs/performance.md
  * before bench:path joined it (about 3 more).
  */
-import { writePaperDocs } from './paper-docs.js';
-import { progress } from './report.js';
-import { paperFigureScripts, runPaperFigureScripts } from './suite.js';
+import { writePaperDocs } from './paper/paper-docs.js';
+import { progress } from './lib/report.js';
+import { paperFigureScripts, runPaperFigureScripts } from './lib/suite.js';
 
 const started = performance.now();
 runPaperFigureScripts([], (done) => progress('npm run bench', done, paperFigureScripts.length));

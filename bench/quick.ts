@@ -1,9 +1,9 @@
 /**
  * npm run bench:quick — a reduced run of every paper-figure benchmark and of bench:path
- * (bench/suite.ts), for a smoke check (CI runs it): it prints, writes nothing, and does not gate on
+ * (bench/lib/suite.ts), for a smoke check (CI runs it): it prints, writes nothing, and does not gate on
  * numbers. A benchmark that crashes fails it.
  */
-import { runPaperFigureScripts } from './suite.js';
+import { runPaperFigureScripts } from './lib/suite.js';
 
 const started = performance.now();
 runPaperFigureScripts(['--quick']);

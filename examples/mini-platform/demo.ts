@@ -2,14 +2,18 @@
  * npm run demo — starts the mini-platform three times, with its internal hops over QUIC (qfaas,
  * 0-RTT), plain HTTP/1.1 (TCP) and HTTPS (TCP + TLS 1.3), and shows, as a table, what the hops
  * cost: the first request to a cold worker, non-continuous requests (a new connection each time),
- * continuous requests (one warm connection), a POST, and a chain of 6 functions.
+ * continuous requests (one warm connection), a POST, and a chain of 6 functions. The platform is
+ * QUIC only; the HTTP/1.1 and HTTPS hops come from the benchmark harness (bench/platform).
  */
 import { getResponseInfo } from 'qfaas/invoker-client';
-import type { HttpHops } from './http-hops.js';
+import { startBenchPlatform } from '../../bench/platform/bench-platform.js';
+import type { HttpScheme } from '../../bench/platform/http-hops.js';
+import type { GatewayHops } from './hops.js';
 import { MiniPlatform } from './platform.js';
 
+type Transport = 'quic' | HttpScheme;
 const started = performance.now();
-const transports: Array<'quic' | HttpHops> = ['quic', 'http', 'https'];
+const transports: Transport[] = ['quic', 'http', 'https'];
 const plan = { cold: 3, nonContinuous: 20, continuous: 40, post: 20, chain: 8 };
 const steps = transports.length * Object.values(plan).reduce((a, b) => a + b, 0);
 let done = 0;
@@ -22,9 +26,16 @@ const tick = (label: string) => {
 };
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
+/** The platform as it is (QUIC), or the same platform over the harness's HTTP/1.1 or HTTPS hops; and, over QUIC, the chain gateway's calls that came in 0-RTT. */
+async function startPlatform(hops: Transport): Promise<{ platform: MiniPlatform<GatewayHops>; earlyChainCalls?: () => number }> {
+  if (hops !== 'quic') return { platform: await startBenchPlatform({ idleMs: 60_000, hops }) };
+  const platform = await MiniPlatform.start({ idleMs: 60_000 });
+  return { platform, earlyChainCalls: () => platform.hops.chainGateway.metrics().earlyDataCalls };
+}
+
 type Result = { ms: number; early: string };
-async function scenarios(hops: 'quic' | HttpHops): Promise<Map<string, Result>> {
-  const platform = await MiniPlatform.start({ idleMs: 60_000, hops });
+async function scenarios(hops: Transport): Promise<Map<string, Result>> {
+  const { platform, earlyChainCalls } = await startPlatform(hops);
   const results = new Map<string, Result>();
   const label = (text: string) => `${hops}: ${text}`;
   const timed = async (name: string, count: number, before: () => void | Promise<void>, run: () => Promise<Response>, expect?: string) => {
@@ -65,9 +76,9 @@ async function scenarios(hops: 'quic' | HttpHops): Promise<Map<string, Result>> 
       platform.invoke('echo', { method: 'POST', body: 'order' }),
     );
     await timed('chain of 6 (f1 → … → f6)', plan.chain, () => undefined, () => platform.invoke('f1'), 'f1>f2>f3>f4>f5>f6');
-    if (hops === 'quic') {
+    if (earlyChainCalls !== undefined) {
       const chainResult = results.get('chain of 6 (f1 → … → f6)') as Result;
-      chainResult.early = `${platform.chainGateway?.metrics().earlyDataCalls ?? 0} cold calls`;
+      chainResult.early = `${earlyChainCalls()} cold calls`;
     }
   } finally {
     await platform.stop();

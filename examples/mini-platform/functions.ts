@@ -4,7 +4,7 @@
  */
 import type { InvokeAsyncInit, InvokeInit } from 'qfaas/chain';
 
-/** What function code needs to call other functions (a ChainClient over QUIC, or the HTTP comparison). */
+/** What function code needs to call other functions: a ChainClient, or anything that calls the same way. */
 export interface Chain {
   invoke(functionName: string, init?: InvokeInit): Promise<Response>;
   invokeAsync(functionName: string, init?: InvokeAsyncInit): Promise<Response>;
@@ -80,3 +80,11 @@ export const functions: Record<string, FunctionCode> = {
     return Response.json({ ok: true, item: order.item, left: left - order.quantity });
   },
 };
+
+/** The code of the function `name`; throws for a function the platform does not have. */
+export function functionCode(name: string): FunctionCode {
+  // Own properties only: 'toString' is not a function of the platform.
+  const code = Object.hasOwn(functions, name) ? functions[name] : undefined;
+  if (code === undefined) throw new Error(`unknown function ${name}`);
+  return code;
+}

@@ -5,66 +5,39 @@
  *   - workers as child processes started on demand (a cold start): before a worker starts, the
  *     0-RTT generator provisions its credentials (passed in its environment) and the invoker's
  *     session, so the first request to it is 0-RTT; idle workers scale to zero.
+ * Three parts can be replaced (a benchmark harness does, bench/platform/): where workers run
+ * (`workers`), what the internal hops are made of (`hops`), and what happens just before each call
+ * to a worker (`beforeWorkerCall`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createChainGateway, type ChainCaller, type ChainGateway } from 'qfaas/chain';
+import type { ChainCaller } from 'qfaas/chain';
 import { checkRequestTarget } from 'qfaas/handler-server';
-import { getResponseInfo, InvokerClient, type InvokerTarget } from 'qfaas/invoker-client';
+import { getResponseInfo, type InvokerTarget } from 'qfaas/invoker-client';
 import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from 'qfaas/zero-rtt';
-import { createHttpServer, HttpHopClient, type HttpHops } from './http-hops.js';
+import type { GatewayHops, GatewayHopsFactory } from './hops.js';
+import { startQuicHops, type QuicHops } from './quic-hops.js';
+import { localWorkers, type WorkerPlacement } from './worker-placement.js';
 
-/** The gateway's client towards workers: the qfaas InvokerClient, or the HTTP(S) comparison. */
-export interface HopClient {
-  fetch(input: string, init: RequestInit & { connectTo: { host: string; port: number } }): Promise<Response>;
-  closeIdleConnections(): void;
-  close(): Promise<void>;
-}
-
-export interface MiniPlatformOptions {
+export interface MiniPlatformOptions<H extends GatewayHops = QuicHops> {
   /** Stop a worker after this long without requests (scale to zero). @default 10_000 */
   idleMs?: number;
   /** Port of the end users' HTTP gateway. @default 0 */
   port?: number;
   /** Which function may call which. @default everyone may call everything */
   allow?: (caller: ChainCaller, target: string) => boolean;
+  /** Where workers run and the addresses of both sides. @default localWorkers: child processes, all on 127.0.0.1 */
+  workers?: WorkerPlacement;
+  /** Starts the internal hops (the gateway's client and the chain gateway). @default startQuicHops: QUIC with 0-RTT */
+  hops?: GatewayHopsFactory<H>;
   /**
-   * The internal hops: QUIC with 0-RTT (qfaas), or for comparison HTTP/1.1 over TCP or HTTPS over
-   * TCP+TLS 1.3 (node:http/https, keep-alive and TLS session resumption). @default 'quic'
+   * Called just before every call to a worker (an end user's or a chained one), once the worker is
+   * running, e.g. to drop idle connections so that every call opens a new one. @default nothing
    */
-  hops?: 'quic' | HttpHops;
-  /**
-   * Where the gateway and the workers sit on the network. @default both on 127.0.0.1, workers in
-   * this network namespace
-   */
-  network?: MiniPlatformNetwork;
-  /**
-   * Whether internal hops keep connections between calls ('kept': pooled, keep-alive) or open a
-   * new one for every call ('new': the gateway and the functions drop idle connections before
-   * each call, so each hop resumes its session: 0-RTT over QUIC, TLS resumption over HTTPS).
-   * @default 'kept'
-   */
-  connections?: 'kept' | 'new';
-}
-
-/**
- * The platform's network: the gateway side (chain gateway, HTTP comparison gateway, gateway
- * certificate) and the worker side (workers are provisioned for, and listen on, `workerHost`).
- * Each host must be reachable from the other side: the end users' gateway stays on 127.0.0.1.
- */
-export interface MiniPlatformNetwork {
-  /** Address the chain gateway listens on and workers call. @default '127.0.0.1' */
-  gatewayHost: string;
-  /** Address workers listen on and the gateway calls. @default '127.0.0.1' */
-  workerHost: string;
-  /**
-   * A network namespace (e.g. a delay link's, bench/link/delay-link.ts) to start the workers in,
-   * with `ip netns exec` (needs root). @default none: workers run in this namespace
-   */
-  workerNamespace?: string;
+  beforeWorkerCall?: (hops: GatewayHops) => void;
 }
 
 interface Instance {
@@ -74,22 +47,17 @@ interface Instance {
   active: number;
 }
 
-const workerScript = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-export class MiniPlatform {
-  readonly invoker: HopClient;
-  readonly hops: 'quic' | HttpHops;
-  /** The QUIC chain gateway (undefined in the HTTP comparison runs). */
-  readonly chainGateway: ChainGateway | undefined;
-  readonly #chainGatewayPort: number;
-  readonly #closeChainGateway: () => Promise<void>;
+export class MiniPlatform<H extends GatewayHops = QuicHops> {
+  /** The internal hops: the gateway's client towards workers and the chain gateway. */
+  readonly hops: H;
   readonly #server: http.Server;
   readonly #generator: ZeroRttGenerator;
   readonly #store: MemoryTicketStore;
   readonly #idleMs: number;
-  readonly #network: MiniPlatformNetwork;
-  readonly connections: 'kept' | 'new';
+  readonly #workers: WorkerPlacement;
+  readonly #beforeWorkerCall: ((hops: GatewayHops) => void) | undefined;
   readonly #instances = new Map<string, Instance>();
   readonly #starting = new Map<string, Promise<Instance>>();
   #nextInstance = 1;
@@ -97,34 +65,30 @@ export class MiniPlatform {
   readonly coldStarts = new Map<string, number>();
 
   private constructor(parts: {
-    invoker: HopClient;
-    hops: 'quic' | HttpHops;
-    chainGateway: ChainGateway | undefined;
-    chainGatewayPort: number;
-    closeChainGateway: () => Promise<void>;
+    hops: H;
     server: http.Server;
     generator: ZeroRttGenerator;
     store: MemoryTicketStore;
     idleMs: number;
-    network: MiniPlatformNetwork;
-    connections: 'kept' | 'new';
+    workers: WorkerPlacement;
+    beforeWorkerCall: ((hops: GatewayHops) => void) | undefined;
   }) {
-    this.invoker = parts.invoker;
     this.hops = parts.hops;
-    this.chainGateway = parts.chainGateway;
-    this.#chainGatewayPort = parts.chainGatewayPort;
-    this.#closeChainGateway = parts.closeChainGateway;
     this.#server = parts.server;
     this.#generator = parts.generator;
     this.#store = parts.store;
     this.#idleMs = parts.idleMs;
-    this.#network = parts.network;
-    this.connections = parts.connections;
+    this.#workers = parts.workers;
+    this.#beforeWorkerCall = parts.beforeWorkerCall;
   }
 
-  static async start(options: MiniPlatformOptions = {}): Promise<MiniPlatform> {
-    const network: MiniPlatformNetwork = { gatewayHost: '127.0.0.1', workerHost: '127.0.0.1', ...options.network };
-    const gatewayHost = network.gatewayHost;
+  static start(options?: MiniPlatformOptions): Promise<MiniPlatform>;
+  static start<H extends GatewayHops>(options: MiniPlatformOptions<H> & { hops: GatewayHopsFactory<H> }): Promise<MiniPlatform<H>>;
+  // Without `hops`, the first signature makes the hops QuicHops; with them, the second types the platform by them.
+  static async start(options: MiniPlatformOptions<GatewayHops> = {}): Promise<MiniPlatform<GatewayHops>> {
+    const startHops = options.hops ?? startQuicHops;
+    const workers = options.workers ?? localWorkers;
+    const gatewayHost = workers.gatewayHost;
     const ca = await createPlatformCA();
     const gatewayName = 'gateway.qfaas.internal';
     const gatewayCertificate = await ca.issue({ role: 'gateway', name: gatewayName, hosts: [gatewayHost] });
@@ -132,63 +96,37 @@ export class MiniPlatform {
     const bootstrap = new ZeroRttGenerator({ ca });
     const invokerCertificate = await bootstrap.invokerCertificate();
     const store = new MemoryTicketStore();
-    const hops = options.hops ?? 'quic';
-    let platform: MiniPlatform | undefined;
-    let invoker: HopClient;
-    let chainGateway: ChainGateway | undefined;
-    let chainGatewayPort: number;
-    let closeChainGateway: () => Promise<void>;
-    if (hops === 'quic') {
-      const quicInvoker = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: store });
-      invoker = quicInvoker;
-      chainGateway = await createChainGateway({
-        credentials: { caPem: ca.certPem, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
-        invoker: quicInvoker,
-        host: gatewayHost,
-        resolve: (name) => (platform as MiniPlatform).instanceFor(name),
-        ...(options.allow === undefined ? {} : { allow: options.allow }),
-      });
-      chainGatewayPort = chainGateway.address.port;
-      closeChainGateway = () => (chainGateway as ChainGateway).close({ timeoutMs: 500 });
-    } else {
-      const httpInvoker = new HttpHopClient(hops, { caPem: ca.certPem, certPem: invokerCertificate.certPem, keyPem: invokerCertificate.keyPem });
-      invoker = httpInvoker;
-      // The comparison's chain gateway only forwards: same routing, no QUIC.
-      const gatewayServer = createHttpServer(hops, { caPem: ca.certPem, certPem: gatewayCertificate.certPem, keyPem: gatewayCertificate.keyPem }, async (request) => {
-        const url = new URL(request.url);
-        const name = /^\/function\/([a-z0-9-]+)$/.exec(url.pathname)?.[1];
-        if (name === undefined) return new Response('use /function/<name>\n', { status: 404 });
-        const target = await (platform as MiniPlatform).instanceFor(name);
-        return httpInvoker.fetch(`https://${target.serverName}/${url.search}`, { method: request.method, headers: request.headers, ...(request.body === null ? {} : { body: request.body }), connectTo: target });
-      });
-      await new Promise<void>((resolve) => gatewayServer.listen(0, gatewayHost, () => resolve()));
-      chainGatewayPort = (gatewayServer.address() as { port: number }).port;
-      closeChainGateway = async () => {
-        gatewayServer.closeAllConnections();
-        await new Promise<void>((resolve) => gatewayServer.close(() => resolve()));
-      };
-    }
+    let platform: MiniPlatform<GatewayHops> | undefined;
+    const hops = await startHops({
+      ca,
+      invokerCertificate,
+      gateway: { host: gatewayHost, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
+      ticketStore: store,
+      resolve: (name) => (platform as MiniPlatform<GatewayHops>).instanceFor(name),
+      ...(options.allow === undefined ? {} : { allow: options.allow }),
+    });
     const generator = new ZeroRttGenerator({
       ca,
       invokerCertificate,
-      chainGateway: { serverName: gatewayName, host: gatewayHost, port: chainGatewayPort, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
+      chainGateway: { serverName: gatewayName, host: gatewayHost, port: hops.chainPort, certificate: gatewayCertificate, ticketKey: gatewayTicketKey },
     });
-    const server = http.createServer((request, response) => void (platform as MiniPlatform).#serveEndUser(request, response));
+    const server = http.createServer((request, response) => void (platform as MiniPlatform<GatewayHops>).#serveEndUser(request, response));
     await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
     platform = new MiniPlatform({
-      invoker,
       hops,
-      chainGateway,
-      chainGatewayPort,
-      closeChainGateway,
       server,
       generator,
       store,
       idleMs: options.idleMs ?? 10_000,
-      network,
-      connections: options.connections ?? 'kept',
+      workers,
+      beforeWorkerCall: options.beforeWorkerCall,
     });
     return platform;
+  }
+
+  /** The gateway's client towards workers. */
+  get invoker(): H['client'] {
+    return this.hops.client;
   }
 
   /** The end users' gateway, e.g. http://127.0.0.1:8080/function/echo. */
@@ -202,15 +140,12 @@ export class MiniPlatform {
     return [...this.#instances.keys()];
   }
 
-  /**
-   * The running instance of a function, started (cold) if there is none. With connections 'new',
-   * the gateway's idle connections are dropped first, so the call that follows opens a new one.
-   */
+  /** The running instance of a function, started (cold) if there is none. */
   async instanceFor(name: string): Promise<InvokerTarget> {
     const instance = this.#instances.get(name) ?? (await this.#coldStart(name));
     this.#touch(name, instance);
     // Every gateway→worker call (end user's or chained) asks for its target here, just before it.
-    if (this.connections === 'new') this.invoker.closeIdleConnections();
+    this.#beforeWorkerCall?.(this.hops);
     return instance.target;
   }
 
@@ -245,8 +180,7 @@ export class MiniPlatform {
     for (const name of [...this.#instances.keys()]) this.stopInstance(name);
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    await this.#closeChainGateway();
-    await this.invoker.close();
+    await this.hops.close();
     // A worker exits on stdin EOF, or is killed 2 s later (stopInstance).
     await Promise.all(children.map((child) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))));
   }
@@ -255,24 +189,15 @@ export class MiniPlatform {
     const pending = this.#starting.get(name);
     if (pending !== undefined) return pending;
     const starting = (async () => {
-      const { gatewayHost, workerHost, workerNamespace } = this.#network;
+      const { workerHost, command } = this.#workers;
       const provisioned = await this.#generator.provision({ functionName: name, instanceId: `i-${this.#nextInstance++}`, hosts: [workerHost] });
       // The invoker's session exists before the worker does: its first request will be 0-RTT.
       await this.#store.set(provisioned.serverName, provisioned.session);
       const env = encodeCredentials(provisioned.worker, 'env').trim();
-      const node = [process.execPath, '--import', 'tsx', workerScript];
-      // `ip netns exec` runs node itself in the namespace (same pid): stdin EOF and kill reach the worker.
-      const [command, ...args] = (workerNamespace === undefined ? node : ['ip', 'netns', 'exec', workerNamespace, ...node]) as [string, ...string[]];
-      const child = spawn(command, args, {
+      const [executable, ...args] = command;
+      const child = spawn(executable, args, {
         cwd: projectRoot,
-        env: {
-          ...process.env,
-          QFAAS_CREDENTIALS: env.slice(env.indexOf('=') + 1),
-          QFAAS_HOPS: this.hops,
-          QFAAS_WORKER_HOST: workerHost,
-          QFAAS_CONNECTIONS: this.connections,
-          QFAAS_CHAIN_GATEWAY: `${gatewayHost.includes(':') ? `[${gatewayHost}]` : gatewayHost}:${this.#chainGatewayPort}`,
-        },
+        env: { ...process.env, QFAAS_CREDENTIALS: env.slice(env.indexOf('=') + 1), QFAAS_WORKER_HOST: workerHost },
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       const port = await new Promise<number>((resolve, reject) => {

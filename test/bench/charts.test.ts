@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { figureChartSpec, renderFigureChart, TRANSPORT_COLOURS, transportColours, Y_AXIS_TITLE } from '../../bench/charts.js';
-import type { FigureJson, FigurePoint } from '../../bench/figure.js';
+import { figureChartSpec, renderFigureChart, TRANSPORT_COLOURS, transportColours, Y_AXIS_TITLE } from '../../bench/paper/charts.js';
+import type { FigureJson, FigurePoint } from '../../bench/paper/figure.js';
 
 const machine = '2 × test CPU, 4 GiB, Linux test, Node.js v20, 2026-01-01';
 

@@ -5,7 +5,7 @@ import { QuicConnectionDriver, type QuicConfig } from '../../src/transport/index
 /**
  * Traffic an attacker sends without ever answering: genuine client Initials (each from its own
  * quiche client, so each has a fresh destination ID and decrypts on the server) from a raw socket
- * that counts whatever comes back. No vitest here: bench/attack.ts uses it too.
+ * that counts whatever comes back. No vitest here: bench/guard/attack.ts uses it too.
  */
 
 /** A genuine client Initial datagram, made by a driver that never touches a socket. */

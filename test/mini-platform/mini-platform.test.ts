@@ -1,6 +1,5 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChainGateway } from '../../src/chain/index.js';
 import { MiniPlatform } from '../../examples/mini-platform/platform.js';
 
 describe('the mini-platform (workers are child processes)', () => {
@@ -23,7 +22,7 @@ describe('the mini-platform (workers are child processes)', () => {
     // The end user's request to the cold f1 went in 0-RTT thanks to the generator's session...
     expect(response.headers.get('x-qfaas-early-data')).toBe('true');
     // ...and so did each cold worker's first call to the chain gateway.
-    expect((platform.chainGateway as ChainGateway).metrics().earlyDataCalls).toBeGreaterThanOrEqual(5);
+    expect(platform.hops.chainGateway.metrics().earlyDataCalls).toBeGreaterThanOrEqual(5);
     expect(platform.coldStarts.get('f6')).toBe(1);
   }, 60_000);
 
@@ -95,7 +94,7 @@ describe('the mini-platform (workers are child processes)', () => {
       expect(response.status).toBe(202);
       const callId = await response.text();
       expect(callId.length).toBeGreaterThan(0);
-      await (platform.chainGateway as ChainGateway).whenAsyncIdle();
+      await platform.hops.chainGateway.whenAsyncIdle();
       for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(received).toEqual([{ callId, body: 'f5>f6' }]);
     } finally {

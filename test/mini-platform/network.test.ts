@@ -1,21 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChainGateway } from '../../src/chain/index.js';
 import { createDelayLink, isRoot, type DelayLink } from '../../bench/link/delay-link.js';
-import { MiniPlatform } from '../../examples/mini-platform/platform.js';
+import { startBenchPlatform } from '../../bench/platform/bench-platform.js';
+import type { GatewayHops } from '../../examples/mini-platform/hops.js';
+import type { MiniPlatform } from '../../examples/mini-platform/platform.js';
 
-// Workers in the benchmarks' delay-link namespace, the gateway outside: what bench:fig8 runs. Needs
-// root for the namespace and TUN devices, as on the CI machine.
-describe('the mini-platform with its workers in another network namespace (MiniPlatform network option)', () => {
+// Workers in the benchmarks' delay-link namespace, the gateway outside: what bench:fig8 runs, through
+// the benchmark harness (bench/platform). Needs root for the namespace and TUN devices, as on the CI
+// machine.
+describe('the mini-platform with its workers in another network namespace (the benchmark harness’s link option)', () => {
   let link: DelayLink | undefined;
-  const platforms: MiniPlatform[] = [];
-  const start = async (hops: 'quic' | 'https') => {
-    const current = link as DelayLink;
-    const platform = await MiniPlatform.start({
-      idleMs: 60_000,
-      hops,
-      network: { gatewayHost: current.outsideAddress, workerHost: current.insideAddress, workerNamespace: current.namespace },
-    });
+  const platforms: Array<MiniPlatform<GatewayHops>> = [];
+  const started = <P extends MiniPlatform<GatewayHops>>(platform: P): P => {
     platforms.push(platform);
     return platform;
   };
@@ -30,19 +26,19 @@ describe('the mini-platform with its workers in another network namespace (MiniP
   });
 
   it('qfaas: a chain of 3 crosses the link; the cold first request and the cold workers’ calls are 0-RTT', async () => {
-    const platform = await start('quic');
+    const platform = started(await startBenchPlatform({ idleMs: 60_000, hops: 'quic', link: link as DelayLink }));
     const response = await fetch(`${platform.url}/function/f4`);
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('f4>f5>f6');
     expect(response.headers.get('x-qfaas-early-data')).toBe('true');
     // f4 and f5 called the gateway (outside) from the namespace, each in 0-RTT on its first call.
-    expect((platform.chainGateway as ChainGateway).metrics().earlyDataCalls).toBeGreaterThanOrEqual(2);
+    expect(platform.hops.chainGateway.metrics().earlyDataCalls).toBeGreaterThanOrEqual(2);
     // The workers listen on the namespace's address, which exists only inside it.
     expect((await platform.instanceFor('f6')).host).toBe(link?.insideAddress);
   }, 60_000);
 
   it('https (TCP + TLS 1.3): the same chain of 3 crosses the link', async () => {
-    const platform = await start('https');
+    const platform = started(await startBenchPlatform({ idleMs: 60_000, hops: 'https', link: link as DelayLink }));
     const response = await platform.invoke('f4');
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('f4>f5>f6');
