@@ -135,11 +135,14 @@ let insecureWarningEmitted = false;
 export class QuicConfig {
   readonly role: 'client' | 'server';
 
-  /** @internal use {@link createQuicConfig} */
-  constructor(role: 'client' | 'server', native: QuicheConfig, key: typeof constructionKey) {
+  /**
+   * @internal use {@link createQuicConfig}. `native` is typed `unknown` so that no type of the
+   * native binding reaches the published declarations (a strict consumer would need its DOM lib).
+   */
+  constructor(role: 'client' | 'server', native: unknown, key: symbol) {
     if (key !== constructionKey) throw new QfaasConfigError('config', 'build it with createQuicConfig()');
     this.role = role;
-    natives.set(this, native);
+    natives.set(this, native as QuicheConfig);
   }
 }
 
