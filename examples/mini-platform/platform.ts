@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChainCaller } from 'qfaas/chain';
 import { checkRequestTarget } from 'qfaas/handler-server';
 import { getResponseInfo, type InvokerTarget } from 'qfaas/invoker-client';
-import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator } from 'qfaas/zero-rtt';
+import { createPlatformCA, credentialsEnvValue, MemoryTicketStore, ZeroRttGenerator } from 'qfaas/zero-rtt';
 import type { GatewayHops, GatewayHopsFactory } from './hops.js';
 import { startQuicHops, type QuicHops } from './quic-hops.js';
 import { localWorkers, type WorkerPlacement } from './worker-placement.js';
@@ -193,11 +193,11 @@ export class MiniPlatform<H extends GatewayHops = QuicHops> {
       const provisioned = await this.#generator.provision({ functionName: name, instanceId: `i-${this.#nextInstance++}`, hosts: [workerHost] });
       // The invoker's session exists before the worker does: its first request will be 0-RTT.
       await this.#store.set(provisioned.serverName, provisioned.session);
-      const env = encodeCredentials(provisioned.worker, 'env').trim();
+      const env = credentialsEnvValue(provisioned.worker);
       const [executable, ...args] = command;
       const child = spawn(executable, args, {
         cwd: projectRoot,
-        env: { ...process.env, QFAAS_CREDENTIALS: env.slice(env.indexOf('=') + 1), QFAAS_WORKER_HOST: workerHost },
+        env: { ...process.env, QFAAS_CREDENTIALS: env, QFAAS_WORKER_HOST: workerHost },
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       const port = await new Promise<number>((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { functionTarget } from './function-target.js';
 import { QfaasConfigError } from '../errors.js';
 import { InvokerClient, type InvokerResponse } from '../invoker-client/invoker-client.js';
 import { headerValue, type HeadersLike, type ZeroRttPolicy } from '../replay-guard/policy.js';
@@ -102,9 +103,12 @@ export class ChainClient {
     });
   }
 
-  /** Calls `functionName` synchronously (like Lambda's RequestResponse) and returns its response. */
+  /**
+   * Calls `functionName` synchronously (like Lambda's RequestResponse) and returns its response.
+   * A path and query may follow the name (`'pricing/quote?currency=eur'`): the function sees them.
+   */
   invoke(functionName: string, init: InvokeInit = {}): Promise<Response> {
-    return this.#call(`/function/${functionName}`, init);
+    return this.#call('function', functionName, init);
   }
 
   /**
@@ -112,8 +116,12 @@ export class ChainClient {
    * `{ statusCode, headers, body }` (read or `dump()` its body). What platform code on a hot path uses.
    */
   request(functionName: string, options: ChainRequestOptions = {}): Promise<InvokerResponse> {
-    const path = `/function/${functionName}`;
-    if (!functionPath.test(path)) return Promise.reject(new QfaasConfigError('functionName', 'must be a lowercase DNS label'));
+    let path: string;
+    try {
+      path = functionTarget('function', functionName);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const headers: string[] = [];
     const given = options.headers;
     if (given !== undefined) {
@@ -154,7 +162,7 @@ export class ChainClient {
     const { callbackUrl, ...rest } = init;
     const headers = new Headers(rest.headers);
     if (callbackUrl !== undefined) headers.set(chainHeaders.callbackUrl, callbackUrl);
-    return this.#call(`/async-function/${functionName}`, { ...rest, headers });
+    return this.#call('async-function', functionName, { ...rest, headers });
   }
 
   /** The pooled connection's metrics (0-RTT, reuse, latency). */
@@ -175,9 +183,12 @@ export class ChainClient {
     return this.#invoker.close();
   }
 
-  #call(path: string, init: InvokeInit): Promise<Response> {
-    if (!functionPath.test(path)) {
-      return Promise.reject(new QfaasConfigError('functionName', 'must be a lowercase DNS label'));
+  #call(kind: 'function' | 'async-function', functionName: string, init: InvokeInit): Promise<Response> {
+    let path: string;
+    try {
+      path = functionTarget(kind, functionName);
+    } catch (error) {
+      return Promise.reject(error);
     }
     const { parent, ...requestInit } = init;
     const headers = new Headers(requestInit.headers);
@@ -189,8 +200,6 @@ export class ChainClient {
     return this.#invoker.fetch(`https://${this.#gatewayServerName}${path}`, { ...requestInit, headers, connectTo: this.#gateway });
   }
 }
-
-const functionPath = /^\/(async-)?function\/[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /** A chain client from explicit options. */
 export function createChainClient(options: ChainClientOptions): ChainClient {

@@ -158,6 +158,9 @@ export class InvokerClient {
   /** Request, connect and idle timeouts of every request and connection share one timer. */
   readonly #deadlines = new DeadlineQueue();
   #endpoint: Promise<QuicEndpoint> | undefined;
+  #boundEndpoint: QuicEndpoint | undefined;
+  /** Requests and response bodies in progress: while there are none, the socket holds no process alive. */
+  #inFlight = 0;
   #closed = false;
 
   constructor(options: InvokerClientOptions) {
@@ -199,22 +202,27 @@ export class InvokerClient {
     this.#metrics.requests++;
     const started = performance.now();
     const replayable = isReplayable(options.body);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const response = await this.#attempt(options, attempt);
-        if (response.statusCode === 425 && attempt === 1 && replayable && response.transport.earlyDataAttempted) {
-          // RFC 8470 section 5.2: the worker wants it after the handshake; it was not processed.
-          response.body.cancel();
-          this.#metrics.retries++;
-          continue;
+    this.#hold();
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const response = await this.#attempt(options, attempt);
+          if (response.statusCode === 425 && attempt === 1 && replayable && response.transport.earlyDataAttempted) {
+            // RFC 8470 section 5.2: the worker wants it after the handshake; it was not processed.
+            response.body.cancel();
+            this.#metrics.retries++;
+            continue;
+          }
+          this.#metrics.responses++;
+          this.#metrics.observeLatency((performance.now() - started) / 1000);
+          return response;
+        } catch (error) {
+          this.#metrics.errors++;
+          throw error;
         }
-        this.#metrics.responses++;
-        this.#metrics.observeLatency((performance.now() - started) / 1000);
-        return response;
-      } catch (error) {
-        this.#metrics.errors++;
-        throw error;
       }
+    } finally {
+      this.#release();
     }
   }
 
@@ -287,6 +295,8 @@ export class InvokerClient {
       }
       if (reused) this.#metrics.reusedConnections++;
       sent = true;
+      // The exchange holds the socket until its response body is read, failed or cancelled.
+      this.#hold();
       const exchange: ClientExchange = pooled.h3.startRequest(
         {
           method,
@@ -296,7 +306,10 @@ export class InvokerClient {
           ...(options.body === undefined ? {} : { body: options.body }),
         },
         // The caller's signal covers the body too: its listener goes once the exchange is over.
-        onAbort === undefined ? undefined : () => signal?.removeEventListener('abort', onAbort),
+        onAbort === undefined ? this.#releaseOnSettled : () => {
+          signal?.removeEventListener('abort', onAbort);
+          this.#release();
+        },
       );
       listening = false;
       abort.exchange = exchange;
@@ -486,9 +499,27 @@ export class InvokerClient {
   }
 
   #socket(): Promise<QuicEndpoint> {
-    this.#endpoint ??= QuicEndpoint.bind({ host: this.#localAddress, port: 0 });
+    this.#endpoint ??= QuicEndpoint.bind({ host: this.#localAddress, port: 0 }).then((endpoint) => {
+      this.#boundEndpoint = endpoint;
+      if (this.#inFlight === 0) endpoint.unref();
+      return endpoint;
+    });
     return this.#endpoint;
   }
+
+  /**
+   * An idle invoker must not keep its process alive (a function's chain client, a CLI): the socket
+   * is ref'd only while a request or a response body is in progress, as Node's agents do.
+   */
+  #hold(): void {
+    if (this.#inFlight++ === 0) this.#boundEndpoint?.ref();
+  }
+
+  #release(): void {
+    if (--this.#inFlight === 0) this.#boundEndpoint?.unref();
+  }
+
+  readonly #releaseOnSettled = (): void => this.#release();
 
   /**
    * Marks use; an idle connection gets one pending idle check, which closes it or, if it was used

@@ -240,7 +240,7 @@ export function encodeCredentials(credentials: WorkerCredentials, format: Creden
     case 'json':
       return `${JSON.stringify(JSON.parse(json), null, 2)}\n`;
     case 'env':
-      return `${credentialsEnvVar}=${Buffer.from(json).toString('base64')}\n`;
+      return `${credentialsEnvVar}=${credentialsEnvValue(credentials)}\n`;
     case 'k8s-secret': {
       const envValue = Buffer.from(json).toString('base64');
       const name = `qfaas-${credentials.functionName}-${credentials.instanceId}`.slice(0, 253).replace(/-+$/, '');
@@ -262,6 +262,14 @@ export function encodeCredentials(credentials: WorkerCredentials, format: Creden
     default:
       throw new CredentialsError('format', "must be 'env', 'json' or 'k8s-secret'");
   }
+}
+
+/**
+ * The value of `QFAAS_CREDENTIALS` for these credentials, exactly as `loadCredentials()` reads it
+ * from the environment: for `spawn(…, { env: { QFAAS_CREDENTIALS: credentialsEnvValue(worker) } })`.
+ */
+export function credentialsEnvValue(credentials: WorkerCredentials): string {
+  return Buffer.from(JSON.stringify(toWire(credentials))).toString('base64');
 }
 
 /** Where to load credentials from. */

@@ -7,7 +7,7 @@ export {
   type IssuedCertificate,
   type PlatformCA,
 } from './platform-ca.js';
-export { chainCredentialsEnvVar, credentialsEnvVar, encodeChainCredentials, encodeCredentials, loadChainCredentials, loadCredentials, type ChainCredentials, type FunctionChainCredentials, type CredentialsFormat, type CredentialsSource, type WorkerCredentials } from './credentials.js';
+export { chainCredentialsEnvVar, credentialsEnvValue, credentialsEnvVar, encodeChainCredentials, encodeCredentials, loadChainCredentials, loadCredentials, type ChainCredentials, type FunctionChainCredentials, type CredentialsFormat, type CredentialsSource, type WorkerCredentials } from './credentials.js';
 export { CredentialsError } from '../errors.js';
 export {
   ZeroRttGenerator,

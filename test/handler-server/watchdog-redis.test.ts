@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWatchdogConfig } from '../../src/handler-server/index.js';
 import { getResponseInfo, InvokerClient } from '../../src/invoker-client/index.js';
-import { createPlatformCA, encodeCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
+import { createPlatformCA, credentialsEnvValue, MemoryTicketStore, type Provisioned, ZeroRttGenerator } from '../../src/zero-rtt/index.js';
 import { freePort } from '../helpers/ports.js';
 import { spawnTs, waitForStderr } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -45,7 +45,7 @@ describe('two qfaas-watchdog replicas of one bundle with QFAAS_REDIS_URL', () =>
     const ca = await createPlatformCA();
     const generator = new ZeroRttGenerator({ ca });
     provisioned = await generator.provision({ functionName: 'pay', instanceId: 'shared', hosts: ['127.0.0.1'] });
-    const line = encodeCredentials(provisioned.worker, 'env').trim();
+    const line = credentialsEnvValue(provisioned.worker);
     for (let i = 0; i < 2; i++) {
       const upstreamPort = await freePort();
       const child = spawnTs('src/cli/qfaas-watchdog.ts', [], {
@@ -54,7 +54,7 @@ describe('two qfaas-watchdog replicas of one bundle with QFAAS_REDIS_URL', () =>
         upstream_url: `http://127.0.0.1:${upstreamPort}`,
         port: '0',
         QFAAS_HOST: '127.0.0.1',
-        QFAAS_CREDENTIALS: line.slice(line.indexOf('=') + 1),
+        QFAAS_CREDENTIALS: line,
         QFAAS_REDIS_URL: redis.url,
       });
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getResponseInfo, InvokerClient } from '../../src/invoker-client/index.js';
 import { parseDuration, readWatchdogConfig, splitCommandLine } from '../../src/handler-server/index.js';
-import { createPlatformCA, encodeCredentials, loadChainCredentials, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
+import { createPlatformCA, credentialsEnvValue, loadChainCredentials, MemoryTicketStore, type Provisioned, ZeroRttGenerator } from '../../src/zero-rtt/index.js';
 import { freePort } from '../helpers/ports.js';
 import { spawnTs, waitForStderr } from '../helpers/processes.js';
 import { fetchTarget } from '../helpers/fetch-target.js';
@@ -43,7 +43,7 @@ describe('qfaas-watchdog in front of a real function process', () => {
     });
     provisioned = await generator.provision({ functionName: 'node-fn', instanceId: 'w-1', hosts: ['127.0.0.1'] });
     const upstreamPort = await freePort();
-    const credentials = encodeCredentials(provisioned.worker, 'env').trim();
+    const credentials = credentialsEnvValue(provisioned.worker);
     watchdog = spawnTs('src/cli/qfaas-watchdog.ts', [], {
       fprocess: `${process.execPath} test/fixtures/function-server.mjs`,
       PORT: String(upstreamPort),
@@ -54,7 +54,7 @@ describe('qfaas-watchdog in front of a real function process', () => {
       max_inflight: '16',
       healthcheck_interval: '200ms',
       QFAAS_HOST: '127.0.0.1',
-      QFAAS_CREDENTIALS: credentials.slice(credentials.indexOf('=') + 1),
+      QFAAS_CREDENTIALS: credentials,
     });
     exited = new Promise((resolve) => watchdog.once('exit', (code) => resolve(code)));
     const match = await waitForStderr(watchdog, /udp\/(\d+) \(HTTP\/3\), health on tcp\/(\d+)/);
@@ -146,14 +146,14 @@ describe('qfaas-watchdog when the function crashes', () => {
     const generator = new ZeroRttGenerator({ ca });
     const provisioned = await generator.provision({ functionName: 'crashy', instanceId: 'w-2', hosts: ['127.0.0.1'] });
     const upstreamPort = await freePort();
-    const credentials = encodeCredentials(provisioned.worker, 'env').trim();
+    const credentials = credentialsEnvValue(provisioned.worker);
     const watchdog = spawnTs('src/cli/qfaas-watchdog.ts', [], {
       fprocess: `${process.execPath} test/fixtures/function-server.mjs`,
       PORT: String(upstreamPort),
       upstream_url: `http://127.0.0.1:${upstreamPort}`,
       port: '0',
       QFAAS_HOST: '127.0.0.1',
-      QFAAS_CREDENTIALS: credentials.slice(credentials.indexOf('=') + 1),
+      QFAAS_CREDENTIALS: credentials,
     });
     const exited = new Promise<number | null>((resolve) => watchdog.once('exit', (code) => resolve(code)));
     const client = new InvokerClient({ ca, certificate: await generator.invokerCertificate() });

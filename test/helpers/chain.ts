@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { createChainClient, createChainGateway, type ChainClient, type ChainClientOptions, type ChainGateway, type ChainGatewayOptions } from '../../src/chain/index.js';
 import { createHandlerServer, type HandlerServer, type LeanRequestHandler } from '../../src/handler-server/index.js';
 import { InvokerClient } from '../../src/invoker-client/index.js';
-import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type PlatformCA, type WorkerCredentials } from '../../src/zero-rtt/index.js';
+import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type PlatformCA, type Provisioned, type WorkerCredentials } from '../../src/zero-rtt/index.js';
 
 export interface ChainWorker {
   server: HandlerServer;
@@ -25,6 +25,10 @@ export interface ChainTestbed {
   client(name: string, options?: Partial<ChainClientOptions>): ChainClient;
   /** Another gateway with the same credentials and resolver, closed after the block. */
   extraGateway(options?: Partial<ChainGatewayOptions>): Promise<ChainGateway>;
+  /** Provisions `name` for a worker started elsewhere (a child process); its session goes to the gateway's store. */
+  provision(name: string): Promise<Provisioned>;
+  /** Routes `name` to a worker started elsewhere. */
+  route(name: string, target: { serverName: string; port: number }): void;
 }
 
 /**
@@ -35,9 +39,12 @@ export interface ChainTestbed {
 export function useChainTestbed(gatewayOptions: Partial<ChainGatewayOptions> = {}): ChainTestbed {
   let made: { ca: PlatformCA; gateway: ChainGateway; invoker: InvokerClient; generator: ZeroRttGenerator; ticketStore: MemoryTicketStore; credentials: ChainGatewayOptions['credentials'] } | undefined;
   const workers = new Map<string, ChainWorker>();
+  const routes = new Map<string, { serverName: string; port: number }>();
   const clients: ChainClient[] = [];
   const gateways: ChainGateway[] = [];
   const resolve = (name: string) => {
+    const route = routes.get(name);
+    if (route !== undefined) return { ...route, host: '127.0.0.1' };
     const worker = workers.get(name);
     if (worker === undefined) throw new Error(`no function ${name}`);
     return { serverName: worker.serverName, host: '127.0.0.1', port: worker.server.address.port };
@@ -106,6 +113,15 @@ export function useChainTestbed(gatewayOptions: Partial<ChainGatewayOptions> = {
       const client = createChainClient({ credentials: workerNamed(name).credentials, ...options });
       clients.push(client);
       return client;
+    },
+    async provision(name) {
+      const { generator, ticketStore } = get();
+      const provisioned = await generator.provision({ functionName: name, instanceId: 'i-1', hosts: ['127.0.0.1'] });
+      await ticketStore.set(provisioned.serverName, provisioned.session);
+      return provisioned;
+    },
+    route(name, target) {
+      routes.set(name, target);
     },
     async extraGateway(options = {}) {
       const { credentials, invoker } = get();

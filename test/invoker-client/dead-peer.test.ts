@@ -2,16 +2,16 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createHandlerServer } from '../../src/handler-server/index.js';
 import { InvokerError } from '../../src/invoker-client/index.js';
-import { encodeCredentials, type Provisioned } from '../../src/zero-rtt/index.js';
+import { credentialsEnvValue, type Provisioned } from '../../src/zero-rtt/index.js';
 import { usePlatformTestbed } from '../helpers/platform.js';
 import { spawnTs, stopChild, waitForLine } from '../helpers/processes.js';
 import { fetchTarget } from '../helpers/fetch-target.js';
 
 /** A handler-server worker in its own process, so it can be SIGKILLed. */
 async function startWorker(provisioned: Provisioned, port = 0): Promise<{ child: ChildProcess; port: number }> {
-  const env = encodeCredentials(provisioned.worker, 'env').trim();
+  const env = credentialsEnvValue(provisioned.worker);
   const child = spawnTs('test/fixtures/handler-worker-from-env.ts', [], {
-    QFAAS_CREDENTIALS: env.slice(env.indexOf('=') + 1),
+    QFAAS_CREDENTIALS: env,
     QFAAS_PORT: String(port),
   });
   const listening = Number((await waitForLine(child, /LISTENING (\d+)/))[1]);

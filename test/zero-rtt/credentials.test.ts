@@ -5,17 +5,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createChainClient } from '../../src/chain/index.js';
-import {
-  createPlatformCA,
-  CredentialsError,
-  encodeChainCredentials,
-  encodeCredentials,
-  loadChainCredentials,
-  loadCredentials,
-  ZeroRttGenerator,
-  type PlatformCA,
-  type WorkerCredentials,
-} from '../../src/zero-rtt/index.js';
+import { createPlatformCA, credentialsEnvValue, CredentialsError, encodeChainCredentials, encodeCredentials, loadChainCredentials, loadCredentials, type PlatformCA, type WorkerCredentials, ZeroRttGenerator } from '../../src/zero-rtt/index.js';
 
 /** Re-signs an edited wire bundle the way the library computes its digest (sorted-key JSON). */
 function canonical(value: unknown): string {
@@ -71,13 +61,16 @@ describe('worker credentials', () => {
     expect(envFile.startsWith('QFAAS_CREDENTIALS=')).toBe(true);
     const viaEnvFile = loadCredentials({ text: envFile });
     const viaEnv = loadCredentials({ env: { QFAAS_CREDENTIALS: envFile.trim().slice('QFAAS_CREDENTIALS='.length) } });
+    // The env value alone, with no padding to strip or split on.
+    expect(credentialsEnvValue(credentials)).toBe(envFile.trim().slice('QFAAS_CREDENTIALS='.length));
+    const viaEnvValue = loadCredentials({ env: { QFAAS_CREDENTIALS: credentialsEnvValue(credentials) } });
     const manifest = encodeCredentials(credentials, 'k8s-secret');
     expect(manifest).toContain('kind: Secret');
     expect(manifest).toContain('name: qfaas-echo-i-1');
     const data = /QFAAS_CREDENTIALS: (\S+)/.exec(manifest)?.[1] as string;
     // A pod maps the Secret key to its environment: Kubernetes base64-decodes data values.
     const viaManifest = loadCredentials({ env: { QFAAS_CREDENTIALS: Buffer.from(data, 'base64').toString() } });
-    for (const loaded of [viaJson, viaEnvFile, viaEnv, viaManifest]) {
+    for (const loaded of [viaJson, viaEnvFile, viaEnv, viaEnvValue, viaManifest]) {
       expect(loaded.serverName).toBe('i-1.echo.qfaas.internal');
       expect(Buffer.from(loaded.ticketKey.reveal())).toEqual(Buffer.from(credentials.ticketKey.reveal()));
       expect(loaded.certificate.keyPem.reveal()).toBe(credentials.certificate.keyPem.reveal());

@@ -9,7 +9,7 @@ import {
   QuicTlsError,
   type QuicEndpoint,
 } from '../../src/transport/index.js';
-import { createPlatformCA, encodeCredentials, ZeroRttGenerator, type PlatformCA } from '../../src/zero-rtt/index.js';
+import { createPlatformCA, credentialsEnvValue, type PlatformCA, ZeroRttGenerator } from '../../src/zero-rtt/index.js';
 import { spawnTs, stopChild, waitForLine } from '../helpers/processes.js';
 
 describe('ZeroRttGenerator', () => {
@@ -41,8 +41,8 @@ describe('ZeroRttGenerator', () => {
 
   it('a worker started later in a child process from env credentials answers its very first request in 0-RTT', async () => {
     const provisioned = await generator.provision({ functionName: 'echo', instanceId: 'cold-1', hosts: ['127.0.0.1'] });
-    const env = encodeCredentials(provisioned.worker, 'env').trim();
-    const worker = spawnTs('test/fixtures/worker-from-env.ts', [], { QFAAS_CREDENTIALS: env.slice(env.indexOf('=') + 1) });
+    const env = credentialsEnvValue(provisioned.worker);
+    const worker = spawnTs('test/fixtures/worker-from-env.ts', [], { QFAAS_CREDENTIALS: env });
     try {
       const port = Number((await waitForLine(worker, /LISTENING (\d+)/))[1]);
       const quic = client.connect({

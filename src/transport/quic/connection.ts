@@ -285,7 +285,13 @@ export class QuicConnection {
     if (deadline === this.#timerDeadline) return;
     this.#timerDeadline = deadline;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = deadline === undefined ? undefined : setTimeout(this.#onTimer, Math.max(0, deadline - performance.now()));
+    if (deadline === undefined) {
+      this.#timer = undefined;
+      return;
+    }
+    // Unref'd: the endpoint's socket decides whether the process stays alive (QuicEndpoint.unref).
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, deadline - performance.now()));
+    this.#timer.unref();
   }
 
   readonly #onTimer = (): void => {

@@ -327,6 +327,21 @@ export class QuicEndpoint {
    * would answer their peers' late packets once the socket is gone. For a graceful shutdown,
    * let the protocol above drain first (HTTP/3 GOAWAY), then call this.
    */
+  /**
+   * Lets the process exit while this endpoint is open (its socket no longer holds the event loop),
+   * as `net.Socket#unref` does. Connection timers never hold it, so an unref'd endpoint with idle
+   * connections keeps nothing alive. The invoker unrefs its endpoint whenever no request is in
+   * flight, the way Node's agents treat idle sockets.
+   */
+  unref(): void {
+    this.#socket.unref();
+  }
+
+  /** Undoes {@link unref}: the open socket holds the event loop again (the default). */
+  ref(): void {
+    this.#socket.ref();
+  }
+
   close(options: { code?: number; kind?: 'transport' | 'application'; reason?: string } = {}): Promise<void> {
     if (this.#closed !== undefined) return this.#closed;
     this.#closing = true;
