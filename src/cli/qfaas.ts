@@ -7,7 +7,10 @@
  *   qfaas issue --ca-cert ca.pem --ca-key ca.key --role invoker --name gateway --cert-out inv.pem --key-out inv.key
  *   qfaas provision --ca-cert ca.pem --ca-key ca.key --invoker-cert inv.pem --invoker-key inv.key \
  *       --function echo --instance i-1 --host 10.0.0.7 --format env --out worker.env --session-out session.json
+ *
+ * `qfaas --help` and `qfaas <command> --help` print usage.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isQfaasError } from '../errors.js';
@@ -18,15 +21,34 @@ import {
   loadPlatformCA,
   ZeroRttGenerator,
   type CertificateRole,
+  type ChainGatewayIdentity,
   type CredentialsFormat,
 } from '../zero-rtt/index.js';
 
-const usage = `usage:
-  qfaas ca --cert-out FILE --key-out FILE [--name NAME]
-  qfaas issue --ca-cert FILE --ca-key FILE --role worker|gateway|invoker|chain --name NAME [--host H]... --cert-out FILE --key-out FILE
-  qfaas provision --ca-cert FILE --ca-key FILE --invoker-cert FILE --invoker-key FILE
-                  --function NAME --instance ID [--host H]... [--format env|json|k8s-secret]
-                  [--out FILE|-] [--session-out FILE|-]`;
+/** Usage of each command; `qfaas --help` prints them all. */
+const commandUsage: Readonly<Record<string, string>> = {
+  ca: `qfaas ca --cert-out FILE --key-out FILE [--name NAME]
+    A new platform CA (ECDSA P-256): its certificate and its private key.`,
+  issue: `qfaas issue --ca-cert FILE --ca-key FILE --role worker|gateway|invoker|chain --name NAME [--host H]...
+            --cert-out FILE --key-out FILE
+    A certificate from the CA: 'invoker' for the gateway's client towards workers, 'gateway' for the
+    chain gateway, 'worker' and 'chain' as the generator issues them.`,
+  'ticket-key': `qfaas ticket-key --out FILE
+    A fresh 48-byte session ticket key (base64), e.g. for the chain gateway.`,
+  provision: `qfaas provision --ca-cert FILE --ca-key FILE --invoker-cert FILE --invoker-key FILE
+                --function NAME --instance ID [--host H]... [--format env|json|k8s-secret]
+                [--out FILE|-] [--session-out FILE|-] [--domain DOMAIN]
+                [--chain-gateway-name NAME --chain-gateway-cert FILE --chain-gateway-key FILE
+                 --chain-gateway-ticket-key FILE [--chain-gateway-host H --chain-gateway-port P]]
+    A worker's credentials (--out) and the invoker's 0-RTT session for it (--session-out, for the
+    gateway's ticket store). With the --chain-gateway-* options the credentials also carry chain
+    credentials, so the function can call others through that chain gateway (chain.invoke()) from
+    its first call in 0-RTT; the gateway must run with the same certificate and ticket key.`,
+};
+
+const usage = `usage:\n${Object.values(commandUsage)
+  .map((text) => `  ${text}`)
+  .join('\n\n')}\n\n  qfaas --help, qfaas <command> --help: this text, or one command's.`;
 
 class UsageError extends Error {}
 
@@ -50,8 +72,55 @@ function write(path: string, text: string): void {
   else writeFileSync(path, text, { mode: 0o600 });
 }
 
+/** A ticket key file: base64 text (what `qfaas ticket-key` writes) or the 48 raw bytes. */
+function readTicketKey(path: string, flag: string): Uint8Array {
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (raw.length === 48) return new Uint8Array(raw);
+  const text = raw.toString('utf8').trim();
+  const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : undefined;
+  if (decoded?.length !== 48) throw new UsageError(`${flag} ${path} must hold a 48-byte ticket key (base64, as qfaas ticket-key writes it)`);
+  return new Uint8Array(decoded);
+}
+
+function chainGatewayFrom(values: Record<string, unknown>): ChainGatewayIdentity | undefined {
+  const names = ['chain-gateway-name', 'chain-gateway-cert', 'chain-gateway-key', 'chain-gateway-ticket-key', 'chain-gateway-host', 'chain-gateway-port'];
+  if (names.every((name) => values[name] === undefined)) return undefined;
+  const port = values['chain-gateway-port'];
+  const portNumber = port === undefined ? undefined : Number(port);
+  if (portNumber !== undefined && !(Number.isInteger(portNumber) && portNumber > 0 && portNumber < 65_536)) {
+    throw new UsageError('--chain-gateway-port must be a port number (1-65535)');
+  }
+  const host = values['chain-gateway-host'];
+  return {
+    serverName: required(values, 'chain-gateway-name'),
+    certificate: {
+      certPem: read(required(values, 'chain-gateway-cert'), 'chain gateway certificate'),
+      keyPem: read(required(values, 'chain-gateway-key'), 'chain gateway key'),
+    },
+    ticketKey: readTicketKey(required(values, 'chain-gateway-ticket-key'), '--chain-gateway-ticket-key'),
+    ...(typeof host === 'string' ? { host } : {}),
+    ...(portNumber === undefined ? {} : { port: portNumber }),
+  };
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    if (command === undefined) throw new UsageError('a command is required');
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const text = commandUsage[command];
+    if (text === undefined) throw new UsageError(`unknown command "${command}"`);
+    process.stdout.write(`usage:\n  ${text}\n`);
+    return;
+  }
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -70,6 +139,12 @@ async function main(argv: string[]): Promise<void> {
       out: { type: 'string', default: '-' },
       'session-out': { type: 'string' },
       domain: { type: 'string' },
+      'chain-gateway-name': { type: 'string' },
+      'chain-gateway-cert': { type: 'string' },
+      'chain-gateway-key': { type: 'string' },
+      'chain-gateway-ticket-key': { type: 'string' },
+      'chain-gateway-host': { type: 'string' },
+      'chain-gateway-port': { type: 'string' },
     },
     strict: true,
   });
@@ -89,10 +164,15 @@ async function main(argv: string[]): Promise<void> {
       write(required(values, 'key-out'), issued.keyPem);
       return;
     }
+    case 'ticket-key': {
+      write(required(values, 'out'), `${randomBytes(48).toString('base64')}\n`);
+      return;
+    }
     case 'provision': {
       const format = values.format as CredentialsFormat;
       if (!['env', 'json', 'k8s-secret'].includes(format)) throw new UsageError('--format must be env, json or k8s-secret');
       const ca = await loadCa();
+      const chainGateway = chainGatewayFrom(values);
       const generator = new ZeroRttGenerator({
         ca,
         invokerCertificate: {
@@ -100,6 +180,7 @@ async function main(argv: string[]): Promise<void> {
           keyPem: read(required(values, 'invoker-key'), 'invoker key'),
         },
         ...(values.domain === undefined ? {} : { domain: values.domain }),
+        ...(chainGateway === undefined ? {} : { chainGateway }),
       });
       const provisioned = await generator.provision({
         functionName: required(values, 'function'),
