@@ -12,6 +12,8 @@ export const systemTestFiles: readonly string[] = [
   // Go and Debian's quic-go sources
   'test/bench/quic-go-rig.test.ts',
   'test/interop/quic-go.test.ts',
+  // the npm registry (or npm's cache): the packed package installed into a fresh app
+  'test/package/packed.test.ts',
   // redis-server
   'test/handler-server/watchdog-redis.test.ts',
   'test/replay-guard/attack.test.ts',
