@@ -23,7 +23,7 @@ import { InvokerError } from '../errors.js';
 import { describeFailure, describeTarget, refusal } from './failure.js';
 import { PeerWatch } from './peer-watch.js';
 import { InvokerMetrics, prometheusText, type InvokerMetricsSnapshot } from './metrics.js';
-import { nonNegative, positiveInteger } from '../option-checks.js';
+import { nonNegative, port as checkPort, positiveInteger } from '../option-checks.js';
 import { zeroRttDefaults } from '../zero-rtt/defaults.js';
 import { invokerDefaults } from './defaults.js';
 
@@ -196,6 +196,7 @@ export class InvokerClient {
    */
   async request(options: InvokerRequestOptions): Promise<InvokerResponse> {
     if (this.#closed) throw new InvokerError('QFAAS_INVOKER_CLOSED', 'the invoker is closed');
+    checkPort(options.port, 'port', 'connect');
     this.#metrics.requests++;
     const started = performance.now();
     const replayable = isReplayable(options.body);

@@ -335,6 +335,16 @@ describe('InvokerClient.request (lean) ⇄ onRequest worker', () => {
     expect(client.metrics().openConnections).toBe(0);
   });
 
+  it('a target port outside 1 to 65535 is refused with QfaasConfigError naming port, before anything is dialled', async () => {
+    const client = invoker(undefined);
+    for (const port of [70_000, 0, 1.5]) {
+      const error = await client.request({ serverName: 'w.qfaas.internal', host: '127.0.0.1', port }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'QfaasConfigError', code: 'QFAAS_INVALID_CONFIG', field: 'port' });
+      expect((error as Error).message).not.toMatch(/u16|u32|GenericFailure/);
+    }
+    expect(client.metrics()).toMatchObject({ requests: 0 });
+  });
+
   it('a closed invoker refuses requests (QFAAS_INVOKER_CLOSED)', async () => {
     const { target } = await leanWorker(() => ({ statusCode: 200 }));
     const client = invoker(undefined);
