@@ -311,13 +311,51 @@ export class QuicTlsError extends QfaasError {
   }
 }
 
-/** No packet arrived within the idle timeout (RFC 9000 section 10.1); the connection was dropped silently. */
+/** Who a connection was with, for the messages of the errors that end it. */
+export interface QuicPeerDescription {
+  /** The peer's UDP address. */
+  remote?: { host: string; port: number };
+  /** The name the client asked the server's certificate to carry (SNI). @default none: the message names the address only */
+  serverName?: string;
+}
+
+/** "name (host:port)", "host:port" or nothing; IPv6 in brackets. */
+function describePeer(peer: QuicPeerDescription): string | undefined {
+  const address = peer.remote === undefined ? undefined : `${peer.remote.host.includes(':') ? `[${peer.remote.host}]` : peer.remote.host}:${peer.remote.port}`;
+  if (peer.serverName === undefined) return address;
+  return address === undefined ? peer.serverName : `${peer.serverName} (${address})`;
+}
+
+/** What an idle timeout ended: a handshake that got no answer at all, one that stalled, or an established connection. */
+export type QuicIdleStage = 'no-answer' | 'handshake' | 'established';
+
+/**
+ * No packet arrived within the idle timeout (RFC 9000 section 10.1); the connection was dropped
+ * silently. A client whose handshake never got an answer is told so: nothing listens at that
+ * address, or a firewall drops the packets (UDP gives no "connection refused").
+ */
 export class QuicIdleTimeoutError extends QfaasError {
   override readonly name = 'QuicIdleTimeoutError';
   declare readonly code: 'QFAAS_QUIC_IDLE_TIMEOUT';
+  /** @default 'established' */
+  readonly stage: QuicIdleStage;
 
-  constructor(idleTimeoutMs: number) {
-    super('QFAAS_QUIC_IDLE_TIMEOUT', `QUIC connection idle for ${idleTimeoutMs} ms and timed out`);
+  /**
+   * @param idleMs the idle timeout; for a handshake (stage 'no-answer' or 'handshake'), how long
+   *   it was tried (quiche waits at least three probe timeouts, seconds, whatever the idle timeout)
+   */
+  constructor(idleMs: number, details: QuicPeerDescription & { stage?: QuicIdleStage } = {}) {
+    const peer = describePeer(details);
+    const stage = details.stage ?? 'established';
+    const ms = Math.round(idleMs);
+    const message =
+      stage === 'no-answer'
+        ? `no answer from ${peer ?? 'the server'} within ${ms} ms: nothing listens on that port, or its packets are dropped (QUIC handshake never began)`
+        : stage === 'handshake'
+          ? `QUIC handshake with ${peer ?? 'the peer'} did not complete within ${ms} ms: the peer stopped answering`
+          : `QUIC connection${peer === undefined ? '' : ` with ${peer}`} idle for ${ms} ms and timed out`;
+    super('QFAAS_QUIC_IDLE_TIMEOUT', message);
+    this.stage = stage;
   }
 }
 

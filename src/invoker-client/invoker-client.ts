@@ -272,7 +272,9 @@ export class InvokerClient {
         const h3 = pooled.h3;
         connectDeadline = this.#deadlines.add(this.#connectTimeoutMs, () => {
           if (quic.handshakeCompleted) return;
-          abort.abort(new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${describeTarget(options)} within ${this.#connectTimeoutMs} ms`));
+          // UDP has no "connection refused": silence is the only sign that nothing listens there.
+          const silent = quic.stats().datagramsReceived === 0 ? ': nothing answered from that address (is the worker listening on that port?)' : '';
+          abort.abort(new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${describeTarget(options)} within ${this.#connectTimeoutMs} ms${silent}`));
           h3.close(h3ErrorCodes.H3_NO_ERROR, 'connect timeout');
         });
         // A request that may not go in early data waits for the handshake: it is never in a 0-RTT packet.

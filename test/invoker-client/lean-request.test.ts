@@ -163,6 +163,9 @@ describe('InvokerClient.request (lean) ⇄ onRequest worker', () => {
     const error = await unreachable.request({ serverName: 'nobody.qfaas.internal', host: '127.0.0.1', port: 9, method: 'POST', body: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvokerError);
     expect(error).toMatchObject({ code: 'QFAAS_CONNECT_TIMEOUT', mayHaveRun: false });
+    expect((error as Error).message).toBe(
+      'no handshake with nobody.qfaas.internal (127.0.0.1:9) within 300 ms: nothing answered from that address (is the worker listening on that port?)',
+    );
   });
 
   it('AbortSignal: aborted before the request (nothing sent), while it waits for the handshake, and while waiting for the response', async () => {

@@ -1,5 +1,5 @@
 import { withoutStack } from '../../errors.js';
-import { nativeQuicheConfig, type QuicConfig } from './config.js';
+import { configIdleTimeoutMs, nativeQuicheConfig, type QuicConfig } from './config.js';
 import {
   cryptoErrorStart,
   cryptoErrorStop,
@@ -119,9 +119,27 @@ export class QuicConnectionDriver {
   #statelessReset = false;
   /** Client: the server answered with a Retry, after which quiche sends no 0-RTT (measured). */
   #retried = false;
+  /** Client: the name the server's certificate must carry; for the messages of errors. */
+  readonly #serverName: string | undefined;
+  /** `transport.maxIdleTimeoutMs` of this side, for the message of an idle timeout. */
+  readonly #idleTimeoutMs: number;
+  /** The caller's clock at the first datagram in or out, and at the latest call: how long a handshake was tried. */
+  #startedAt: number | undefined;
+  #lastNow = 0;
 
-  private constructor(role: QuicRole, conn: QuicheConnection, sourceId: Uint8Array, local: HostPort, remote: HostPort, hadSession: boolean) {
+  private constructor(
+    role: QuicRole,
+    conn: QuicheConnection,
+    sourceId: Uint8Array,
+    local: HostPort,
+    remote: HostPort,
+    hadSession: boolean,
+    config: QuicConfig,
+    serverName?: string,
+  ) {
     this.role = role;
+    this.#serverName = serverName;
+    this.#idleTimeoutMs = configIdleTimeoutMs(config);
     this.#conn = conn;
     this.sourceId = sourceId;
     this.local = local;
@@ -144,7 +162,7 @@ export class QuicConnectionDriver {
         hadSession = false;
       }
     }
-    return new QuicConnectionDriver('client', conn, options.sourceId, options.local, options.remote, hadSession);
+    return new QuicConnectionDriver('client', conn, options.sourceId, options.local, options.remote, hadSession, options.config, options.serverName);
   }
 
   static accept(options: AcceptDriverOptions): QuicConnectionDriver {
@@ -158,7 +176,7 @@ export class QuicConnectionDriver {
     } finally {
       if (options.statelessResetToken !== undefined) config.setStatelessResetToken(null);
     }
-    return new QuicConnectionDriver('server', conn, options.sourceId, options.local, options.remote, false);
+    return new QuicConnectionDriver('server', conn, options.sourceId, options.local, options.remote, false, options.config);
   }
 
   // ---- I/O boundary -------------------------------------------------------------------------
@@ -167,6 +185,7 @@ export class QuicConnectionDriver {
   receiveDatagram(data: Uint8Array, from: HostPort, now: number): void {
     if (this.#closeError !== undefined && this.#conn.isClosed()) return;
     this.#datagramsReceived++;
+    this.#startedAt ??= now;
     // A long header of type Retry (its type bits are not header-protected).
     if (this.role === 'client' && !this.#handshakeCompleted && ((data[0] ?? 0) & 0xb0) === 0xb0) this.#retried = true;
     const wasOpen = !this.#conn.isClosed();
@@ -188,6 +207,8 @@ export class QuicConnectionDriver {
    * returns its length, or 0 when there is nothing to send now.
    */
   writeDatagram(out: Uint8Array, now: number): number {
+    this.#startedAt ??= now;
+    this.#lastNow = now;
     let result: ReturnType<QuicheConnection['send']>;
     try {
       result = this.#conn.send(out);
@@ -226,6 +247,7 @@ export class QuicConnectionDriver {
   handleTimer(now: number): void {
     if (this.#deadline === undefined || now < this.#deadline) return;
     this.#deadline = undefined;
+    this.#lastNow = now;
     this.#conn.onTimeout();
     this.#afterProgress(now);
   }
@@ -453,6 +475,7 @@ export class QuicConnectionDriver {
   // ---- Internals ----------------------------------------------------------------------------
 
   #afterProgress(now: number): void {
+    this.#lastNow = now;
     if (!this.#handshakeCompleted && this.#conn.isEstablished()) this.#completeHandshake();
     this.#collectReadable();
     // session() copies the whole session out of quiche: polled on every packet it dominated a bulk
@@ -604,8 +627,21 @@ export class QuicConnectionDriver {
     if (peer !== null) return closeErrorFrom('peer', peer);
     if (local !== null) return closeErrorFrom('local', local);
     if (this.#statelessReset) return new QuicStatelessResetError();
-    if (this.#conn.isTimedOut()) return new QuicIdleTimeoutError(this.#conn.stats().peerMaxIdleTimeout);
+    if (this.#conn.isTimedOut()) return this.#idleTimeoutError();
     return withoutStack(() => new QuicConnectionClosedError('local', 'transport', 0, ''));
+  }
+
+  /** Says with whom, and whether the peer ever answered: "nothing listens there" is the commonest mistake. */
+  #idleTimeoutError(): QuicIdleTimeoutError {
+    const peer = { remote: this.remote, ...(this.#serverName === undefined ? {} : { serverName: this.#serverName }) };
+    if (!this.#handshakeCompleted) {
+      const stage = this.role === 'client' && this.#datagramsReceived === 0 ? 'no-answer' : 'handshake';
+      return new QuicIdleTimeoutError(this.#lastNow - (this.#startedAt ?? this.#lastNow), { ...peer, stage });
+    }
+    // The timeout in force is the smaller of the two sides' non-zero values (RFC 9000 section 10.1).
+    const theirs = this.#conn.stats().peerMaxIdleTimeout;
+    const ours = this.#idleTimeoutMs;
+    return new QuicIdleTimeoutError(theirs === 0 ? ours : ours === 0 ? theirs : Math.min(ours, theirs), peer);
   }
 
   #refreshDeadline(now: number): void {
