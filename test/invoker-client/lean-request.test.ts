@@ -338,6 +338,14 @@ describe('InvokerClient.request (lean) ⇄ onRequest worker', () => {
     expect(client.metrics().openConnections).toBe(0);
   });
 
+  it("a wrong serverName fails the handshake with a QuicTlsError that lists the names the worker's certificate carries", async () => {
+    const { target } = await leanWorker(reportEarly);
+    const error = await invoker(undefined).request({ ...target, serverName: 'i-9.fn.qfaas.internal' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'QuicTlsError', code: 'QFAAS_QUIC_TLS_FAILED', serverName: 'i-9.fn.qfaas.internal' });
+    expect((error as { certificateNames: string[] }).certificateNames).toEqual([target.serverName, '127.0.0.1']);
+    expect((error as Error).message).toContain(`127.0.0.1:${target.port} failed: the server's certificate does not carry the name i-9.fn.qfaas.internal; it names ${target.serverName}, 127.0.0.1`);
+  });
+
   it('a target port outside 1 to 65535 is refused with QfaasConfigError naming port, before anything is dialled', async () => {
     const client = invoker(undefined);
     for (const port of [70_000, 0, 1.5]) {

@@ -9,7 +9,8 @@ import {
   type QuicheConnection,
   type QuicheConnectionError,
 } from './binding.js';
-import { QuicConnectionClosedError, QuicIdleTimeoutError, QuicInternalError, QuicStatelessResetError, QuicStreamResetError, QuicStreamStateError, QuicStreamStoppedError, QuicTlsError, type QuicConnectionError } from '../../errors.js';
+import { QuicConnectionClosedError, QuicIdleTimeoutError, QuicInternalError, QuicStatelessResetError, QuicStreamResetError, QuicStreamStateError, QuicStreamStoppedError, QuicTlsError, type QuicConnectionError, type QuicTlsErrorDetails } from '../../errors.js';
+import { checkServerName } from './certificate-names.js';
 import { isLocallyInitiated, isBidirectional, streamIdAllocator, type StreamIdAllocator } from './stream-id.js';
 
 /** Above this many open streams, one pass of quiche's readable iterator is cheaper than polling each. */
@@ -624,11 +625,26 @@ export class QuicConnectionDriver {
   #describeClose(): QuicConnectionError {
     const peer = this.#conn.peerError();
     const local = this.#conn.localError();
-    if (peer !== null) return closeErrorFrom('peer', peer);
-    if (local !== null) return closeErrorFrom('local', local);
+    if (peer !== null) return closeErrorFrom('peer', peer, () => this.#tlsDetails(undefined));
+    if (local !== null) return closeErrorFrom('local', local, (alert) => this.#tlsDetails(alert));
     if (this.#statelessReset) return new QuicStatelessResetError();
     if (this.#conn.isTimedOut()) return this.#idleTimeoutError();
     return withoutStack(() => new QuicConnectionClosedError('local', 'transport', 0, ''));
+  }
+
+  /**
+   * With whom a handshake failed and, when this client could not verify the server, whether the
+   * name was the reason: quiche reports a name mismatch only as bad_certificate, but it keeps the
+   * certificate it refused, and its names are what the user needs to see.
+   */
+  #tlsDetails(localAlert: number | undefined): QuicTlsErrorDetails {
+    const details: QuicTlsErrorDetails = { remote: this.remote, ...(this.#serverName === undefined ? {} : { serverName: this.#serverName }) };
+    // bad_certificate is what BoringSSL reports for a name mismatch; other alerts have other causes.
+    if (localAlert !== badCertificateAlert || this.role !== 'client' || this.#serverName === undefined || this.#handshakeCompleted) return details;
+    const leaf = this.#conn.peerCertChain()?.[0];
+    const check = leaf === undefined ? undefined : checkServerName(leaf, this.#serverName);
+    if (check !== undefined && !check.matches) details.certificateNames = check.names;
+    return details;
   }
 
   /** Says with whom, and whether the peer ever answered: "nothing listens there" is the commonest mistake. */
@@ -679,10 +695,14 @@ export class QuicConnectionDriver {
   }
 }
 
-function closeErrorFrom(initiator: 'local' | 'peer', error: QuicheConnectionError): QuicConnectionError {
+/** TLS alert 42 (RFC 8446 section 6.2). */
+const badCertificateAlert = 42;
+
+function closeErrorFrom(initiator: 'local' | 'peer', error: QuicheConnectionError, tlsDetails: (alert: number) => QuicTlsErrorDetails): QuicConnectionError {
   const reason = Buffer.from(error.reason).toString('utf8');
   if (!error.isApp && error.errorCode >= cryptoErrorStart && error.errorCode <= cryptoErrorStop) {
-    return new QuicTlsError(initiator, error.errorCode - cryptoErrorStart);
+    const alert = error.errorCode - cryptoErrorStart;
+    return new QuicTlsError(initiator, alert, tlsDetails(alert));
   }
   return withoutStack(() => new QuicConnectionClosedError(initiator, error.isApp ? 'application' : 'transport', error.errorCode, reason));
 }

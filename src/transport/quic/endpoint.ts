@@ -131,7 +131,11 @@ export interface QuicListenOptions extends QuicAdmissionOptions {
 export interface QuicConnectOptions {
   host: string;
   port: number;
-  /** Name the server's certificate must carry. @default host */
+  /**
+   * Name the server's certificate must carry. Give a DNS name: an IP address never matches, even
+   * one the certificate carries (BoringSSL compares the name with DNS names only, as quiche sets it).
+   * @default host
+   */
   serverName?: string;
   /** A config from {@link createQuicConfig} with role 'client', or the options to build one. */
   config: QuicConfig | QuicClientConfigOptions;
