@@ -201,11 +201,44 @@ function parseCertificate(text: string, field: string): X509Certificate {
   }
 }
 
+/** How far ahead of this host's clock a certificate's start may be (the CA backdates by as much). */
+const clockSkewMs = 5 * 60_000;
+
+/**
+ * Refuses a certificate outside its validity. Credentials are issued per worker instance and
+ * never renewed in place, so an expired one is fixed only by provisioning the worker again.
+ */
+function checkValidity(leaf: X509Certificate, now: number, field: string): void {
+  const what = field.startsWith('chain.') ? 'the chain certificate' : 'the worker certificate';
+  const validTo = Date.parse(leaf.validTo);
+  if (validTo < now) {
+    throw new CredentialsError(field, `${what} expired on ${new Date(validTo).toISOString()}; re-provision the worker (qfaas provision, or ZeroRttGenerator.provision) and start it with the new credentials`);
+  }
+  const validFrom = Date.parse(leaf.validFrom);
+  if (validFrom > now + clockSkewMs) {
+    throw new CredentialsError(field, `${what} is not valid until ${new Date(validFrom).toISOString()}: is this host's clock behind? If it is right, re-provision the worker`);
+  }
+}
+
+/**
+ * @internal Refuses credentials whose certificate expired (or is not valid yet) with the same
+ * CredentialsError as `loadCredentials`: a worker may be started from credentials loaded earlier.
+ * A certificate that does not parse is left to the QUIC config, which names it.
+ */
+export function checkCredentialsCurrent(certPem: string, field: 'certPem' | 'chain.certPem', now = Date.now()): void {
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(certPem);
+  } catch {
+    return;
+  }
+  checkValidity(leaf, now, field);
+}
+
 function checkLeaf(certPem: string, keyPem: string, ca: X509Certificate, now: number, certField: string, keyField: string): void {
   const leaf = parseCertificate(certPem, certField);
   if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) throw new CredentialsError(certField, 'is not signed by caPem');
-  if (Date.parse(leaf.validTo) < now) throw new CredentialsError(certField, `expired on ${new Date(leaf.validTo).toISOString()}`);
-  if (Date.parse(leaf.validFrom) > now + 5 * 60_000) throw new CredentialsError(certField, 'is not valid yet (clock skew?)');
+  checkValidity(leaf, now, certField);
   let key: ReturnType<typeof createPrivateKey>;
   try {
     key = createPrivateKey({ key: keyPem, format: 'pem' });

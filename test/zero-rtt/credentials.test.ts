@@ -3,10 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createChainClient } from '../../src/chain/index.js';
 import {
+  createChainClientQuicConfig,
   createPlatformCA,
+  createWorkerQuicConfig,
   CredentialsError,
   encodeChainCredentials,
   encodeCredentials,
@@ -189,5 +191,41 @@ describe('worker credentials', () => {
     const expired = refusal(() => loadCredentials({ text: JSON.stringify(wire) }, later));
     expect(expired.field).toBe('certPem');
     expect(expired.message).toContain('expired');
+  });
+
+  it('expired credentials: a CredentialsError on certPem (or chain.certPem) that says to re-provision the worker', async () => {
+    const later = Date.now() + 31 * 24 * 3600_000;
+    const expired = refusal(() => loadCredentials({ env: { QFAAS_CREDENTIALS: encodeCredentials(credentials, 'env').trim().slice('QFAAS_CREDENTIALS='.length) } }, later));
+    expect(expired).toMatchObject({ code: 'QFAAS_INVALID_CREDENTIALS', field: 'certPem' });
+    expect(expired.message).toMatch(/^invalid credentials: certPem: the worker certificate expired on \d{4}-\d\d-\d\dT[\d:.]+Z; re-provision the worker/);
+    // The same from a credentials object.
+    expect(refusal(() => loadCredentials(credentials, later)).message).toContain('re-provision the worker');
+
+    // Only the chain certificate expired (issued for one second), with the digest recomputed.
+    const shortLived = await ca.issue({ role: 'chain', name: 'i-1.echo', validityMs: 1000 });
+    const chainWire = redigest({ ...wire, chain: { ...(wire.chain as Record<string, unknown>), certPem: shortLived.certPem, keyPem: shortLived.keyPem } });
+    const chainExpired = refusal(() => loadCredentials({ text: JSON.stringify(chainWire) }, Date.now() + 10_000));
+    expect(chainExpired.field).toBe('chain.certPem');
+    expect(chainExpired.message).toMatch(/the chain certificate expired on .*; re-provision the worker/);
+
+    // Not valid yet: the clock of this host is behind the control plane's (or the bundle is from the future).
+    const earlier = Date.now() - 3600_000;
+    const early = refusal(() => loadCredentials({ text: JSON.stringify(wire) }, earlier));
+    expect(early.field).toBe('certPem');
+    expect(early.message).toMatch(/is not valid until .*Z: is this host's clock behind\? If it is right, re-provision the worker/);
+  });
+
+  it('createWorkerQuicConfig refuses credentials that expired since they were loaded with the same CredentialsError, not a QfaasConfigError', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 31 * 24 * 3600_000);
+      const error = refusal(() => createWorkerQuicConfig(credentials));
+      expect(error).toMatchObject({ code: 'QFAAS_INVALID_CREDENTIALS', field: 'certPem' });
+      expect(error.message).toContain('re-provision the worker');
+      const chain = refusal(() => createChainClientQuicConfig(credentials));
+      expect(chain.field).toBe('chain.certPem');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
