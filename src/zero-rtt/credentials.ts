@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CredentialsError } from '../errors.js';
 import { ticketKeyLength } from '../transport/quic/config.js';
+import { parseCredentialsText } from './credentials-text.js';
 import { Secret } from './secret.js';
 import {
   deserializePeerSettings,
@@ -327,23 +328,7 @@ export function loadCredentials(source: CredentialsSource = { env: process.env }
   } else {
     text = source.text;
   }
-  return fromWire(parseWithSchema(wireSchema, parseText(text, credentialsEnvVar)), now);
-}
-
-/** JSON, its base64 (an env value), or, when `envVar` is given, an env file with an `envVar=` line. */
-function parseText(text: string, envVar?: string): unknown {
-  let body = text.trim();
-  const envLine = envVar === undefined ? undefined : body.split(/\r?\n/).find((line) => line.startsWith(`${envVar}=`));
-  if (envVar !== undefined && envLine !== undefined) body = envLine.slice(envVar.length + 1).trim().replace(/^["']|["']$/g, '');
-  if (!body.startsWith('{')) {
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new CredentialsError('', 'is neither JSON nor base64 JSON');
-    body = Buffer.from(body, 'base64').toString('utf8');
-  }
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    throw new CredentialsError('', 'is not valid JSON (truncated?)');
-  }
+  return fromWire(parseWithSchema(wireSchema, parseCredentialsText(text, credentialsEnvVar, true)), now);
 }
 
 // ---- Chain credentials alone, for function processes ------------------------------------------
@@ -393,7 +378,7 @@ export function loadChainCredentials(
   } else {
     text = source.text;
   }
-  const wire = parseWithSchema(chainWireSchema, parseText(text));
+  const wire = parseWithSchema(chainWireSchema, parseCredentialsText(text, chainCredentialsEnvVar, false));
   checkDigest(wire);
   const ca = parseCaCertificate(wire.caPem);
   return { caPem: wire.caPem, chain: chainFromWire(wire.chain, ca, now) };

@@ -88,6 +88,64 @@ describe('worker credentials', () => {
     }
   });
 
+  it("a Kubernetes Secret's data value (base64 of the env value) is recognised and decoded; cut short, it says what it is", () => {
+    const manifest = encodeCredentials(credentials, 'k8s-secret');
+    const data = /QFAAS_CREDENTIALS: (\S+)/.exec(manifest)?.[1] as string;
+    for (const loaded of [loadCredentials({ text: data }), loadCredentials({ env: { QFAAS_CREDENTIALS: data } }), loadCredentials({ text: `QFAAS_CREDENTIALS=${data}\n` })]) {
+      expect(loaded.serverName).toBe('i-1.echo.qfaas.internal');
+    }
+    const cut = refusal(() => loadCredentials({ text: data.slice(0, 2000) }));
+    expect(cut.message).toBe(
+      'invalid credentials: bundle: this looks like a Kubernetes Secret value (base64 of the QFAAS_CREDENTIALS value), and decoded once it is still not valid JSON (truncated?)',
+    );
+    for (const secret of secrets) expect(cut.message).not.toContain(secret);
+  });
+
+  it('reads a Secret manifest file (what `qfaas provision --format k8s-secret` writes, or kubectl get -o yaml / -o json)', async () => {
+    const manifest = encodeCredentials(credentials, 'k8s-secret');
+    const data = /QFAAS_CREDENTIALS: (\S+)/.exec(manifest)?.[1] as string;
+    const dir = await mkdtemp(join(tmpdir(), 'qfaas-secret-'));
+    try {
+      const files = {
+        'secret.yaml': manifest,
+        // kubectl's YAML: more metadata, keys sorted, the value quoted.
+        'kubectl.yaml': [
+          'apiVersion: v1',
+          'data:',
+          `  QFAAS_CREDENTIALS: "${data}"`,
+          'kind: Secret',
+          'metadata:',
+          '  creationTimestamp: "2026-01-01T00:00:00Z"',
+          '  name: qfaas-echo-i-1',
+          '  namespace: default',
+          'type: Opaque',
+          '',
+        ].join('\n'),
+        'secret.json': JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'qfaas-echo-i-1' }, type: 'Opaque', data: { QFAAS_CREDENTIALS: data } }, null, 2),
+        // stringData holds the env value itself (Kubernetes encodes it on apply).
+        'string-data.yaml': `apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\nstringData:\n  QFAAS_CREDENTIALS: ${Buffer.from(data, 'base64').toString()}\n`,
+      };
+      for (const [name, text] of Object.entries(files)) {
+        const file = join(dir, name);
+        await writeFile(file, text, { mode: 0o600 });
+        expect(loadCredentials({ file }).serverName, name).toBe('i-1.echo.qfaas.internal');
+      }
+      expect(loadCredentials({ text: manifest }).instanceId).toBe('i-1');
+
+      // A Secret without the key: said to be one, and what to pass instead.
+      const other = join(dir, 'other.yaml');
+      await writeFile(other, manifest.replace('QFAAS_CREDENTIALS:', 'OTHER_KEY:'), { mode: 0o600 });
+      const missing = refusal(() => loadCredentials({ file: other }));
+      expect(missing.field).toBe('data.QFAAS_CREDENTIALS');
+      expect(missing.message).toBe(
+        'invalid credentials: data.QFAAS_CREDENTIALS: is missing: this is a Kubernetes Secret manifest without a QFAAS_CREDENTIALS key (qfaas provision --format k8s-secret writes one)',
+      );
+      for (const secret of secrets) expect(missing.message).not.toContain(secret);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('loads from a file and from an object', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'qfaas-creds-'));
     try {
