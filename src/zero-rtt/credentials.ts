@@ -307,7 +307,8 @@ export type CredentialsSource =
 
 /**
  * Loads and checks a credentials bundle. Without a source, reads `QFAAS_CREDENTIALS` from the
- * process environment. Text may be the JSON, its base64 (the env value), or an env file.
+ * process environment. Text may be the JSON, its base64 (the env value), an env file, a
+ * Kubernetes Secret's `data` value (base64 once more) or the Secret manifest (credentials-text.ts).
  * Everything is checked: the schema, the digest, the ticket key's length, that both certificates
  * are signed by the bundled CA, unexpired, and match their keys, and that the worker certificate
  * carries the server name. A refusal is a {@link CredentialsError} naming the field.
