@@ -3,7 +3,9 @@
  *
  *   - a TypeScript sample (```ts, no marker): a complete module. It is extracted into
  *     test/doc-samples/, which `tsc --noEmit` type-checks with the project's strict settings
- *     (`qfaas/*` maps to src/), and test/doc-samples.test.ts runs it: it must exit 0 on its own.
+ *     (`qfaas/*` maps to src/), and test/doc-samples.test.ts runs it: it must finish without an
+ *     error and close every server, client and socket it opened (scripts/doc-samples-runner.ts runs
+ *     the samples one after another in one process, which then must exit by itself).
  *     `<!-- sample: compile-only (why) -->` before the block: type-checked, not run.
  *   - a block tied to a file, `<!-- sample: examples/x.ts -->` or `<!-- sample: examples/x.ts#name -->`:
  *     the block must equal that file, or its region between `// #region name` and `// #endregion`.
