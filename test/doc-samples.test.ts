@@ -47,12 +47,17 @@ describe('the docs’ samples', () => {
   });
 
   describe('each runs to completion', () => {
-    // Started by the first test: the programs one after another in one process, the shell blocks beside it.
+    // Started by the first test, one process at a time (vitest already runs two test files at once):
+    // the programs one after another in one process, then the shell blocks' commands.
     let programRuns: Promise<ProgramOutcome[]> | undefined;
     let sessionRuns: Promise<Array<RunResult & { command: string }>> | undefined;
     const start = () => {
       programRuns ??= runPrograms(programs);
-      sessionRuns ??= Promise.all(sessions.map((session) => runShellSession(session)));
+      sessionRuns ??= programRuns.then(async () => {
+        const results: Array<RunResult & { command: string }> = [];
+        for (const session of sessions) results.push(await runShellSession(session));
+        return results;
+      });
     };
     programs.forEach((program, index) => {
       it(program.label, async () => {
