@@ -10,7 +10,9 @@
  *   - a block tied to a file, `<!-- sample: examples/x.ts -->` or `<!-- sample: examples/x.ts#name -->`:
  *     the block must equal that file, or its region between `// #region name` and `// #endregion`.
  *     The file must be one tsc checks; the test runs it (unless the marker ends in `compile-only (why)`).
- *   - `<!-- sample: signatures -->`: a listing of signatures, not code; not checked.
+ *   - `<!-- sample: signatures -->`: a listing of signatures, not code: not compiled, but every name
+ *     a statement of it starts with (`createPlatformCA(…)`, `new ZeroRttGenerator(…)`,
+ *     `MemoryTicketStore, RedisTicketStore`, `QuicEndpoint.bind(…)`) must be a public export.
  *   - a shell block (```sh): every `npm run X` names a script of package.json, every `npx tsx F`
  *     an existing file, and the test runs the `qfaas` CLI commands, in order, in a scratch folder.
  *   - anything else (output, diagrams: no language, or ```text): not checked.
@@ -292,6 +294,68 @@ function shellProblems(sample: Sample, scripts: Record<string, string>): string[
   return problems;
 }
 
+let publicExports: Set<string> | undefined;
+
+/** The names the entry points (src/index.ts and each src/<folder>/index.ts) export, following `export *`. */
+export function exportedNames(): Set<string> {
+  if (publicExports !== undefined) return publicExports;
+  const names = new Set<string>();
+  const seen = new Set<string>();
+  const read = (file: string) => {
+    if (seen.has(file) || !existsSync(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const match of text.matchAll(/export\s*(?:type\s*)?\{([^}]*)\}/g)) {
+      for (const part of (match[1] as string).split(',')) {
+        const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()?.trim();
+        if (name) names.add(name);
+      }
+    }
+    for (const match of text.matchAll(/export\s+(?:declare\s+)?(?:async\s+)?(?:const|let|function|class|interface|type|enum)\s+([\w$]+)/g)) names.add(match[1] as string);
+    for (const match of text.matchAll(/export\s*\*\s*from\s*'(\.[^']+)\.js'/g)) read(join(file, '..', `${match[1] as string}.ts`));
+  };
+  const src = join(root, 'src');
+  read(join(src, 'index.ts'));
+  for (const entry of readdirSync(src, { withFileTypes: true })) if (entry.isDirectory()) read(join(src, entry.name, 'index.ts'));
+  publicExports = names;
+  return names;
+}
+
+/** Words that start a listing's statement without naming an export. */
+const listingKeywords = new Set(['new', 'interface', 'type', 'const', 'let', 'await', 'export', 'import', 'class', 'function', 'Promise', 'Request', 'Response', 'Headers', 'RequestInit', 'AbortSignal']);
+
+/**
+ * The names a listing's statements start with, outside brackets (a continuation line inside
+ * `{ … }` or `( … )` names options, not exports): `ca.issue(…)` names an instance (lower case before
+ * a dot) and `const x = …` a local, neither is checked.
+ */
+export function listedNames(code: string): string[] {
+  const names: string[] = [];
+  let depth = 0;
+  for (const line of code.split('\n')) {
+    const text = line.replace(/\/\/.*$/, '');
+    let start = true;
+    let declaring = false;
+    for (const match of text.matchAll(/[A-Za-z_$][\w$]*|[({[<]|[)}\]>]|[;,]|=>|\S/g)) {
+      const token = match[0];
+      if ('({[<'.includes(token)) depth++;
+      else if (')}]>'.includes(token)) depth = Math.max(0, depth - 1);
+      else if (depth === 0 && (token === ';' || token === ',' || token === '=')) {
+        start = true; // `=`: what a declared local is made with, e.g. `QuicEndpoint.bind(…)`
+        continue;
+      } else if (depth === 0 && start && /^[A-Za-z_$]/.test(token)) {
+        if (token === 'const' || token === 'let') declaring = true;
+        if (listingKeywords.has(token)) continue;
+        const dotted = text.slice((match.index ?? 0) + token.length).startsWith('.');
+        if (!declaring && !(dotted && /^[a-z]/.test(token))) names.push(token);
+      }
+      start = false;
+      declaring = false;
+    }
+  }
+  return names;
+}
+
 /** What is wrong with one block; empty when it is fine or not checked. */
 export function sampleProblems(sample: Sample, scripts: Record<string, string> = packageScripts()): string[] {
   const at = `${sample.doc}:${sample.line}`;
@@ -318,6 +382,10 @@ export function sampleProblems(sample: Sample, scripts: Record<string, string> =
     }
     case 'shell':
       return shellProblems(sample, scripts);
+    case 'signatures': {
+      const unknown = [...new Set(listedNames(sample.code))].filter((name) => !exportedNames().has(name));
+      return unknown.length === 0 ? [] : [`${at}: the listing names ${unknown.map((name) => `\`${name}\``).join(', ')}, which no entry point exports`];
+    }
     default:
       return [];
   }

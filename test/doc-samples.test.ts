@@ -4,6 +4,7 @@ import {
   collectSamples,
   countSamples,
   fencedBlocks,
+  listedNames,
   runPrograms,
   runShellSession,
   sampleProblems,
@@ -107,6 +108,11 @@ describe('the checker', () => {
       '```js',
       'z',
       '```',
+      '<!-- sample: signatures -->',
+      '```ts',
+      'getTransportInfo(response) // the old name',
+      'new InvokerClient({ ca, certificate? }); invoker.fetch(url)',
+      '```',
     ].join('\n');
     const problems = samplesOf('x.md', doc).flatMap((sample) => sampleProblems(sample));
     expect(problems).toEqual([
@@ -116,7 +122,23 @@ describe('the checker', () => {
       'x.md:13: `npm run no-such-script`: package.json has no such script',
       expect.stringMatching(/^x\.md:13: `curl https:\/\/example.org`: the checker knows npm, npx, qfaas/),
       'x.md:17: a `js` block: write samples as `ts` (type-checked and run)',
+      'x.md:21: the listing names `getTransportInfo`, which no entry point exports',
     ]);
+  });
+
+  it("reads the names a listing's statements start with, not options, instances or locals", () => {
+    const listing = [
+      'createPlatformCA(opts?): Promise<PlatformCA>; loadPlatformCA({ certPem, keyPem })',
+      "ca.certPem; ca.issue({ role: 'worker' | 'gateway', name, hosts? }) // -> { certPem, keyPem }",
+      'createHandlerServer({ credentials, onRequest?,',
+      '                      retry?, maxConnections? })',
+      'RequestInfo = { earlyData, resumed,',
+      '                handshake, peerIdentity() }',
+      'MemoryTicketStore, RedisTicketStore',
+      'const endpoint = await QuicEndpoint.bind({ host, port: 0 });',
+      'interface TicketStore { get(serverName): StoredSession | undefined }',
+    ].join('\n');
+    expect(listedNames(listing)).toEqual(['createPlatformCA', 'loadPlatformCA', 'createHandlerServer', 'RequestInfo', 'MemoryTicketStore', 'RedisTicketStore', 'QuicEndpoint', 'TicketStore']);
   });
 
   it('reads shell commands across continuation lines and &&', () => {
