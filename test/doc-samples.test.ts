@@ -102,8 +102,11 @@ describe('the checker', () => {
       'y',
       '```',
       '```sh',
-      'npm run no-such-script',
-      'curl https://example.org',
+      'npm run no-such-script && curl https://example.org',
+      '```',
+      '<!-- sample: skip it -->',
+      '```sh',
+      'qfaas ca',
       '```',
       '```js',
       'z',
@@ -120,9 +123,9 @@ describe('the checker', () => {
       expect.stringMatching(/^x\.md:6: the block differs from examples\/quickstart\.ts#readme, line 2 of the block: the doc has "\(nothing\)", the file "import/),
       expect.stringMatching(/^x\.md:10: unknown sample marker "maybe later"/),
       'x.md:13: `npm run no-such-script`: package.json has no such script',
-      expect.stringMatching(/^x\.md:13: `curl https:\/\/example.org`: the checker knows npm, npx, qfaas/),
-      'x.md:17: a `js` block: write samples as `ts` (type-checked and run)',
-      'x.md:21: the listing names `getTransportInfo`, which no entry point exports',
+      'x.md:17: a shell block takes no sample marker but "not run (why)", not "skip it"',
+      'x.md:20: a `js` block: write samples as `ts` (type-checked and run)',
+      'x.md:24: the listing names `getTransportInfo`, which no entry point exports',
     ]);
   });
 
@@ -139,6 +142,13 @@ describe('the checker', () => {
       'interface TicketStore { get(serverName): StoredSession | undefined }',
     ].join('\n');
     expect(listedNames(listing)).toEqual(['createPlatformCA', 'loadPlatformCA', 'createHandlerServer', 'RequestInfo', 'MemoryTicketStore', 'RedisTicketStore', 'QuicEndpoint', 'TicketStore']);
+  });
+
+  it("runs each document's qfaas commands in one session, in order, except blocks marked not run", () => {
+    const doc = ['```sh', 'qfaas ca --cert-out ca.pem --key-out ca.key', '```', '<!-- sample: not run (needs a cluster) -->', '```sh', 'qfaas issue --ca-cert ca.pem', 'kubectl apply -f x.yaml', '```', '```sh', 'npm test', 'qfaas issue --ca-cert ca.pem --ca-key ca.key', '```'].join('\n');
+    expect(shellSessions(samplesOf('x.md', doc))).toEqual([
+      { label: 'x.md:1,9', commands: [['qfaas', 'ca', '--cert-out', 'ca.pem', '--key-out', 'ca.key'], ['qfaas', 'issue', '--ca-cert', 'ca.pem', '--ca-key', 'ca.key']] },
+    ]);
   });
 
   it('reads shell commands across continuation lines and &&', () => {
