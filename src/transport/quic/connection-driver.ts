@@ -1,3 +1,4 @@
+import { coalescedPacketLengths } from './coalesced-packets.js';
 import { withoutStack } from '../../errors.js';
 import { configIdleTimeoutMs, nativeQuicheConfig, type QuicConfig } from './config.js';
 import {
@@ -190,17 +191,35 @@ export class QuicConnectionDriver {
     // A long header of type Retry (its type bits are not header-protected).
     if (this.role === 'client' && !this.#handshakeCompleted && ((data[0] ?? 0) & 0xb0) === 0xb0) this.#retried = true;
     const wasOpen = !this.#conn.isClosed();
-    try {
-      this.#conn.recv(data, { from, to: this.local });
-    } catch {
-      // quiche throws both for a datagram it merely discards and for a fatal protocol error; only
-      // the latter sets a local error, which the close check below turns into a typed error.
+    // quiche drops the rest of a datagram at the first packet it cannot decrypt (RFC 9000 section
+    // 12.2 says to go on). A peer that coalesces an Initial with later packets (ngtcp2 closing a
+    // handshake: Initial + Handshake + 1-RTT) would otherwise be unheard once the client dropped its
+    // Initial keys. A client hands such datagrams over packet by packet; a server does not, since
+    // quiche judges a client's Initial by its datagram's size.
+    const packets = this.role === 'client' && ((data[0] ?? 0) & 0x80) !== 0 ? coalescedPacketLengths(data) : undefined;
+    if (packets === undefined || packets.length === 1) {
+      this.#recvPacket(data, from);
+    } else {
+      let at = 0;
+      for (const length of packets) {
+        this.#recvPacket(data.subarray(at, at + length), from);
+        at += length;
+      }
     }
     // quiche closes silently (no error recorded) when a datagram ends with the peer's reset token.
     if (wasOpen && this.#conn.isClosed() && this.#conn.peerError() === null && this.#conn.localError() === null) {
       this.#statelessReset = true;
     }
     this.#afterProgress(now);
+  }
+
+  #recvPacket(data: Uint8Array, from: HostPort): void {
+    try {
+      this.#conn.recv(data, { from, to: this.local });
+    } catch {
+      // quiche throws both for a datagram it merely discards and for a fatal protocol error; only
+      // the latter sets a local error, which the close check below turns into a typed error.
+    }
   }
 
   /**
