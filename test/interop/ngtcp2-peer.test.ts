@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ngtcp2Peer, type Ngtcp2Server } from '../../interop/peers/ngtcp2.js';
+import { createNgtcp2Peer, ngtcp2Peer, type Ngtcp2Server } from '../../interop/peers/ngtcp2.js';
 import { Unsupported, type PeerClientOptions, type PeerServerOptions } from '../../interop/types.js';
 import {
   connectHttp3,
@@ -83,6 +83,11 @@ describe('the ngtcp2 peer (gtlsclient, gtlsserver) against qfaas', () => {
 
   afterAll(async () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('says what to install when a program is missing', async () => {
+    const missing = createNgtcp2Peer({ serverBinary: join(tmpdir(), 'no-such-gtlsserver') });
+    expect(await missing.unavailable()).toMatch(/no-such-gtlsserver is missing .*apt-get install -y ngtcp2-client ngtcp2-server/);
   });
 
   it('reports its version from the Debian packages', async () => {
