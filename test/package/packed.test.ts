@@ -21,8 +21,10 @@ describe('the packed package in a fresh app', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'qfaas-packed-'));
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
-    const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    // What prepack does, run first so that `npm pack`'s stdout is its JSON alone.
+    await run('npm', ['run', 'build'], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+    const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     if (packed === undefined) throw new Error('npm pack printed nothing');
     tarball = join(dir, packed.filename);
     files = packed.files.map((file) => file.path);
