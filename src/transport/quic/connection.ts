@@ -1,14 +1,18 @@
 import type { QuicConnectionDriver, HostPort, QuicConnectionStats, QuicDriverEvent } from './connection-driver.js';
 import type { QuicConnectionError } from '../../errors.js';
-import type { SendBufferPool, SendSlot } from './send-buffer-pool.js';
+import type { SendSlot, SendSlotPool } from './send-buffer-pool.js';
 import { QuicStream, type StreamHost } from './stream.js';
 
 /** What a connection needs from the endpoint that owns its socket. */
 export interface DatagramSink {
-  readonly pool: SendBufferPool;
+  readonly pool: SendSlotPool;
   /** Buffer for reading stream data out of quiche; copied out at once, so one per endpoint. */
   readonly readScratch: Uint8Array;
-  /** Returns false when the endpoint would not send it (anti-amplification): stop for now. */
+  /**
+   * Returns false when the connection should stop writing for now: the endpoint would not send the
+   * datagram (anti-amplification), or the socket queued it and is not writable (it flushes the
+   * connection again once it is).
+   */
   send(slot: SendSlot, length: number, to: HostPort, connection: QuicConnection): boolean;
   /** The connection finished closing: drop its routes. */
   forget(connection: QuicConnection): void;
