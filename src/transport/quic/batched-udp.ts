@@ -119,6 +119,8 @@ export class BatchedUdpSocket {
   readonly slotSize: number;
   /** Called with each received datagram (a view into a buffer reused by the next batch). */
   onDatagram: (message: Buffer, from: HostPort) => void = () => undefined;
+  /** Called after the datagrams of one batch were given to `onDatagram`. */
+  onBatchEnd: () => void = () => undefined;
   /** Called once everything queued by a {@link sendBatch} that returned false has left. */
   onDrain: () => void = () => undefined;
   #lastKey = -1;
@@ -224,6 +226,7 @@ export class BatchedUdpSocket {
       const length = meta[at + 1] as number;
       this.onDatagram(buffer.subarray(offset, offset + length), this.#from(meta, at));
     }
+    this.onBatchEnd();
   }
 
   /** The sender of a table entry; the previous one's object when it is the same address. */

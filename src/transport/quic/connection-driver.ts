@@ -119,6 +119,8 @@ export class QuicConnectionDriver {
   #hadSession: boolean;
   /** quiche closed the connection on a datagram carrying the peer's stateless reset token. */
   #statelessReset = false;
+  /** Set by the first datagram fed since the last finishReceiving: whether quiche was open then. */
+  #openBeforeBatch: boolean | undefined;
   /** Client: the server answered with a Retry, after which quiche sends no 0-RTT (measured). */
   #retried = false;
   /** Client: the name the server's certificate must carry; for the messages of errors. */
@@ -185,12 +187,23 @@ export class QuicConnectionDriver {
 
   /** Feeds one UDP datagram. quiche decrypts in place: `data` is garbage afterwards. */
   receiveDatagram(data: Uint8Array, from: HostPort, now: number): void {
+    this.receivePackets(data, from, now);
+    this.finishReceiving(now);
+  }
+
+  /**
+   * Feeds one UDP datagram of a batch without the bookkeeping after it (readable streams, session,
+   * close, deadline: a dozen calls into quiche); {@link finishReceiving} does that once for the
+   * batch. `receiveDatagram` is both.
+   */
+  receivePackets(data: Uint8Array, from: HostPort, now: number): void {
     if (this.#closeError !== undefined && this.#conn.isClosed()) return;
     this.#datagramsReceived++;
     this.#startedAt ??= now;
+    // Open before this batch: quiche closing silently within it means a stateless reset.
+    this.#openBeforeBatch ??= !this.#conn.isClosed();
     // A long header of type Retry (its type bits are not header-protected).
     if (this.role === 'client' && !this.#handshakeCompleted && ((data[0] ?? 0) & 0xb0) === 0xb0) this.#retried = true;
-    const wasOpen = !this.#conn.isClosed();
     // quiche drops the rest of a datagram at the first packet it cannot decrypt (RFC 9000 section
     // 12.2 says to go on). A peer that coalesces an Initial with later packets (ngtcp2 closing a
     // handshake: Initial + Handshake + 1-RTT) would otherwise be unheard once the client dropped its
@@ -206,6 +219,13 @@ export class QuicConnectionDriver {
         at += length;
       }
     }
+  }
+
+  /** The bookkeeping after the datagrams fed since the last call (see {@link receivePackets}). */
+  finishReceiving(now: number): void {
+    const wasOpen = this.#openBeforeBatch;
+    if (wasOpen === undefined) return;
+    this.#openBeforeBatch = undefined;
     // quiche closes silently (no error recorded) when a datagram ends with the peer's reset token.
     if (wasOpen && this.#conn.isClosed() && this.#conn.peerError() === null && this.#conn.localError() === null) {
       this.#statelessReset = true;

@@ -16,6 +16,12 @@ export interface DatagramSink {
   send(slot: SendSlot, length: number, to: HostPort, connection: QuicConnection): boolean;
   /** The connection finished closing: drop its routes. */
   forget(connection: QuicConnection): void;
+  /**
+   * Called by the first datagram a connection receives within a batch of datagrams; the sink then
+   * calls {@link QuicConnection.endReceiveBatch} once the batch is routed. Without it, every
+   * datagram is a batch of its own.
+   */
+  startedReceiveBatch?: (connection: QuicConnection) => void;
 }
 
 /** What the handshake established, once it completed. */
@@ -58,6 +64,7 @@ export class QuicConnection {
   #timerDeadline: number | undefined;
   #handshakeInfo: HandshakeInfo | undefined;
   #forgotten = false;
+  #inReceiveBatch = false;
 
   readonly #handshake: Promise<HandshakeInfo>;
   #resolveHandshake!: (info: HandshakeInfo) => void;
@@ -247,7 +254,28 @@ export class QuicConnection {
 
   /** @internal endpoint delivers a datagram routed to this connection */
   receive(data: Uint8Array, from: HostPort): void {
-    this.#driver.receiveDatagram(data, from, performance.now());
+    const batched = this.#sink.startedReceiveBatch;
+    if (batched === undefined) {
+      this.#driver.receiveDatagram(data, from, performance.now());
+      this.#drainEvents();
+      this.scheduleFlush();
+      return;
+    }
+    // In a batch, the bookkeeping after quiche's recv (and the stream reads it triggers) runs once
+    // at the end: stream data is then read in large chunks, not one per datagram.
+    this.#driver.receivePackets(data, from, performance.now());
+    if (!this.#inReceiveBatch) {
+      this.#inReceiveBatch = true;
+      batched(this);
+    }
+  }
+
+  /** @internal the batch of datagrams this connection received in is routed: catch up */
+  endReceiveBatch(): void {
+    if (!this.#inReceiveBatch) return;
+    this.#inReceiveBatch = false;
+    if (this.#forgotten) return;
+    this.#driver.finishReceiving(performance.now());
     this.#drainEvents();
     this.scheduleFlush();
   }

@@ -24,6 +24,8 @@ export interface EndpointSocketOptions {
 
 export interface EndpointSocketHandlers {
   onDatagram(message: Buffer, from: HostPort): void;
+  /** The datagrams received in one call were all given to `onDatagram` (batched only). */
+  onBatchEnd(): void;
   /** The socket takes datagrams again after a `send` returned false. */
   onWritable(): void;
 }
@@ -161,6 +163,7 @@ class BatchedEndpointSocket implements EndpointSocket, SendSlotPool {
       this.#slots.push({ index, buffer: socket.sendBuffer.subarray(index * stride, index * stride + slotSize), onSent: noop });
     }
     socket.onDatagram = (message, from) => handlers.onDatagram(message, from);
+    socket.onBatchEnd = () => handlers.onBatchEnd();
     socket.onDrain = () => this.#onDrain();
   }
 

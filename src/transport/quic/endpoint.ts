@@ -180,6 +180,8 @@ export interface QuicEndpointStats {
   sendBuffersAllocated: number;
   /** The datagram I/O in use (`'batched'` only when the addon loaded). */
   io: DatagramIo;
+  /** The batched socket's counters: system calls, datagrams, GSO and GRO use, errors. */
+  batchedIo?: BatchedUdpStats;
 }
 
 interface Listener {
@@ -205,6 +207,8 @@ export class QuicEndpoint {
   readonly #aliases = new Map<QuicConnection, string>();
   readonly #sink: DatagramSink;
   readonly #pool: SendSlotPool;
+  /** Connections that received datagrams in the batch being routed (batched I/O only). */
+  readonly #receiveBatch: QuicConnection[] = [];
   /** Connections that stopped writing because the socket was not writable; flushed when it is. */
   readonly #blocked = new Set<QuicConnection>();
   readonly #connectionIds = new RandomConnectionIds(connectionIdLength);
@@ -243,6 +247,7 @@ export class QuicEndpoint {
       readScratch: new Uint8Array(64 * 1024),
       send: (slot, length, to, connection) => this.#send(slot, length, to, connection),
       forget: (connection) => this.#forget(connection),
+      ...(socket.io === 'batched' ? { startedReceiveBatch: (connection: QuicConnection) => this.#receiveBatch.push(connection) } : {}),
     };
   }
 
@@ -267,6 +272,9 @@ export class QuicEndpoint {
         onWritable: () => {
           if (endpoint !== undefined) endpoint.#onWritable();
         },
+        onBatchEnd: () => {
+          if (endpoint !== undefined) endpoint.#onBatchEnd();
+        },
       },
     );
     endpoint = new QuicEndpoint(socket);
@@ -284,12 +292,8 @@ export class QuicEndpoint {
       halfOpenConnections: this.#halfOpen.size,
       sendBuffersAllocated: this.#pool.allocated,
       io: this.#socket.io,
+      ...(this.#socket.io === 'batched' ? { batchedIo: this.#socket.nativeStats() } : {}),
     };
-  }
-
-  /** @internal the batched socket's system-call counters (undefined on node:dgram), for benchmarks */
-  datagramIoStats(): BatchedUdpStats | undefined {
-    return this.#socket.nativeStats();
   }
 
   /** Accepts incoming connections on this endpoint. */
@@ -402,6 +406,19 @@ export class QuicEndpoint {
       // Whatever a datagram contains, it never takes the endpoint down.
       this.#stats.datagramsDropped++;
     }
+  }
+
+  /** Each connection that received datagrams of the batch catches up once (reads, events, flush). */
+  #onBatchEnd(): void {
+    const batch = this.#receiveBatch;
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        (batch[i] as QuicConnection).endReceiveBatch();
+      } catch {
+        // As for a single datagram: nothing received takes the endpoint down.
+      }
+    }
+    batch.length = 0;
   }
 
   #route(message: Buffer, from: HostPort): void {
