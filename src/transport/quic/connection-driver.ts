@@ -119,6 +119,7 @@ export class QuicConnectionDriver {
   #hadSession: boolean;
   /** quiche closed the connection on a datagram carrying the peer's stateless reset token. */
   #statelessReset = false;
+  #discardScratch: Uint8Array | undefined;
   /** Set by the first datagram fed since the last finishReceiving: whether quiche was open then. */
   #openBeforeBatch: boolean | undefined;
   /** Client: the server answered with a Retry, after which quiche sends no 0-RTT (measured). */
@@ -473,7 +474,28 @@ export class QuicConnectionDriver {
   /** Asks the peer to stop sending (STOP_SENDING) and discards what arrives. */
   stopSending(streamId: number, errorCode: number): void {
     this.#undrained.delete(streamId);
+    this.#discardBuffered(streamId);
     this.#shutdown(streamId, Shutdown.Read, errorCode);
+  }
+
+  /**
+   * Reads out and drops what quiche holds for a stream. quiche 0.18 returns connection-level
+   * flow-control credit for data that arrives after a read shutdown, but not for data already
+   * buffered and unread: without this, every stopped stream cost the connection its unread bytes
+   * for good (a batch of datagrams routed before the application stops a large upload buffers up
+   * to the stream's whole window; 22 such uploads exhausted a 16 MiB window).
+   */
+  #discardBuffered(streamId: number): void {
+    const scratch = (this.#discardScratch ??= new Uint8Array(64 * 1024));
+    for (;;) {
+      let result: [number, boolean] | null;
+      try {
+        result = this.#conn.streamRecv(streamId, scratch);
+      } catch {
+        return; // Done, reset, or not readable: nothing buffered to give back
+      }
+      if (result === null || result[1]) return;
+    }
   }
 
   /** True if this stream carried data before the handshake completed (0-RTT early data). */
