@@ -46,11 +46,16 @@
 /* Words per datagram in both tables: offset, length, port, family, address (4 words). */
 #define META_WORDS 8
 /* Receive side: one recvmmsg() of RECV_VLEN buffers of RECV_BUF bytes (a GRO run is up to 64 KiB). */
+#ifndef RECV_VLEN
 #define RECV_VLEN 64
+#endif
 #define RECV_BUF 65536
+/* Table entries per call: a GRO run holds up to 64 segments (128 on newer kernels). */
 #define RECV_MAX_DATAGRAMS (RECV_VLEN * 64)
 /* System calls per readable event before yielding to the rest of the loop. */
+#ifndef RECV_ROUNDS
 #define RECV_ROUNDS 8
+#endif
 /* UDP_MAX_SEGMENTS in the kernel; and stay under the 65507-byte IPv4 payload limit. */
 #define GSO_MAX_SEGMENTS 64
 #define GSO_MAX_BYTES 65000
@@ -442,21 +447,21 @@ static void receive(sock_t *s) {
       if (segment == 0 || segment >= length) segment = length;
       else s->counters.gro_runs++;
       uint32_t base = (uint32_t)i * RECV_BUF;
-      for (uint32_t at = 0; at < length && count < RECV_MAX_DATAGRAMS; at += segment) {
+      /* An empty datagram is still a datagram (the endpoint counts and drops it). */
+      uint32_t at = 0;
+      do {
+        if (count == RECV_MAX_DATAGRAMS) {
+          /* More segments than the table holds (a run of tiny ones): the rest are dropped. */
+          s->counters.truncated++;
+          break;
+        }
         uint32_t *m = &s->recv_meta[count * META_WORDS];
         m[0] = base + at;
         m[1] = length - at < segment ? length - at : segment;
         sockaddr_to_meta(&s->recv_addr[i], m);
         count++;
-      }
-      if (length == 0) {
-        /* An empty datagram is still a datagram (the endpoint counts and drops it). */
-        uint32_t *m = &s->recv_meta[count * META_WORDS];
-        m[0] = base;
-        m[1] = 0;
-        sockaddr_to_meta(&s->recv_addr[i], m);
-        count++;
-      }
+        at += segment;
+      } while (at < length);
     }
     s->counters.datagrams_received += count;
     if (count > 0) {
