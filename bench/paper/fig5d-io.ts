@@ -9,12 +9,15 @@
  * `--io-stats` prints the batched server socket's counters. Prints the results and writes them as
  * the docs/performance.md section "bench:fig5d-io" unless quick.
  */
+import { loadBatchedUdp } from '../../src/transport/quic/batched-udp.js';
 import { startHopRig } from '../hop/hop-rig.js';
 import type { Exchange } from '../lib/interleaved.js';
 import { checkedLink, figureDelayUs } from '../link/checked-link.js';
 import { progress, reportResults, type ResultRow } from '../lib/report.js';
 import { formatSummary, summarize, type Summary } from '../lib/stats.js';
 
+const addon = loadBatchedUdp();
+if (addon instanceof Error) throw new Error(`the batched UDP addon does not load (npm run build:native): ${addon.message}`);
 const quick = process.argv.includes('--quick');
 const roundsArgument = process.argv.find((a) => a.startsWith('--rounds='));
 const rounds = roundsArgument !== undefined ? Number(roundsArgument.slice('--rounds='.length)) : quick ? 15 : 60;
@@ -23,6 +26,7 @@ const delayUs = figureDelayUs();
 const checked = delayUs === undefined ? undefined : await checkedLink(delayUs, { strict: !quick });
 const dgramRig = await startHopRig(checked?.link, { quicGo: false, io: 'dgram' });
 const batchedRig = await startHopRig(checked?.link, { quicGo: false, io: 'batched' });
+if ((await batchedRig.serverDatagrams()).batchedIo === undefined) throw new Error('the batched rig’s server fell back to node:dgram');
 
 interface Case {
   name: string;

@@ -9,12 +9,15 @@
  */
 import https from 'node:https';
 import { InvokerClient } from '../../src/invoker-client/index.js';
+import { loadBatchedUdp } from '../../src/transport/quic/batched-udp.js';
 import { createPlatformCA, encodeCredentials, ZeroRttGenerator } from '../../src/zero-rtt/index.js';
 import { forkServerProcess } from '../lib/server-process.js';
 import { progress, reportResults, type ResultRow } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
 import type { ThroughputPorts, ThroughputServerMessage } from './throughput-servers.js';
 
+const addon = loadBatchedUdp();
+if (addon instanceof Error) throw new Error(`the batched UDP addon does not load (npm run build:native): ${addon.message}`);
 const transferBytes = 64 << 20;
 const mib = transferBytes / 2 ** 20;
 const quick = process.argv.includes('--quick');
