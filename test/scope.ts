@@ -16,6 +16,9 @@ export const systemTestFiles: readonly string[] = [
   'test/interop/ngtcp2-peer.test.ts',
   // the npm registry (or npm's cache): the packed package installed into a fresh app
   'test/package/packed.test.ts',
+  // the batched UDP addon built by `npm run build:native` (gcc, make, python3), and unshare + tc
+  // (iproute2) for its backpressure test
+  'test/transport/batched-udp.test.ts',
   // redis-server
   'test/handler-server/watchdog-redis.test.ts',
   'test/replay-guard/attack.test.ts',
@@ -43,4 +46,4 @@ export const longTestFiles: readonly string[] = [
 ];
 
 /** What marks a file as needing the system: the helpers and checks those files use. */
-export const systemMarkers: readonly RegExp[] = [/\bstartRedis\(/, /\bisRoot\(/, /quic-go-(peer|rig)/, /bench\/link\//, /interop\/peers\/ngtcp2/];
+export const systemMarkers: readonly RegExp[] = [/\bstartRedis\(/, /\bisRoot\(/, /quic-go-(peer|rig)/, /bench\/link\//, /interop\/peers\/ngtcp2/, /\bloadBatchedUdp\(/];

@@ -59,6 +59,8 @@ export interface HopRig {
   profileServer(): Promise<() => Promise<ProfileSummary>>;
   /** Datagrams the qfaas server sent and received so far (on loopback: what the client received and sent). */
   serverDatagrams(): Promise<ServerDatagrams>;
+  /** CPU time (user + system, µs) the server process used so far. */
+  serverCpuUs(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -75,12 +77,22 @@ export interface LaunchedWorker {
   retire(): Promise<void>;
 }
 
-export async function startHopRig(link?: DelayLink): Promise<HopRig> {
+export interface HopRigOptions {
+  /** Start quic-go's rig beside the others when it is installed. @default true */
+  quicGo?: boolean;
+  /**
+   * Datagram I/O of the qfaas server process and of this rig's invokers (QFAAS_UDP; issue 17).
+   * @default the environment's
+   */
+  io?: 'dgram' | 'batched';
+}
+
+export async function startHopRig(link?: DelayLink, options: HopRigOptions = {}): Promise<HopRig> {
   const host = link?.insideAddress ?? '127.0.0.1';
   const ca = await createPlatformCA();
   const generator = new ZeroRttGenerator({ ca });
   const provisioned = await generator.provision({ functionName: 'hop', instanceId: 'i-1', hosts: [host] });
-  const server = forkServerProcess<HopServerMessage>(new URL('./hop-servers.ts', import.meta.url), link);
+  const server = forkServerProcess<HopServerMessage>(new URL('./hop-servers.ts', import.meta.url), link, options.io === undefined ? undefined : { QFAAS_UDP: options.io });
   const ask = server.ask;
   const ports = await ask<ServerPorts>({ credentials: encodeCredentials(provisioned.worker, 'json'), host });
 
@@ -105,6 +117,17 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
   const invokerCertificate = await generator.invokerCertificate();
   const invoker = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: store, idleTimeoutMs: 0 });
   const warmInvoker = new InvokerClient({ ca, certificate: invokerCertificate, idleTimeoutMs: 0 });
+  if (options.io !== undefined) {
+    // The invokers bind their sockets on their first request, reading QFAAS_UDP then.
+    const before = process.env.QFAAS_UDP;
+    process.env.QFAAS_UDP = options.io;
+    try {
+      await Promise.all([invoker.request({ serverName: provisioned.serverName, host, port: ports.qfaas }), warmInvoker.request({ serverName: provisioned.serverName, host, port: ports.qfaas })].map(async (pending) => (await pending).body.dump()));
+    } finally {
+      if (before === undefined) delete process.env.QFAAS_UDP;
+      else process.env.QFAAS_UDP = before;
+    }
+  }
   const target = { serverName: provisioned.serverName, host, port: ports.qfaas };
 
   let notEarly = 0;
@@ -127,7 +150,7 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
   const launchStore = new MemoryTicketStore();
   const launchNoSession = new InvokerClient({ ca, certificate: invokerCertificate, idleTimeoutMs: 0, ticketStore: new MemoryTicketStore({ maxEntries: 0 }) });
   const launchWithSession = new InvokerClient({ ca, certificate: invokerCertificate, idleTimeoutMs: 0, ticketStore: launchStore });
-  const quicGoMissing = quicGoAvailable();
+  const quicGoMissing = options.quicGo === false ? 'not asked for' : quicGoAvailable();
   if (quicGoMissing !== undefined) console.log(`quic-go HTTP/3 left out: ${quicGoMissing}`);
   const quicGo =
     quicGoMissing === undefined
@@ -196,6 +219,7 @@ export async function startHopRig(link?: DelayLink): Promise<HopRig> {
     launchWorker,
     quicGo,
     serverDatagrams: () => ask<ServerDatagrams>({ datagrams: true }),
+    serverCpuUs: async () => (await ask<{ cpuUs: number }>({ cpu: true })).cpuUs,
     async profileServer() {
       await ask({ profile: 'start' });
       return async () => (await ask<{ summary: ProfileSummary }>({ profile: 'stop' })).summary;

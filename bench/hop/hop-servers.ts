@@ -28,7 +28,8 @@ export type HopServerMessage =
   | { launch: string; id: number }
   | { retire: number }
   | { profile: 'start' | 'stop' }
-  | { datagrams: true };
+  | { datagrams: true }
+  | { cpu: true };
 
 /** The main qfaas server's datagram counters (bench:hop counts datagrams per exchange with them). */
 interface ServerSet {
@@ -72,9 +73,12 @@ process.on('message', (message: HopServerMessage) => {
       const launched = await startServers(message.launch, host);
       sets.set(message.id, launched);
       process.send?.(launched.ports);
+    } else if ('cpu' in message) {
+      const used = process.cpuUsage();
+      process.send?.({ cpuUs: used.user + used.system });
     } else if ('datagrams' in message) {
       const quic = sets.get(-1)?.qfaas.metrics().quic;
-      process.send?.({ sent: quic?.datagramsSent ?? 0, received: quic?.datagramsReceived ?? 0 } satisfies ServerDatagrams);
+      process.send?.({ sent: quic?.datagramsSent ?? 0, received: quic?.datagramsReceived ?? 0, batchedIo: quic?.batchedIo } satisfies ServerDatagrams);
     } else if ('profile' in message) {
       if (message.profile === 'start') {
         stopProfiler = await startProfiler();

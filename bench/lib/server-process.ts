@@ -18,17 +18,21 @@ export interface ServerProcess<Message> {
 export interface ServerDatagrams {
   sent: number;
   received: number;
+  /** The batched socket's counters, when the server uses it (QFAAS_UDP=batched). */
+  batchedIo?: unknown;
 }
 
 /**
  * Forks `script` (TypeScript, through tsx) as a server process; behind a delay link it starts
- * inside the link's namespace, and the IPC channel crosses `ip netns exec`.
+ * inside the link's namespace, and the IPC channel crosses `ip netns exec`. `env` adds variables
+ * to the child's environment.
  */
-export function forkServerProcess<Message>(script: URL, link?: DelayLink): ServerProcess<Message> {
+export function forkServerProcess<Message>(script: URL, link?: DelayLink, env?: NodeJS.ProcessEnv): ServerProcess<Message> {
+  const common: ForkOptions = { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(env === undefined ? {} : { env: { ...process.env, ...env } }) };
   const forkOptions: ForkOptions =
     link === undefined
-      ? { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }
-      : { execPath: 'ip', execArgv: ['netns', 'exec', link.namespace, process.execPath, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
+      ? { ...common, execArgv: ['--import', 'tsx'] }
+      : { ...common, execPath: 'ip', execArgv: ['netns', 'exec', link.namespace, process.execPath, '--import', 'tsx'] };
   const child = fork(fileURLToPath(script), forkOptions);
   const replies: Array<(reply: unknown) => void> = [];
   child.on('message', (reply) => replies.shift()?.(reply));

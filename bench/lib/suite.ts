@@ -8,6 +8,9 @@ export const paperFigureScripts: ReadonlyArray<{ script: string; what: string; a
   { script: 'bench/link/link-check.ts', what: 'delay link self-check at every delay' },
   { script: 'bench/paper/fig5.ts', what: 'Fig. 5a, 5b, 5c at 500 µs' },
   { script: 'bench/paper/fig5d.ts', what: 'Fig. 5d (1 MiB) at 500 µs' },
+  // Issue 17: Fig. 5d on node:dgram and on batched datagram I/O side by side, and 64 MiB over loopback.
+  { script: 'bench/paper/fig5d-io.ts', what: 'Fig. 5d (1 MiB) at 500 µs, node:dgram and batched I/O' },
+  { script: 'bench/throughput/throughput.ts', what: '64 MiB on one connection over loopback, node:https and qfaas on both I/O paths' },
   { script: 'bench/paper/fig7.ts', what: 'Fig. 7, delays 0–3 ms' },
   { script: 'bench/paper/fig8.ts', what: 'Fig. 8, chains of 1–6 at 500 µs' },
   // Without root, --delay-us falls back to loopback (with a message), as the figures do.

@@ -119,6 +119,9 @@ export class QuicConnectionDriver {
   #hadSession: boolean;
   /** quiche closed the connection on a datagram carrying the peer's stateless reset token. */
   #statelessReset = false;
+  #discardScratch: Uint8Array | undefined;
+  /** Set by the first datagram fed since the last finishReceiving: whether quiche was open then. */
+  #openBeforeBatch: boolean | undefined;
   /** Client: the server answered with a Retry, after which quiche sends no 0-RTT (measured). */
   #retried = false;
   /** Client: the name the server's certificate must carry; for the messages of errors. */
@@ -185,12 +188,23 @@ export class QuicConnectionDriver {
 
   /** Feeds one UDP datagram. quiche decrypts in place: `data` is garbage afterwards. */
   receiveDatagram(data: Uint8Array, from: HostPort, now: number): void {
+    this.receivePackets(data, from, now);
+    this.finishReceiving(now);
+  }
+
+  /**
+   * Feeds one UDP datagram of a batch without the bookkeeping after it (readable streams, session,
+   * close, deadline: a dozen calls into quiche); {@link finishReceiving} does that once for the
+   * batch. `receiveDatagram` is both.
+   */
+  receivePackets(data: Uint8Array, from: HostPort, now: number): void {
     if (this.#closeError !== undefined && this.#conn.isClosed()) return;
     this.#datagramsReceived++;
     this.#startedAt ??= now;
+    // Open before this batch: quiche closing silently within it means a stateless reset.
+    this.#openBeforeBatch ??= !this.#conn.isClosed();
     // A long header of type Retry (its type bits are not header-protected).
     if (this.role === 'client' && !this.#handshakeCompleted && ((data[0] ?? 0) & 0xb0) === 0xb0) this.#retried = true;
-    const wasOpen = !this.#conn.isClosed();
     // quiche drops the rest of a datagram at the first packet it cannot decrypt (RFC 9000 section
     // 12.2 says to go on). A peer that coalesces an Initial with later packets (ngtcp2 closing a
     // handshake: Initial + Handshake + 1-RTT) would otherwise be unheard once the client dropped its
@@ -206,6 +220,13 @@ export class QuicConnectionDriver {
         at += length;
       }
     }
+  }
+
+  /** The bookkeeping after the datagrams fed since the last call (see {@link receivePackets}). */
+  finishReceiving(now: number): void {
+    const wasOpen = this.#openBeforeBatch;
+    if (wasOpen === undefined) return;
+    this.#openBeforeBatch = undefined;
     // quiche closes silently (no error recorded) when a datagram ends with the peer's reset token.
     if (wasOpen && this.#conn.isClosed() && this.#conn.peerError() === null && this.#conn.localError() === null) {
       this.#statelessReset = true;
@@ -453,7 +474,28 @@ export class QuicConnectionDriver {
   /** Asks the peer to stop sending (STOP_SENDING) and discards what arrives. */
   stopSending(streamId: number, errorCode: number): void {
     this.#undrained.delete(streamId);
+    this.#discardBuffered(streamId);
     this.#shutdown(streamId, Shutdown.Read, errorCode);
+  }
+
+  /**
+   * Reads out and drops what quiche holds for a stream. quiche 0.18 returns connection-level
+   * flow-control credit for data that arrives after a read shutdown, but not for data already
+   * buffered and unread: without this, every stopped stream cost the connection its unread bytes
+   * for good (a batch of datagrams routed before the application stops a large upload buffers up
+   * to the stream's whole window; 22 such uploads exhausted a 16 MiB window).
+   */
+  #discardBuffered(streamId: number): void {
+    const scratch = (this.#discardScratch ??= new Uint8Array(64 * 1024));
+    for (;;) {
+      let result: [number, boolean] | null;
+      try {
+        result = this.#conn.streamRecv(streamId, scratch);
+      } catch {
+        return; // Done, reset, or not readable: nothing buffered to give back
+      }
+      if (result === null || result[1]) return;
+    }
   }
 
   /** True if this stream carried data before the handshake completed (0-RTT early data). */

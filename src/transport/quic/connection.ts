@@ -1,17 +1,27 @@
 import type { QuicConnectionDriver, HostPort, QuicConnectionStats, QuicDriverEvent } from './connection-driver.js';
 import type { QuicConnectionError } from '../../errors.js';
-import type { SendBufferPool, SendSlot } from './send-buffer-pool.js';
+import type { SendSlot, SendSlotPool } from './send-buffer-pool.js';
 import { QuicStream, type StreamHost } from './stream.js';
 
 /** What a connection needs from the endpoint that owns its socket. */
 export interface DatagramSink {
-  readonly pool: SendBufferPool;
+  readonly pool: SendSlotPool;
   /** Buffer for reading stream data out of quiche; copied out at once, so one per endpoint. */
   readonly readScratch: Uint8Array;
-  /** Returns false when the endpoint would not send it (anti-amplification): stop for now. */
+  /**
+   * Returns false when the connection should stop writing for now: the endpoint would not send the
+   * datagram (anti-amplification), or the socket queued it and is not writable (it flushes the
+   * connection again once it is).
+   */
   send(slot: SendSlot, length: number, to: HostPort, connection: QuicConnection): boolean;
   /** The connection finished closing: drop its routes. */
   forget(connection: QuicConnection): void;
+  /**
+   * Called by the first datagram a connection receives within a batch of datagrams; the sink then
+   * calls {@link QuicConnection.endReceiveBatch} once the batch is routed. Without it, every
+   * datagram is a batch of its own.
+   */
+  startedReceiveBatch?: (connection: QuicConnection) => void;
 }
 
 /** What the handshake established, once it completed. */
@@ -54,6 +64,7 @@ export class QuicConnection {
   #timerDeadline: number | undefined;
   #handshakeInfo: HandshakeInfo | undefined;
   #forgotten = false;
+  #inReceiveBatch = false;
 
   readonly #handshake: Promise<HandshakeInfo>;
   #resolveHandshake!: (info: HandshakeInfo) => void;
@@ -243,7 +254,28 @@ export class QuicConnection {
 
   /** @internal endpoint delivers a datagram routed to this connection */
   receive(data: Uint8Array, from: HostPort): void {
-    this.#driver.receiveDatagram(data, from, performance.now());
+    const batched = this.#sink.startedReceiveBatch;
+    if (batched === undefined) {
+      this.#driver.receiveDatagram(data, from, performance.now());
+      this.#drainEvents();
+      this.scheduleFlush();
+      return;
+    }
+    // In a batch, the bookkeeping after quiche's recv (and the stream reads it triggers) runs once
+    // at the end: stream data is then read in large chunks, not one per datagram.
+    this.#driver.receivePackets(data, from, performance.now());
+    if (!this.#inReceiveBatch) {
+      this.#inReceiveBatch = true;
+      batched(this);
+    }
+  }
+
+  /** @internal the batch of datagrams this connection received in is routed: catch up */
+  endReceiveBatch(): void {
+    if (!this.#inReceiveBatch) return;
+    this.#inReceiveBatch = false;
+    if (this.#forgotten) return;
+    this.#driver.finishReceiving(performance.now());
     this.#drainEvents();
     this.scheduleFlush();
   }

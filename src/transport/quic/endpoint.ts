@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { QfaasConfigError } from '../../errors.js';
 import { port as checkPort } from '../../option-checks.js';
@@ -12,7 +11,9 @@ import { connectionRefusedCode } from './error-codes.js';
 import { QuicEndpointClosedError } from '../../errors.js';
 import { HalfOpenSet } from './half-open.js';
 import { createRetryTokenMinter, type RetryTokenMinter } from './retry-token.js';
-import { SendBufferPool, type SendSlot } from './send-buffer-pool.js';
+import { bindEndpointSocket, chosenDatagramIo, type DatagramIo, type EndpointSocket } from './datagram-socket.js';
+import type { BatchedUdpStats } from './batched-udp.js';
+import type { SendSlot, SendSlotPool } from './send-buffer-pool.js';
 import { StatelessResetLimiter, statelessResetToken, writeStatelessReset } from './stateless-reset.js';
 
 /** Length of every connection ID this endpoint issues; short headers are parsed with it. */
@@ -40,6 +41,14 @@ export interface QuicEndpointOptions {
   receiveBufferSize?: number | undefined;
   /** Kernel send buffer for the socket, in bytes (capped by net.core.wmem_max). @default 1 MiB */
   sendBufferSize?: number | undefined;
+  /**
+   * Datagram I/O: `'dgram'` (node:dgram, a call per datagram each way) or `'batched'` (the native
+   * addon on Linux: many datagrams per system call and per call into JavaScript, docs/transport.md,
+   * "Datagram I/O"). Where the addon cannot load, `'batched'` falls back to `'dgram'` with a
+   * one-line warning. A prototype for issue 17: see docs/performance.md before choosing it.
+   * @default process.env.QFAAS_UDP, else 'dgram'
+   */
+  io?: DatagramIo | undefined;
 }
 
 /**
@@ -169,6 +178,10 @@ export interface QuicEndpointStats {
   bytesSent: number;
   /** Send buffers ever allocated: flat once traffic is steady (no allocation per packet). */
   sendBuffersAllocated: number;
+  /** The datagram I/O in use (`'batched'` only when the addon loaded). */
+  io: DatagramIo;
+  /** The batched socket's counters: system calls, datagrams, GSO and GRO use, errors. */
+  batchedIo?: BatchedUdpStats;
 }
 
 interface Listener {
@@ -187,13 +200,17 @@ interface Listener {
  * connection ID.
  */
 export class QuicEndpoint {
-  readonly #socket: dgram.Socket;
+  readonly #socket: EndpointSocket;
   readonly #local: HostPort;
   readonly #routes = new Map<string, QuicConnection>();
   readonly #connections = new Set<QuicConnection>();
   readonly #aliases = new Map<QuicConnection, string>();
   readonly #sink: DatagramSink;
-  readonly #pool = new SendBufferPool(sendSlotSize);
+  readonly #pool: SendSlotPool;
+  /** Connections that received datagrams in the batch being routed (batched I/O only). */
+  readonly #receiveBatch: QuicConnection[] = [];
+  /** Connections that stopped writing because the socket was not writable; flushed when it is. */
+  readonly #blocked = new Set<QuicConnection>();
   readonly #connectionIds = new RandomConnectionIds(connectionIdLength);
   readonly #resetLimiter = new StatelessResetLimiter();
   /** Client connections by remote address: where an unroutable packet may be a stateless reset. */
@@ -221,18 +238,17 @@ export class QuicEndpoint {
     bytesSent: 0,
   };
 
-  private constructor(socket: dgram.Socket, local: HostPort) {
+  private constructor(socket: EndpointSocket) {
     this.#socket = socket;
-    this.#local = local;
+    this.#local = socket.address;
+    this.#pool = socket.pool;
     this.#sink = {
       pool: this.#pool,
       readScratch: new Uint8Array(64 * 1024),
       send: (slot, length, to, connection) => this.#send(slot, length, to, connection),
       forget: (connection) => this.#forget(connection),
+      ...(socket.io === 'batched' ? { startedReceiveBatch: (connection: QuicConnection) => this.#receiveBatch.push(connection) } : {}),
     };
-    socket.on('message', (message, remote) => this.#onMessage(message, remote));
-    // A send error to one peer (ICMP unreachable surfaced by the kernel) must not kill the socket.
-    socket.on('error', () => undefined);
   }
 
   /** Binds a UDP socket. */
@@ -241,20 +257,28 @@ export class QuicEndpoint {
     const family = isIP(host);
     if (family === 0) throw new QfaasConfigError('host', 'must be an IP address (resolve names before binding)');
     const port = checkPort(options.port ?? 0, 'port', 'listen');
-    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind({ address: host, port, exclusive: true }, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
+    const io = chosenDatagramIo(options.io);
     const receiveBufferSize = 'receiveBufferSize' in options ? options.receiveBufferSize : defaultReceiveBufferSize;
     const sendBufferSize = 'sendBufferSize' in options ? options.sendBufferSize : defaultSendBufferSize;
-    if (receiveBufferSize !== undefined) socket.setRecvBufferSize(receiveBufferSize);
-    if (sendBufferSize !== undefined) socket.setSendBufferSize(sendBufferSize);
-    const address = socket.address();
-    return new QuicEndpoint(socket, { host: address.address, port: address.port });
+    // The socket exists before the endpoint does: its handlers reach the endpoint once it is made.
+    let endpoint: QuicEndpoint | undefined;
+    const socket = await bindEndpointSocket(
+      io,
+      { host, port, family: family === 6 ? 6 : 4, receiveBufferSize, sendBufferSize, slotSize: sendSlotSize },
+      {
+        onDatagram: (message, from) => {
+          if (endpoint !== undefined) endpoint.#onMessage(message, from);
+        },
+        onWritable: () => {
+          if (endpoint !== undefined) endpoint.#onWritable();
+        },
+        onBatchEnd: () => {
+          if (endpoint !== undefined) endpoint.#onBatchEnd();
+        },
+      },
+    );
+    endpoint = new QuicEndpoint(socket);
+    return endpoint;
   }
 
   get address(): HostPort {
@@ -267,6 +291,8 @@ export class QuicEndpoint {
       connections: this.#connections.size,
       halfOpenConnections: this.#halfOpen.size,
       sendBuffersAllocated: this.#pool.allocated,
+      io: this.#socket.io,
+      ...(this.#socket.io === 'batched' ? { batchedIo: this.#socket.nativeStats() } : {}),
     };
   }
 
@@ -362,24 +388,37 @@ export class QuicEndpoint {
     // CONNECTION_CLOSE frames. Wait for them, but not forever.
     this.#closed = (async () => {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.#pool.whenDrained(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+      await Promise.race([this.#socket.whenDrained(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
       clearTimeout(timer);
-      await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+      await this.#socket.close();
     })();
     return this.#closed;
   }
 
   // ---- Receiving ----------------------------------------------------------------------------
 
-  #onMessage(message: Buffer, remote: dgram.RemoteInfo): void {
+  #onMessage(message: Buffer, from: HostPort): void {
     this.#stats.datagramsReceived++;
     this.#stats.bytesReceived += message.length;
     try {
-      this.#route(message, { host: remote.address, port: remote.port });
+      this.#route(message, from);
     } catch {
       // Whatever a datagram contains, it never takes the endpoint down.
       this.#stats.datagramsDropped++;
     }
+  }
+
+  /** Each connection that received datagrams of the batch catches up once (reads, events, flush). */
+  #onBatchEnd(): void {
+    const batch = this.#receiveBatch;
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        (batch[i] as QuicConnection).endReceiveBatch();
+      } catch {
+        // As for a single datagram: nothing received takes the endpoint down.
+      }
+    }
+    batch.length = 0;
   }
 
   #route(message: Buffer, from: HostPort): void {
@@ -560,8 +599,17 @@ export class QuicEndpoint {
     }
     this.#stats.datagramsSent++;
     this.#stats.bytesSent += length;
-    this.#socket.send(slot.buffer, 0, length, to.port, to.host, slot.onSent);
-    return true;
+    if (this.#socket.send(slot, length, to)) return true;
+    // Queued, but the socket is not writable: the connection stops and is flushed once it is.
+    if (connection !== undefined) this.#blocked.add(connection);
+    return false;
+  }
+
+  #onWritable(): void {
+    if (this.#blocked.size === 0) return;
+    const blocked = [...this.#blocked];
+    this.#blocked.clear();
+    for (const connection of blocked) connection.scheduleFlush();
   }
 
   /**
@@ -630,6 +678,7 @@ export class QuicEndpoint {
   }
 
   #forget(connection: QuicConnection): void {
+    this.#blocked.delete(connection);
     this.#dropAlias(connection);
     this.#halfOpen.delete(connection);
     this.#unvalidated.delete(connection);

@@ -8,7 +8,16 @@ export interface SendSlot {
   readonly onSent: (error: Error | null) => void;
 }
 
-export class SendBufferPool {
+/** Where a connection takes the buffer for its next datagram (the endpoint's socket owns it). */
+export interface SendSlotPool {
+  take(): SendSlot;
+  /** Returns a slot that was taken but not handed to the socket. */
+  giveBack(slot: SendSlot): void;
+  /** Buffers ever allocated: stays flat once traffic reaches a steady state. */
+  readonly allocated: number;
+}
+
+export class SendBufferPool implements SendSlotPool {
   readonly slotSize: number;
   readonly #free: SendSlot[] = [];
   #allocated = 0;
