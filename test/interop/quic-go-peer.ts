@@ -1,5 +1,5 @@
 /**
- * Interop peer on quic-go (test/interop/qgpeer/main.go): builds it with Debian's Go toolchain and
+ * Interop peer on quic-go (interop/peers/qgpeer, shared with the interop matrix): builds it with Debian's Go toolchain and
  * quic-go 0.29 sources (GOPATH mode, no module downloads), runs it as an HTTP/3 server or client.
  *
  * Needs: apt-get install -y golang-go golang-github-lucas-clemente-quic-go-dev
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { buildDebianGoProgram } from '../../bench/quic-go/debian-go.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PEER_SRC_DIR = join(REPO_ROOT, 'test', 'interop', 'qgpeer');
+const PEER_SRC_DIR = join(REPO_ROOT, 'interop', 'peers', 'qgpeer');
 const BINARY_PATH = join(REPO_ROOT, 'node_modules', '.cache', 'qfaas-interop', 'qgpeer');
 
 const LISTEN_TIMEOUT_MS = 15_000;
@@ -80,7 +80,7 @@ function collectStderr(child: ChildProcess): () => string {
 }
 
 /**
- * Builds test/interop/qgpeer into node_modules/.cache/qfaas-interop/qgpeer (skipped when the binary
+ * Builds interop/peers/qgpeer into node_modules/.cache/qfaas-interop/qgpeer (skipped when the binary
  * is newer than the Go sources) and returns its path. Throws, with the compiler's output, when Go
  * or the quic-go package is missing or the build fails.
  */
