@@ -129,6 +129,7 @@ async function main(): Promise<number> {
         console.log(versions[entry.name]);
       } else {
         versions[entry.name] = entry.absent;
+        console.log(`${entry.name}: n/a (${entry.absent})`);
       }
       for (const interopCase of selected) {
         for (const direction of selectedDirections) {
