@@ -79,6 +79,8 @@ export interface QfaasFileServerOptions {
   retry?: QuicRetryOptions | false;
   transport?: QuicTransportSettings;
   handshakeTimeoutMs?: number;
+  /** @default 0 (a free port) */
+  port?: number;
 }
 
 /** Serves GET /<name> from `wwwDir` (files read once, then from memory). */
@@ -141,6 +143,7 @@ export async function startQfaasFileServer(options: QfaasFileServerOptions): Pro
     // handler, so every request is tied to the connection it came on.
     const endpoint = await createQuicServer({
       host: '127.0.0.1',
+      port: options.port ?? 0,
       config: createQuicConfig({
         role: 'server',
         caPem: options.caPem,
@@ -179,6 +182,7 @@ export async function startQfaasFileServer(options: QfaasFileServerOptions): Pro
   const handler = await createHandlerServer({
     credentials: options.credentials,
     host: '127.0.0.1',
+    port: options.port ?? 0,
     clientAuth: options.clientAuth,
     ...(options.retry === undefined ? {} : { retry: options.retry }),
     ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),

@@ -27,6 +27,8 @@ export interface CapturedDatagram {
 
 export interface UdpRelayOptions {
   targetPort: number;
+  /** The relay's own port on 127.0.0.1 (clients dial it). @default 0 (a free one) */
+  port?: number;
   /** @default '127.0.0.1' */
   targetHost?: string;
   /** Probability of dropping each datagram, both directions. @default 0 */
@@ -128,7 +130,7 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     if (admit('toServer', key, message)) upstream.send(message, options.targetPort, targetHost);
   });
   front.on('error', () => undefined);
-  await new Promise<void>((resolve) => front.bind(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => front.bind(options.port ?? 0, '127.0.0.1', () => resolve()));
 
   return {
     port: front.address().port,
