@@ -66,6 +66,13 @@ function runSection(info: RunInfo): string {
     out.push('');
     out.push(`**${peer}**`);
     out.push('');
+    const cells = info.cells.filter((cell) => cell.peer === peer);
+    const reasons = new Set(cells.map((cell) => (cell.outcome.result === 'n/a' ? cell.outcome.reason : '')));
+    const only = [...reasons][0];
+    if (cells.length > 0 && reasons.size === 1 && only !== undefined && only !== '') {
+      out.push(`- every cell: **n/a**: ${only}`);
+      continue;
+    }
     for (const c of info.cases) {
       for (const direction of info.directions) {
         const cell = cellOf(info, peer, c.name, direction);
