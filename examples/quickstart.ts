@@ -1,4 +1,5 @@
-// The README example, kept compiling and runnable: npx tsx examples/quickstart.ts
+// The README example (README.md ties its block to the region below): npx tsx examples/quickstart.ts
+// #region readme
 import { randomBytes } from 'node:crypto';
 import { createQuicClient, createQuicServer, createQuicConfig } from 'qfaas/transport';
 import { createPlatformCA } from 'qfaas/zero-rtt';
@@ -39,3 +40,4 @@ for (const label of ['first', 'second']) {
 }
 await client.close();
 await worker.close();
+// #endregion

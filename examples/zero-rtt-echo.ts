@@ -6,7 +6,7 @@
  *      and the server sees it as early data,
  *   4. a brand-new server instance with the same ticket key accepts the ticket too.
  *
- * Run: npm run demo
+ * Run: npm run demo:echo
  */
 import { randomBytes } from 'node:crypto';
 import { createQuicClient, createQuicServer, createQuicConfig, type QuicConnection } from 'qfaas/transport';

@@ -2,6 +2,7 @@
  * Every error qfaas throws: one base class, one namespace of stable `QFAAS_*` codes, and for each
  * code the two facts a caller decides on. Codes never change meaning; messages may.
  */
+import { isIP } from 'node:net';
 import { h3ErrorCodes, knownH3ErrorName, type H3ErrorName } from './transport/h3/error-codes.js';
 import { tlsAlertName, transportErrorName } from './transport/quic/error-codes.js';
 
@@ -267,6 +268,21 @@ export class TicketStoreError extends QfaasError {
 /** Which side ended the connection or stream. */
 export type CloseInitiator = 'local' | 'peer';
 
+/** Who a connection was with, for the messages of the errors that end it. */
+export interface QuicPeerDescription {
+  /** The peer's UDP address. @default none: the message names no address */
+  remote?: { host: string; port: number };
+  /** The name the client asked the server's certificate to carry (SNI). @default none: the message names the address only */
+  serverName?: string;
+}
+
+/** "name (host:port)", "host:port" or nothing; IPv6 in brackets. */
+function describePeer(peer: QuicPeerDescription): string | undefined {
+  const address = peer.remote === undefined ? undefined : `${peer.remote.host.includes(':') ? `[${peer.remote.host}]` : peer.remote.host}:${peer.remote.port}`;
+  if (peer.serverName === undefined) return address;
+  return address === undefined ? peer.serverName : `${peer.serverName} (${address})`;
+}
+
 /**
  * The connection was closed with a CONNECTION_CLOSE frame. `kind` says whether `errorCode` is a
  * QUIC transport code (RFC 9000 section 20.1) or an application code (for example an H3 code).
@@ -290,9 +306,43 @@ export class QuicConnectionClosedError extends QfaasError {
   }
 }
 
+/** What a QuicTlsError knows beyond the alert: with whom, and the names of a certificate that did not match. */
+export interface QuicTlsErrorDetails extends QuicPeerDescription {
+  /**
+   * The DNS names and IP addresses the server's certificate carries, given when `serverName` is
+   * not among them (the usual cause of bad_certificate on a client). @default none: the name was not the problem, or is unknown
+   */
+  certificateNames?: readonly string[];
+}
+
+/** How many certificate names a message lists at most: a certificate may carry hundreds. */
+const maxListedNames = 16;
+
+function listNames(names: readonly string[]): string {
+  if (names.length === 0) return 'no names';
+  const shown = names.slice(0, maxListedNames).join(', ');
+  return names.length > maxListedNames ? `${shown}, … and ${names.length - maxListedNames} more` : shown;
+}
+
+/** What went wrong, in words: the name mismatch when known, else who refused whom. */
+function tlsFailureText(initiator: CloseInitiator, alertName: string, details: QuicTlsErrorDetails): string {
+  const { serverName, certificateNames } = details;
+  if (serverName !== undefined && certificateNames !== undefined) {
+    const names = listNames(certificateNames);
+    // quiche has BoringSSL compare the name with DNS names only, never with IP addresses.
+    if (isIP(serverName) !== 0) {
+      return `the server name ${serverName} is an IP address, and certificates are matched by DNS name only; pass serverName, a DNS name the certificate carries: it names ${names}`;
+    }
+    return `the server's certificate does not carry the name ${serverName}; it names ${names}`;
+  }
+  return initiator === 'peer' ? 'the peer refused the handshake' : 'the peer could not be verified';
+}
+
 /**
  * The TLS handshake failed: certificate signed by another CA, wrong server name, missing client
- * certificate, no common ALPN. `alert` is the TLS alert (RFC 8446 section 6).
+ * certificate, no common ALPN. `alert` is the TLS alert (RFC 8446 section 6). When the server's
+ * certificate does not carry the name the client asked for, `certificateNames` lists the names it
+ * does carry, and the message says so.
  */
 export class QuicTlsError extends QfaasError {
   override readonly name = 'QuicTlsError';
@@ -300,24 +350,55 @@ export class QuicTlsError extends QfaasError {
   readonly initiator: CloseInitiator;
   readonly alert: number;
   readonly alertName: string;
+  /** Client: the name the server's certificate had to carry. */
+  readonly serverName: string | undefined;
+  /** The names the server's certificate carries, when `serverName` was not among them. */
+  readonly certificateNames: readonly string[] | undefined;
 
-  constructor(initiator: CloseInitiator, alert: number) {
+  constructor(initiator: CloseInitiator, alert: number, details: QuicTlsErrorDetails = {}) {
     const alertName = tlsAlertName(alert);
-    const who = initiator === 'peer' ? 'the peer refused the handshake' : 'the peer could not be verified';
-    super('QFAAS_QUIC_TLS_FAILED', `QUIC TLS handshake failed: ${who} (${alertName})`);
+    // With the certificate's names the address suffices; otherwise the server name helps find it.
+    const peer = describePeer(details.certificateNames === undefined ? details : { ...(details.remote === undefined ? {} : { remote: details.remote }) });
+    const failure = tlsFailureText(initiator, alertName, details);
+    super('QFAAS_QUIC_TLS_FAILED', `QUIC TLS handshake${peer === undefined ? '' : ` with ${peer}`} failed: ${failure} (${alertName})`);
     this.initiator = initiator;
     this.alert = alert;
     this.alertName = alertName;
+    this.serverName = details.serverName;
+    this.certificateNames = details.certificateNames === undefined ? undefined : Object.freeze([...details.certificateNames]);
   }
 }
 
-/** No packet arrived within the idle timeout (RFC 9000 section 10.1); the connection was dropped silently. */
+/** What an idle timeout ended: a handshake that got no answer at all, one that stalled, or an established connection. */
+export type QuicIdleStage = 'no-answer' | 'handshake' | 'established';
+
+/**
+ * No packet arrived within the idle timeout (RFC 9000 section 10.1); the connection was dropped
+ * silently. A client whose handshake never got an answer is told so: nothing listens at that
+ * address, or a firewall drops the packets (UDP gives no "connection refused").
+ */
 export class QuicIdleTimeoutError extends QfaasError {
   override readonly name = 'QuicIdleTimeoutError';
   declare readonly code: 'QFAAS_QUIC_IDLE_TIMEOUT';
+  /** @default 'established' */
+  readonly stage: QuicIdleStage;
 
-  constructor(idleTimeoutMs: number) {
-    super('QFAAS_QUIC_IDLE_TIMEOUT', `QUIC connection idle for ${idleTimeoutMs} ms and timed out`);
+  /**
+   * @param idleMs the idle timeout; for a handshake (stage 'no-answer' or 'handshake'), how long
+   *   it was tried (quiche waits at least three probe timeouts, seconds, whatever the idle timeout)
+   */
+  constructor(idleMs: number, details: QuicPeerDescription & { stage?: QuicIdleStage } = {}) {
+    const peer = describePeer(details);
+    const stage = details.stage ?? 'established';
+    const ms = Math.round(idleMs);
+    const message =
+      stage === 'no-answer'
+        ? `no answer from ${peer ?? 'the server'} within ${ms} ms: nothing listens on that port, or its packets are dropped (QUIC handshake never began)`
+        : stage === 'handshake'
+          ? `QUIC handshake with ${peer ?? 'the peer'} did not complete within ${ms} ms: the peer stopped answering`
+          : `QUIC connection${peer === undefined ? '' : ` with ${peer}`} idle for ${ms} ms and timed out`;
+    super('QFAAS_QUIC_IDLE_TIMEOUT', message);
+    this.stage = stage;
   }
 }
 

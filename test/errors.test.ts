@@ -53,6 +53,18 @@ describe('qfaas errors', () => {
     expect(samples[4]).toMatchObject({ retryable: true, mayHaveRun: false });
   });
 
+  it('a TLS name mismatch lists the certificate\'s names, at most 16 of them', () => {
+    const names = Array.from({ length: 20 }, (_, i) => `n${i}.qfaas.internal`);
+    const error = new QuicTlsError('local', 42, { serverName: 'x.qfaas.internal', remote: { host: '::1', port: 4433 }, certificateNames: names });
+    expect(error.message).toBe(
+      `QUIC TLS handshake with [::1]:4433 failed: the server's certificate does not carry the name x.qfaas.internal; it names ${names.slice(0, 16).join(', ')}, … and 4 more (bad_certificate)`,
+    );
+    expect(error.certificateNames).toEqual(names);
+    expect(new QuicTlsError('peer', 116, { serverName: 'w.qfaas.internal', remote: { host: '10.0.0.7', port: 443 } }).message).toBe(
+      'QUIC TLS handshake with w.qfaas.internal (10.0.0.7:443) failed: the peer refused the handshake (certificate_required)',
+    );
+  });
+
   it('say otherwise for themselves where the instance knows better', () => {
     // RFC 9114 section 4.1.1: H3_REQUEST_REJECTED from the server means no processing happened.
     const rejected = new Http3Error(h3ErrorCodes.H3_REQUEST_REJECTED, 'rejected', { scope: 'stream', initiator: 'peer' });

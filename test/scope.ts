@@ -4,7 +4,7 @@
  * test/scope.test.ts checks that every file needing the system is listed here.
  */
 
-/** Files that need something `npm install` does not bring: root (namespaces, TUN), gcc, Go, Redis. */
+/** Files that need something `npm install` does not bring: root (namespaces, TUN), gcc, Go, Redis, ngtcp2's programs. */
 export const systemTestFiles: readonly string[] = [
   // root, TUN devices and gcc: the benchmarks' delay link and the mini-platform across it
   'test/bench/delay-link.test.ts',
@@ -12,6 +12,8 @@ export const systemTestFiles: readonly string[] = [
   // Go and Debian's quic-go sources
   'test/bench/quic-go-rig.test.ts',
   'test/interop/quic-go.test.ts',
+  // Debian's ngtcp2-client and ngtcp2-server (gtlsclient, gtlsserver)
+  'test/interop/ngtcp2-peer.test.ts',
   // the npm registry (or npm's cache): the packed package installed into a fresh app
   'test/package/packed.test.ts',
   // redis-server
@@ -41,4 +43,4 @@ export const longTestFiles: readonly string[] = [
 ];
 
 /** What marks a file as needing the system: the helpers and checks those files use. */
-export const systemMarkers: readonly RegExp[] = [/\bstartRedis\(/, /\bisRoot\(/, /quic-go-(peer|rig)/, /bench\/link\//];
+export const systemMarkers: readonly RegExp[] = [/\bstartRedis\(/, /\bisRoot\(/, /quic-go-(peer|rig)/, /bench\/link\//, /interop\/peers\/ngtcp2/];

@@ -7,6 +7,7 @@ import type { OutgoingHeaders } from '../transport/h3/header-fields.js';
 import type { BodyInput } from '../transport/h3/message-writer.js';
 import { chainCredentialsEnvVar, loadChainCredentials, loadCredentials, type FunctionChainCredentials, type WorkerCredentials } from '../zero-rtt/credentials.js';
 import { MemoryTicketStore } from '../zero-rtt/memory-ticket-store.js';
+import { port as checkPort } from '../option-checks.js';
 import { chainHeaders } from './headers.js';
 
 /** Options of a chain client: the function's credentials and where the chain gateway is. */
@@ -83,6 +84,7 @@ export class ChainClient {
     const host = options.gateway?.host ?? chain.gatewayHost;
     const port = options.gateway?.port ?? chain.gatewayPort;
     if (host === undefined || port === undefined) throw new QfaasConfigError('gateway', 'the chain gateway address is unknown (credentials.chain has none)');
+    checkPort(port, options.gateway?.port === undefined ? 'credentials.chain.gatewayPort' : 'gateway.port', 'connect');
     this.#gateway = { host, port };
     this.#gatewayServerName = chain.gatewayServerName;
     const ticketStore = new MemoryTicketStore();
@@ -239,7 +241,7 @@ function environmentClient(): ChainClient {
   if (address !== undefined && address !== '') {
     const match = /^(.+):(\d+)$/.exec(address);
     if (match === null) throw new QfaasConfigError('QFAAS_CHAIN_GATEWAY', 'must be host:port');
-    gateway = { host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+    gateway = { host: (match[1] as string).replace(/^\[|\]$/g, ''), port: checkPort(Number(match[2]), 'QFAAS_CHAIN_GATEWAY', 'connect') };
   }
   fromEnvironment = new ChainClient({ credentials, ...(gateway === undefined ? {} : { gateway }) });
   return fromEnvironment;

@@ -15,7 +15,7 @@ import { checkRequestTarget } from '../handler-server/request-target.js';
 import { BoundedQueue } from './async-queue.js';
 import { chainGatewayDefaults } from './defaults.js';
 import { chainHeaders } from './headers.js';
-import { nonNegativeInteger, positiveInteger } from '../option-checks.js';
+import { nonNegativeInteger, port as checkPort, positiveInteger } from '../option-checks.js';
 import { defaultDrainTimeoutMs } from '../transport/h3/connection.js';
 
 /** What the chain gateway serves with: its certificate, the CA of its callers, its ticket key. */
@@ -109,6 +109,7 @@ const forwardable = (name: string) =>
  */
 export async function createChainGateway(options: ChainGatewayOptions): Promise<ChainGateway> {
   const hopLimit = positiveInteger(options.hopLimit ?? chainGatewayDefaults.hopLimit, 'hopLimit');
+  checkPort(options.port ?? 0, 'port', 'listen');
   const queue = new BoundedQueue(
     nonNegativeInteger(options.asyncQueueSize ?? chainGatewayDefaults.asyncQueueSize, 'asyncQueueSize'),
     // 0 would accept async calls and never run them.

@@ -18,7 +18,7 @@ import { UpstreamProxy } from './upstream-proxy.js';
 import { parseDuration } from './watchdog-config.js';
 import { defaultDrainTimeoutMs } from '../transport/h3/connection.js';
 import { handlerServerDefaults } from './defaults.js';
-import { nonNegative } from '../option-checks.js';
+import { nonNegative, port as checkPort } from '../option-checks.js';
 
 /**
  * What a handler learns about a request besides the request itself: the HTTP/3 layer's facts
@@ -167,6 +167,7 @@ export async function createHandlerServer(options: HandlerServerOptions): Promis
     drainTimeoutMs: options.limits?.drainTimeoutMs ?? defaultDrainTimeoutMs,
   };
   for (const [field, value] of Object.entries(limits)) nonNegative(value, `limits.${field}`);
+  checkPort(options.port ?? 0, 'port', 'listen');
   const proxy = options.upstream === undefined ? undefined : new UpstreamProxy(options.upstream);
   const credentials = options.credentials;
   // The config the generator minted the worker's sessions against, or they would not resume.

@@ -1,4 +1,5 @@
 import { QfaasConfigError } from '../errors.js';
+import { port as checkPort } from '../option-checks.js';
 import { appendWebHeaders } from '../transport/h3/header-fields.js';
 import type { BodyInput } from '../transport/h3/message-writer.js';
 import type { Field } from '../transport/h3/qpack/field-section.js';
@@ -24,8 +25,9 @@ export interface InvokerFetchInit extends RequestInit {
  */
 export async function leanOptionsFromFetch(input: string | URL | Request, init: InvokerFetchInit): Promise<InvokerRequestOptions> {
   const source = input instanceof Request ? input : undefined;
-  const url = source === undefined ? new URL(input as string | URL) : new URL(source.url);
+  const url = parseUrl(source === undefined ? (input as string | URL) : source.url);
   if (url.protocol !== 'https:') throw new QfaasConfigError('input', `the URL must be https: (every hop is TLS 1.3), not ${url.protocol}`);
+  if (init.connectTo !== undefined) checkPort(init.connectTo.port, 'connectTo.port', 'connect');
   // An IPv6 literal comes bracketed in a URL; the certificate and the socket want it bare.
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const method = normalizeMethod(init.method ?? source?.method ?? 'GET');
@@ -56,6 +58,16 @@ export async function leanOptionsFromFetch(input: string | URL | Request, init: 
     ...(leanBody === undefined || leanBody === null ? {} : { body: leanBody }),
     ...(signal === undefined ? {} : { signal }),
   };
+}
+
+/** WHATWG URL parsing, refused as a QfaasConfigError (an out-of-range port, for one). */
+function parseUrl(input: string | URL): URL {
+  try {
+    return new URL(input);
+  } catch {
+    // Never quote the URL: its query or userinfo may carry a credential.
+    throw new QfaasConfigError('input', 'is not a valid URL; check its host and its port (1 to 65535)');
+  }
 }
 
 /** fetch() upper-cases the standard methods only (Fetch standard, "normalize a method"). */

@@ -23,7 +23,7 @@ import { InvokerError } from '../errors.js';
 import { describeFailure, describeTarget, refusal } from './failure.js';
 import { PeerWatch } from './peer-watch.js';
 import { InvokerMetrics, prometheusText, type InvokerMetricsSnapshot } from './metrics.js';
-import { nonNegative, positiveInteger } from '../option-checks.js';
+import { nonNegative, port as checkPort, positiveInteger } from '../option-checks.js';
 import { zeroRttDefaults } from '../zero-rtt/defaults.js';
 import { invokerDefaults } from './defaults.js';
 
@@ -199,6 +199,7 @@ export class InvokerClient {
    */
   async request(options: InvokerRequestOptions): Promise<InvokerResponse> {
     if (this.#closed) throw new InvokerError('QFAAS_INVOKER_CLOSED', 'the invoker is closed');
+    checkPort(options.port, 'port', 'connect');
     this.#metrics.requests++;
     const started = performance.now();
     const replayable = isReplayable(options.body);
@@ -279,7 +280,9 @@ export class InvokerClient {
         const h3 = pooled.h3;
         connectDeadline = this.#deadlines.add(this.#connectTimeoutMs, () => {
           if (quic.handshakeCompleted) return;
-          abort.abort(new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${describeTarget(options)} within ${this.#connectTimeoutMs} ms`));
+          // UDP has no "connection refused": silence is the only sign that nothing listens there.
+          const silent = quic.stats().datagramsReceived === 0 ? ': nothing answered from that address (is the worker listening on that port?)' : '';
+          abort.abort(new InvokerError('QFAAS_CONNECT_TIMEOUT', `no handshake with ${describeTarget(options)} within ${this.#connectTimeoutMs} ms${silent}`));
           h3.close(h3ErrorCodes.H3_NO_ERROR, 'connect timeout');
         });
         // A request that may not go in early data waits for the handshake: it is never in a 0-RTT packet.

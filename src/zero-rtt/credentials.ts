@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CredentialsError } from '../errors.js';
 import { ticketKeyLength } from '../transport/quic/config.js';
+import { parseCredentialsText } from './credentials-text.js';
 import { Secret } from './secret.js';
 import {
   deserializePeerSettings,
@@ -201,11 +202,44 @@ function parseCertificate(text: string, field: string): X509Certificate {
   }
 }
 
+/** How far ahead of this host's clock a certificate's start may be (the CA backdates by as much). */
+const clockSkewMs = 5 * 60_000;
+
+/**
+ * Refuses a certificate outside its validity. Credentials are issued per worker instance and
+ * never renewed in place, so an expired one is fixed only by provisioning the worker again.
+ */
+function checkValidity(leaf: X509Certificate, now: number, field: string): void {
+  const what = field.startsWith('chain.') ? 'the chain certificate' : 'the worker certificate';
+  const validTo = Date.parse(leaf.validTo);
+  if (validTo < now) {
+    throw new CredentialsError(field, `${what} expired on ${new Date(validTo).toISOString()}; re-provision the worker (qfaas provision, or ZeroRttGenerator.provision) and start it with the new credentials`);
+  }
+  const validFrom = Date.parse(leaf.validFrom);
+  if (validFrom > now + clockSkewMs) {
+    throw new CredentialsError(field, `${what} is not valid until ${new Date(validFrom).toISOString()}: is this host's clock behind? If it is right, re-provision the worker`);
+  }
+}
+
+/**
+ * @internal Refuses credentials whose certificate expired (or is not valid yet) with the same
+ * CredentialsError as `loadCredentials`: a worker may be started from credentials loaded earlier.
+ * A certificate that does not parse is left to the QUIC config, which names it.
+ */
+export function checkCredentialsCurrent(certPem: string, field: 'certPem' | 'chain.certPem', now = Date.now()): void {
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(certPem);
+  } catch {
+    return;
+  }
+  checkValidity(leaf, now, field);
+}
+
 function checkLeaf(certPem: string, keyPem: string, ca: X509Certificate, now: number, certField: string, keyField: string): void {
   const leaf = parseCertificate(certPem, certField);
   if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) throw new CredentialsError(certField, 'is not signed by caPem');
-  if (Date.parse(leaf.validTo) < now) throw new CredentialsError(certField, `expired on ${new Date(leaf.validTo).toISOString()}`);
-  if (Date.parse(leaf.validFrom) > now + 5 * 60_000) throw new CredentialsError(certField, 'is not valid yet (clock skew?)');
+  checkValidity(leaf, now, certField);
   let key: ReturnType<typeof createPrivateKey>;
   try {
     key = createPrivateKey({ key: keyPem, format: 'pem' });
@@ -281,7 +315,8 @@ export type CredentialsSource =
 
 /**
  * Loads and checks a credentials bundle. Without a source, reads `QFAAS_CREDENTIALS` from the
- * process environment. Text may be the JSON, its base64 (the env value), or an env file.
+ * process environment. Text may be the JSON, its base64 (the env value), an env file, a
+ * Kubernetes Secret's `data` value (base64 once more) or the Secret manifest (credentials-text.ts).
  * Everything is checked: the schema, the digest, the ticket key's length, that both certificates
  * are signed by the bundled CA, unexpired, and match their keys, and that the worker certificate
  * carries the server name. A refusal is a {@link CredentialsError} naming the field.
@@ -302,23 +337,7 @@ export function loadCredentials(source: CredentialsSource = { env: process.env }
   } else {
     text = source.text;
   }
-  return fromWire(parseWithSchema(wireSchema, parseText(text, credentialsEnvVar)), now);
-}
-
-/** JSON, its base64 (an env value), or, when `envVar` is given, an env file with an `envVar=` line. */
-function parseText(text: string, envVar?: string): unknown {
-  let body = text.trim();
-  const envLine = envVar === undefined ? undefined : body.split(/\r?\n/).find((line) => line.startsWith(`${envVar}=`));
-  if (envVar !== undefined && envLine !== undefined) body = envLine.slice(envVar.length + 1).trim().replace(/^["']|["']$/g, '');
-  if (!body.startsWith('{')) {
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new CredentialsError('', 'is neither JSON nor base64 JSON');
-    body = Buffer.from(body, 'base64').toString('utf8');
-  }
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    throw new CredentialsError('', 'is not valid JSON (truncated?)');
-  }
+  return fromWire(parseWithSchema(wireSchema, parseCredentialsText(text, credentialsEnvVar, true)), now);
 }
 
 // ---- Chain credentials alone, for function processes ------------------------------------------
@@ -368,7 +387,7 @@ export function loadChainCredentials(
   } else {
     text = source.text;
   }
-  const wire = parseWithSchema(chainWireSchema, parseText(text));
+  const wire = parseWithSchema(chainWireSchema, parseCredentialsText(text, chainCredentialsEnvVar, false));
   checkDigest(wire);
   const ca = parseCaCertificate(wire.caPem);
   return { caPem: wire.caPem, chain: chainFromWire(wire.chain, ca, now) };

@@ -9,6 +9,7 @@ import { mintSession } from './session-minting.js';
 import type { StoredSession } from './ticket-store.js';
 import { createChainGatewayQuicConfig, createWorkerQuicConfig } from './worker-config.js';
 import { zeroRttDefaults } from './defaults.js';
+import { port as checkPort } from '../option-checks.js';
 
 /** The chain gateway a generator mints worker-to-gateway sessions for. */
 export interface ChainGatewayIdentity {
@@ -105,6 +106,8 @@ export class ZeroRttGenerator {
     if (this.#chain !== undefined && this.#chain.ticketKey.length !== ticketKeyLength) {
       throw new QfaasConfigError('chainGateway.ticketKey', `must be ${ticketKeyLength} bytes`);
     }
+    // Workers connect to it: 0 ("any free port") is no address, and loadCredentials would refuse it.
+    if (this.#chain?.port !== undefined) checkPort(this.#chain.port, 'chainGateway.port', 'connect');
     if (options.invokerCertificate !== undefined) {
       const certificate = options.invokerCertificate;
       this.#invoker = Promise.resolve({ certificate, config: this.#clientConfig(certificate) });

@@ -1,5 +1,5 @@
 import { createQuicConfig, type CertificateAndKey, type QuicTransportSettings, type QuicConfig } from '../transport/quic/config.js';
-import type { WorkerCredentials } from './credentials.js';
+import { checkCredentialsCurrent, type WorkerCredentials } from './credentials.js';
 
 /**
  * The QUIC server config of a worker, from its credentials. The 0-RTT generator mints sessions
@@ -11,6 +11,7 @@ export function createWorkerQuicConfig(
   credentials: WorkerCredentials,
   options: { transport?: QuicTransportSettings; clientAuth?: 'required' | 'none' } = {},
 ): QuicConfig {
+  checkCredentialsCurrent(credentials.certificate.certPem, 'certPem');
   return createQuicConfig({
     role: 'server',
     caPem: credentials.caPem,
@@ -25,6 +26,7 @@ export function createWorkerQuicConfig(
 export function createChainClientQuicConfig(credentials: WorkerCredentials, options: { transport?: QuicTransportSettings } = {}): QuicConfig | undefined {
   const chain = credentials.chain;
   if (chain === undefined) return undefined;
+  checkCredentialsCurrent(chain.certificate.certPem, 'chain.certPem');
   return createQuicConfig({
     role: 'client',
     caPem: credentials.caPem,

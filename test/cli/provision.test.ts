@@ -121,6 +121,19 @@ describe('qfaas CLI', () => {
     await expect(cli(['bogus', '--help'])).rejects.toThrow(/exited with 2.*unknown command "bogus"/s);
   }, 30_000);
 
+  it('a Secret manifest it writes (--format k8s-secret) loads with loadCredentials({ file }), and so does its data value', async () => {
+    const f = (name: string) => join(dir, name);
+    await cli(['ca', '--cert-out', f('k8s-ca.pem'), '--key-out', f('k8s-ca.key')]);
+    await cli(['issue', '--ca-cert', f('k8s-ca.pem'), '--ca-key', f('k8s-ca.key'), '--role', 'invoker', '--name', 'gateway', '--cert-out', f('k8s-inv.pem'), '--key-out', f('k8s-inv.key')]);
+    await cli([
+      'provision', '--ca-cert', f('k8s-ca.pem'), '--ca-key', f('k8s-ca.key'), '--invoker-cert', f('k8s-inv.pem'), '--invoker-key', f('k8s-inv.key'),
+      '--function', 'echo', '--instance', 'k8s-1', '--format', 'k8s-secret', '--out', f('secret.yaml'),
+    ]);
+    expect(loadCredentials({ file: f('secret.yaml') }).serverName).toBe('k8s-1.echo.qfaas.internal');
+    const data = /QFAAS_CREDENTIALS: (\S+)/.exec(await readFile(f('secret.yaml'), 'utf8'))?.[1] as string;
+    expect(loadCredentials({ text: data }).serverName).toBe('k8s-1.echo.qfaas.internal');
+  }, 60_000);
+
   it('refuses bad usage with exit code 2 and a message', async () => {
     await expect(cli(['provision', '--function', 'echo'])).rejects.toThrow(/exited with 2.*--ca-cert is required/s);
     await expect(cli(['bogus'])).rejects.toThrow(/unknown command "bogus"/);

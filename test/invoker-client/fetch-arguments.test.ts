@@ -35,4 +35,17 @@ describe("InvokerClient.fetch takes fetch()'s arguments", () => {
   it('refuses a URL that is not https, naming the argument', async () => {
     await expect(leanOptionsFromFetch('http://echo.qfaas.internal/', {})).rejects.toMatchObject({ code: 'QFAAS_INVALID_CONFIG', field: 'input' });
   });
+
+  it('refuses a connectTo port outside 1 to 65535 naming connectTo.port, and a URL that does not parse (port 70000) naming input', async () => {
+    for (const port of [70_000, 0, 1.5]) {
+      await expect(leanOptionsFromFetch('https://echo.qfaas.internal/', { connectTo: { host: '127.0.0.1', port } })).rejects.toMatchObject({
+        code: 'QFAAS_INVALID_CONFIG',
+        field: 'connectTo.port',
+      });
+    }
+    const error = await leanOptionsFromFetch('https://echo.qfaas.internal:70000/?token=s3cret', {}).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'QFAAS_INVALID_CONFIG', field: 'input' });
+    // A URL may carry a credential: the message never quotes it.
+    expect((error as Error).message).not.toContain('s3cret');
+  });
 });

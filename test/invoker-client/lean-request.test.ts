@@ -163,6 +163,9 @@ describe('InvokerClient.request (lean) ⇄ onRequest worker', () => {
     const error = await unreachable.request({ serverName: 'nobody.qfaas.internal', host: '127.0.0.1', port: 9, method: 'POST', body: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvokerError);
     expect(error).toMatchObject({ code: 'QFAAS_CONNECT_TIMEOUT', mayHaveRun: false });
+    expect((error as Error).message).toBe(
+      'no handshake with nobody.qfaas.internal (127.0.0.1:9) within 300 ms: nothing answered from that address (is the worker listening on that port?)',
+    );
   });
 
   it('AbortSignal: aborted before the request (nothing sent), while it waits for the handshake, and while waiting for the response', async () => {
@@ -333,6 +336,24 @@ describe('InvokerClient.request (lean) ⇄ onRequest worker', () => {
     expect(text).toContain('qfaas_invoker_request_duration_seconds_count 2');
     client.closeIdleConnections();
     expect(client.metrics().openConnections).toBe(0);
+  });
+
+  it("a wrong serverName fails the handshake with a QuicTlsError that lists the names the worker's certificate carries", async () => {
+    const { target } = await leanWorker(reportEarly);
+    const error = await invoker(undefined).request({ ...target, serverName: 'i-9.fn.qfaas.internal' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'QuicTlsError', code: 'QFAAS_QUIC_TLS_FAILED', serverName: 'i-9.fn.qfaas.internal' });
+    expect((error as { certificateNames: string[] }).certificateNames).toEqual([target.serverName, '127.0.0.1']);
+    expect((error as Error).message).toContain(`127.0.0.1:${target.port} failed: the server's certificate does not carry the name i-9.fn.qfaas.internal; it names ${target.serverName}, 127.0.0.1`);
+  });
+
+  it('a target port outside 1 to 65535 is refused with QfaasConfigError naming port, before anything is dialled', async () => {
+    const client = invoker(undefined);
+    for (const port of [70_000, 0, 1.5]) {
+      const error = await client.request({ serverName: 'w.qfaas.internal', host: '127.0.0.1', port }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'QfaasConfigError', code: 'QFAAS_INVALID_CONFIG', field: 'port' });
+      expect((error as Error).message).not.toMatch(/u16|u32|GenericFailure/);
+    }
+    expect(client.metrics()).toMatchObject({ requests: 0 });
   });
 
   it('a closed invoker refuses requests (QFAAS_INVOKER_CLOSED)', async () => {

@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import {
   QuicConnectionClosedError,
@@ -43,6 +44,29 @@ describe('closing connections', () => {
     await connection.terminated;
     expect(client.stats().connections).toBe(0);
     await expect(connection.openBidirectionalStream()).rejects.toBeInstanceOf(QuicIdleTimeoutError);
+  });
+
+  it('the idle timeout says how long, and with whom: the server name and host:port', async () => {
+    const { connection } = await setup(300);
+    const reason = await connection.closed;
+    expect(reason.message).toBe(`QUIC connection with ${serverName} (127.0.0.1:${connection.remoteAddress.port}) idle for 300 ms and timed out`);
+  });
+
+  it('a handshake to a port where nothing listens ends at the idle timeout, naming the server, host:port and that nothing answered', async () => {
+    // A UDP port that was free a moment ago: nothing answers there, not even with an error.
+    const socket = dgram.createSocket('udp4');
+    const port = await new Promise<number>((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)));
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    const client = await createQuicClient();
+    testbed.track(client);
+    const connection = client.connect({ host: '127.0.0.1', port, serverName, config: clientConfig(testbed.pki, { transport: { maxIdleTimeoutMs: 300 } }) });
+    const error = await connection.handshake.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QuicIdleTimeoutError);
+    // quiche tries a handshake for at least three probe timeouts (seconds), whatever the idle timeout.
+    expect((error as Error).message).toMatch(
+      new RegExp(`^no answer from ${serverName} \\(127\\.0\\.0\\.1:${port}\\) within \\d+ ms: nothing listens on that port, or its packets are dropped \\(QUIC handshake never began\\)$`),
+    );
+    expect(error).toMatchObject({ code: 'QFAAS_QUIC_IDLE_TIMEOUT', stage: 'no-answer' });
   });
 
   it("the peer's application close code and reason arrive as a typed error", async () => {

@@ -74,4 +74,28 @@ describe('config validation names the field and the reason', () => {
   it('an endpoint host that is not an IP address', async () => {
     await expect(QuicEndpoint.bind({ host: 'localhost' })).rejects.toMatchObject({ field: 'host' });
   });
+
+  it('a port out of range or not a whole number, to listen on or to connect to (never the binding\'s own error)', async () => {
+    for (const port of [70_000, -1, 1.5, Number.NaN, '4433' as never]) {
+      const error = await QuicEndpoint.bind({ port }).catch((e: unknown) => e);
+      expect(isQfaasConfigError(error)).toBe(true);
+      expect(error).toMatchObject({ field: 'port' });
+      expect((error as Error).message).toMatch(/0 \(any free port\) to 65535/);
+    }
+    const client = await QuicEndpoint.bind();
+    try {
+      const config = createQuicConfig({ role: 'client', caPem: pki.ca.certPem });
+      // 70000 used to reach quiche ("Failed to convert u32 to u16"), 1.5 node:dgram's send, which
+      // threw ERR_SOCKET_BAD_PORT from a timer and took the process down; 0 is nobody's address.
+      for (const port of [70_000, 1.5, 0, -1]) {
+        const error = refused(() => client.connect({ host: '127.0.0.1', port, serverName: 'w1.qfaas.internal', config }));
+        expect(error.field).toBe('port');
+        expect(error.message).toContain('1 to 65535');
+        expect(error.message).not.toMatch(/u16|u32|GenericFailure/);
+      }
+      expect(client.stats().connections).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
 });

@@ -29,6 +29,8 @@ describe('TLS verification', () => {
     expect(error).toBeInstanceOf(QuicTlsError);
     expect(error).toMatchObject({ code: 'QFAAS_QUIC_TLS_FAILED', initiator: 'local' });
     expect((error as QuicTlsError).message).toMatch(/could not be verified/);
+    // The name matched: nothing is said about names.
+    expect((error as QuicTlsError).certificateNames).toBeUndefined();
     expect(server.requests).toHaveLength(0);
   });
 
@@ -40,8 +42,29 @@ describe('TLS verification', () => {
       serverName: 'someone-else.qfaas.internal',
       config: clientConfig(testbed.pki),
     });
-    await expect(connection.handshake).rejects.toBeInstanceOf(QuicTlsError);
+    const error = (await connection.handshake.catch((e: unknown) => e)) as QuicTlsError;
+    expect(error).toBeInstanceOf(QuicTlsError);
+    expect(error).toMatchObject({
+      code: 'QFAAS_QUIC_TLS_FAILED',
+      initiator: 'local',
+      serverName: 'someone-else.qfaas.internal',
+      certificateNames: [serverName, '127.0.0.1'],
+    });
+    expect(error.message).toBe(
+      `QUIC TLS handshake with 127.0.0.1:${server.port} failed: the server's certificate does not carry the name someone-else.qfaas.internal; it names ${serverName}, 127.0.0.1 (bad_certificate)`,
+    );
     await expect(connection.openBidirectionalStream()).rejects.toBeInstanceOf(QuicTlsError);
+  });
+
+  it('an IP address as the server name is never matched (only DNS names are), and the error says which name to pass', async () => {
+    // The certificate carries 127.0.0.1, but the name check here compares DNS names only.
+    const { server, client } = await endpoints(testbed.pki);
+    const connection = client.connect({ host: '127.0.0.1', port: server.port, config: clientConfig(testbed.pki) });
+    const error = (await connection.handshake.catch((e: unknown) => e)) as QuicTlsError;
+    expect(error).toMatchObject({ code: 'QFAAS_QUIC_TLS_FAILED', serverName: '127.0.0.1', certificateNames: [serverName, '127.0.0.1'] });
+    expect(error.message).toBe(
+      `QUIC TLS handshake with 127.0.0.1:${server.port} failed: the server name 127.0.0.1 is an IP address, and certificates are matched by DNS name only; pass serverName, a DNS name the certificate carries: it names ${serverName}, 127.0.0.1 (bad_certificate)`,
+    );
   });
 
   it('with mutual TLS, a client without a certificate is refused and its request never runs', async () => {

@@ -3,9 +3,22 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createChainClient } from '../../src/chain/index.js';
-import { createPlatformCA, credentialsEnvValue, CredentialsError, encodeChainCredentials, encodeCredentials, loadChainCredentials, loadCredentials, type PlatformCA, type WorkerCredentials, ZeroRttGenerator } from '../../src/zero-rtt/index.js';
+import {
+  createChainClientQuicConfig,
+  createPlatformCA,
+  createWorkerQuicConfig,
+  credentialsEnvValue,
+  CredentialsError,
+  encodeChainCredentials,
+  encodeCredentials,
+  loadChainCredentials,
+  loadCredentials,
+  ZeroRttGenerator,
+  type PlatformCA,
+  type WorkerCredentials,
+} from '../../src/zero-rtt/index.js';
 
 /** Re-signs an edited wire bundle the way the library computes its digest (sorted-key JSON). */
 function canonical(value: unknown): string {
@@ -76,6 +89,64 @@ describe('worker credentials', () => {
       expect(loaded.certificate.keyPem.reveal()).toBe(credentials.certificate.keyPem.reveal());
       expect(loaded.chain?.gatewayPort).toBe(8443);
       expect(Buffer.from(loaded.chain?.session?.reveal() as Uint8Array)).toEqual(Buffer.from(credentials.chain?.session?.reveal() as Uint8Array));
+    }
+  });
+
+  it("a Kubernetes Secret's data value (base64 of the env value) is recognised and decoded; cut short, it says what it is", () => {
+    const manifest = encodeCredentials(credentials, 'k8s-secret');
+    const data = /QFAAS_CREDENTIALS: (\S+)/.exec(manifest)?.[1] as string;
+    for (const loaded of [loadCredentials({ text: data }), loadCredentials({ env: { QFAAS_CREDENTIALS: data } }), loadCredentials({ text: `QFAAS_CREDENTIALS=${data}\n` })]) {
+      expect(loaded.serverName).toBe('i-1.echo.qfaas.internal');
+    }
+    const cut = refusal(() => loadCredentials({ text: data.slice(0, 2000) }));
+    expect(cut.message).toBe(
+      'invalid credentials: bundle: this looks like a Kubernetes Secret value (base64 of the QFAAS_CREDENTIALS value), and decoded once it is still not valid JSON (truncated?)',
+    );
+    for (const secret of secrets) expect(cut.message).not.toContain(secret);
+  });
+
+  it('reads a Secret manifest file (what `qfaas provision --format k8s-secret` writes, or kubectl get -o yaml / -o json)', async () => {
+    const manifest = encodeCredentials(credentials, 'k8s-secret');
+    const data = /QFAAS_CREDENTIALS: (\S+)/.exec(manifest)?.[1] as string;
+    const dir = await mkdtemp(join(tmpdir(), 'qfaas-secret-'));
+    try {
+      const files = {
+        'secret.yaml': manifest,
+        // kubectl's YAML: more metadata, keys sorted, the value quoted.
+        'kubectl.yaml': [
+          'apiVersion: v1',
+          'data:',
+          `  QFAAS_CREDENTIALS: "${data}"`,
+          'kind: Secret',
+          'metadata:',
+          '  creationTimestamp: "2026-01-01T00:00:00Z"',
+          '  name: qfaas-echo-i-1',
+          '  namespace: default',
+          'type: Opaque',
+          '',
+        ].join('\n'),
+        'secret.json': JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'qfaas-echo-i-1' }, type: 'Opaque', data: { QFAAS_CREDENTIALS: data } }, null, 2),
+        // stringData holds the env value itself (Kubernetes encodes it on apply).
+        'string-data.yaml': `apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\nstringData:\n  QFAAS_CREDENTIALS: ${Buffer.from(data, 'base64').toString()}\n`,
+      };
+      for (const [name, text] of Object.entries(files)) {
+        const file = join(dir, name);
+        await writeFile(file, text, { mode: 0o600 });
+        expect(loadCredentials({ file }).serverName, name).toBe('i-1.echo.qfaas.internal');
+      }
+      expect(loadCredentials({ text: manifest }).instanceId).toBe('i-1');
+
+      // A Secret without the key: said to be one, and what to pass instead.
+      const other = join(dir, 'other.yaml');
+      await writeFile(other, manifest.replace('QFAAS_CREDENTIALS:', 'OTHER_KEY:'), { mode: 0o600 });
+      const missing = refusal(() => loadCredentials({ file: other }));
+      expect(missing.field).toBe('data.QFAAS_CREDENTIALS');
+      expect(missing.message).toBe(
+        'invalid credentials: data.QFAAS_CREDENTIALS: is missing: this is a Kubernetes Secret manifest without a QFAAS_CREDENTIALS key (qfaas provision --format k8s-secret writes one)',
+      );
+      for (const secret of secrets) expect(missing.message).not.toContain(secret);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
@@ -182,5 +253,41 @@ describe('worker credentials', () => {
     const expired = refusal(() => loadCredentials({ text: JSON.stringify(wire) }, later));
     expect(expired.field).toBe('certPem');
     expect(expired.message).toContain('expired');
+  });
+
+  it('expired credentials: a CredentialsError on certPem (or chain.certPem) that says to re-provision the worker', async () => {
+    const later = Date.now() + 31 * 24 * 3600_000;
+    const expired = refusal(() => loadCredentials({ env: { QFAAS_CREDENTIALS: encodeCredentials(credentials, 'env').trim().slice('QFAAS_CREDENTIALS='.length) } }, later));
+    expect(expired).toMatchObject({ code: 'QFAAS_INVALID_CREDENTIALS', field: 'certPem' });
+    expect(expired.message).toMatch(/^invalid credentials: certPem: the worker certificate expired on \d{4}-\d\d-\d\dT[\d:.]+Z; re-provision the worker/);
+    // The same from a credentials object.
+    expect(refusal(() => loadCredentials(credentials, later)).message).toContain('re-provision the worker');
+
+    // Only the chain certificate expired (issued for one second), with the digest recomputed.
+    const shortLived = await ca.issue({ role: 'chain', name: 'i-1.echo', validityMs: 1000 });
+    const chainWire = redigest({ ...wire, chain: { ...(wire.chain as Record<string, unknown>), certPem: shortLived.certPem, keyPem: shortLived.keyPem } });
+    const chainExpired = refusal(() => loadCredentials({ text: JSON.stringify(chainWire) }, Date.now() + 10_000));
+    expect(chainExpired.field).toBe('chain.certPem');
+    expect(chainExpired.message).toMatch(/the chain certificate expired on .*; re-provision the worker/);
+
+    // Not valid yet: the clock of this host is behind the control plane's (or the bundle is from the future).
+    const earlier = Date.now() - 3600_000;
+    const early = refusal(() => loadCredentials({ text: JSON.stringify(wire) }, earlier));
+    expect(early.field).toBe('certPem');
+    expect(early.message).toMatch(/is not valid until .*Z: is this host's clock behind\? If it is right, re-provision the worker/);
+  });
+
+  it('createWorkerQuicConfig refuses credentials that expired since they were loaded with the same CredentialsError, not a QfaasConfigError', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 31 * 24 * 3600_000);
+      const error = refusal(() => createWorkerQuicConfig(credentials));
+      expect(error).toMatchObject({ code: 'QFAAS_INVALID_CREDENTIALS', field: 'certPem' });
+      expect(error.message).toContain('re-provision the worker');
+      const chain = refusal(() => createChainClientQuicConfig(credentials));
+      expect(chain.field).toBe('chain.certPem');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

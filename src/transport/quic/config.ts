@@ -148,12 +148,19 @@ export class QuicConfig {
 
 const constructionKey = Symbol('QuicConfig');
 const natives = new WeakMap<QuicConfig, QuicheConfig>();
+/** `transport.maxIdleTimeoutMs` of each config: quiche does not give it back. */
+const idleTimeouts = new WeakMap<QuicConfig, number>();
 
 /** @internal The native config inside, for the driver that hands it to quiche. */
 export function nativeQuicheConfig(config: QuicConfig): QuicheConfig {
   const native = natives.get(config);
   if (native === undefined) throw new QfaasConfigError('config', 'not a QuicConfig from createQuicConfig()');
   return native;
+}
+
+/** @internal The idle timeout this config advertises, in ms (0: none), for messages. */
+export function configIdleTimeoutMs(config: QuicConfig): number {
+  return idleTimeouts.get(config) ?? defaultTransportSettings.maxIdleTimeoutMs;
 }
 
 /**
@@ -231,7 +238,9 @@ export function createQuicConfig(options: QuicConfigOptions): QuicConfig {
     // The client side only needs this so that quiche sends 0-RTT when a session is set.
     config.enableEarlyData();
   }
-  return new QuicConfig(options.role, config, constructionKey);
+  const built = new QuicConfig(options.role, config, constructionKey);
+  idleTimeouts.set(built, settings.maxIdleTimeoutMs);
+  return built;
 }
 
 export function resolveTransportSettings(settings: QuicTransportSettings | undefined): Required<QuicTransportSettings> {

@@ -1,5 +1,6 @@
+import { coalescedPacketLengths } from './coalesced-packets.js';
 import { withoutStack } from '../../errors.js';
-import { nativeQuicheConfig, type QuicConfig } from './config.js';
+import { configIdleTimeoutMs, nativeQuicheConfig, type QuicConfig } from './config.js';
 import {
   cryptoErrorStart,
   cryptoErrorStop,
@@ -9,7 +10,8 @@ import {
   type QuicheConnection,
   type QuicheConnectionError,
 } from './binding.js';
-import { QuicConnectionClosedError, QuicIdleTimeoutError, QuicInternalError, QuicStatelessResetError, QuicStreamResetError, QuicStreamStateError, QuicStreamStoppedError, QuicTlsError, type QuicConnectionError } from '../../errors.js';
+import { QuicConnectionClosedError, QuicIdleTimeoutError, QuicInternalError, QuicStatelessResetError, QuicStreamResetError, QuicStreamStateError, QuicStreamStoppedError, QuicTlsError, type QuicConnectionError, type QuicTlsErrorDetails } from '../../errors.js';
+import { checkServerName } from './certificate-names.js';
 import { isLocallyInitiated, isBidirectional, streamIdAllocator, type StreamIdAllocator } from './stream-id.js';
 
 /** Above this many open streams, one pass of quiche's readable iterator is cheaper than polling each. */
@@ -119,9 +121,27 @@ export class QuicConnectionDriver {
   #statelessReset = false;
   /** Client: the server answered with a Retry, after which quiche sends no 0-RTT (measured). */
   #retried = false;
+  /** Client: the name the server's certificate must carry; for the messages of errors. */
+  readonly #serverName: string | undefined;
+  /** `transport.maxIdleTimeoutMs` of this side, for the message of an idle timeout. */
+  readonly #idleTimeoutMs: number;
+  /** The caller's clock at the first datagram in or out, and at the latest call: how long a handshake was tried. */
+  #startedAt: number | undefined;
+  #lastNow = 0;
 
-  private constructor(role: QuicRole, conn: QuicheConnection, sourceId: Uint8Array, local: HostPort, remote: HostPort, hadSession: boolean) {
+  private constructor(
+    role: QuicRole,
+    conn: QuicheConnection,
+    sourceId: Uint8Array,
+    local: HostPort,
+    remote: HostPort,
+    hadSession: boolean,
+    config: QuicConfig,
+    serverName?: string,
+  ) {
     this.role = role;
+    this.#serverName = serverName;
+    this.#idleTimeoutMs = configIdleTimeoutMs(config);
     this.#conn = conn;
     this.sourceId = sourceId;
     this.local = local;
@@ -144,7 +164,7 @@ export class QuicConnectionDriver {
         hadSession = false;
       }
     }
-    return new QuicConnectionDriver('client', conn, options.sourceId, options.local, options.remote, hadSession);
+    return new QuicConnectionDriver('client', conn, options.sourceId, options.local, options.remote, hadSession, options.config, options.serverName);
   }
 
   static accept(options: AcceptDriverOptions): QuicConnectionDriver {
@@ -158,7 +178,7 @@ export class QuicConnectionDriver {
     } finally {
       if (options.statelessResetToken !== undefined) config.setStatelessResetToken(null);
     }
-    return new QuicConnectionDriver('server', conn, options.sourceId, options.local, options.remote, false);
+    return new QuicConnectionDriver('server', conn, options.sourceId, options.local, options.remote, false, options.config);
   }
 
   // ---- I/O boundary -------------------------------------------------------------------------
@@ -167,14 +187,24 @@ export class QuicConnectionDriver {
   receiveDatagram(data: Uint8Array, from: HostPort, now: number): void {
     if (this.#closeError !== undefined && this.#conn.isClosed()) return;
     this.#datagramsReceived++;
+    this.#startedAt ??= now;
     // A long header of type Retry (its type bits are not header-protected).
     if (this.role === 'client' && !this.#handshakeCompleted && ((data[0] ?? 0) & 0xb0) === 0xb0) this.#retried = true;
     const wasOpen = !this.#conn.isClosed();
-    try {
-      this.#conn.recv(data, { from, to: this.local });
-    } catch {
-      // quiche throws both for a datagram it merely discards and for a fatal protocol error; only
-      // the latter sets a local error, which the close check below turns into a typed error.
+    // quiche drops the rest of a datagram at the first packet it cannot decrypt (RFC 9000 section
+    // 12.2 says to go on). A peer that coalesces an Initial with later packets (ngtcp2 closing a
+    // handshake: Initial + Handshake + 1-RTT) would otherwise be unheard once the client dropped its
+    // Initial keys. A client hands such datagrams over packet by packet; a server does not, since
+    // quiche judges a client's Initial by its datagram's size.
+    const packets = this.role === 'client' && ((data[0] ?? 0) & 0x80) !== 0 ? coalescedPacketLengths(data) : undefined;
+    if (packets === undefined || packets.length === 1) {
+      this.#recvPacket(data, from);
+    } else {
+      let at = 0;
+      for (const length of packets) {
+        this.#recvPacket(data.subarray(at, at + length), from);
+        at += length;
+      }
     }
     // quiche closes silently (no error recorded) when a datagram ends with the peer's reset token.
     if (wasOpen && this.#conn.isClosed() && this.#conn.peerError() === null && this.#conn.localError() === null) {
@@ -183,11 +213,22 @@ export class QuicConnectionDriver {
     this.#afterProgress(now);
   }
 
+  #recvPacket(data: Uint8Array, from: HostPort): void {
+    try {
+      this.#conn.recv(data, { from, to: this.local });
+    } catch {
+      // quiche throws both for a datagram it merely discards and for a fatal protocol error; only
+      // the latter sets a local error, which the close check below turns into a typed error.
+    }
+  }
+
   /**
    * Writes the next datagram to send into `out` (at least 1350 bytes, reused by the caller) and
    * returns its length, or 0 when there is nothing to send now.
    */
   writeDatagram(out: Uint8Array, now: number): number {
+    this.#startedAt ??= now;
+    this.#lastNow = now;
     let result: ReturnType<QuicheConnection['send']>;
     try {
       result = this.#conn.send(out);
@@ -226,6 +267,7 @@ export class QuicConnectionDriver {
   handleTimer(now: number): void {
     if (this.#deadline === undefined || now < this.#deadline) return;
     this.#deadline = undefined;
+    this.#lastNow = now;
     this.#conn.onTimeout();
     this.#afterProgress(now);
   }
@@ -453,6 +495,7 @@ export class QuicConnectionDriver {
   // ---- Internals ----------------------------------------------------------------------------
 
   #afterProgress(now: number): void {
+    this.#lastNow = now;
     if (!this.#handshakeCompleted && this.#conn.isEstablished()) this.#completeHandshake();
     this.#collectReadable();
     // session() copies the whole session out of quiche: polled on every packet it dominated a bulk
@@ -601,11 +644,39 @@ export class QuicConnectionDriver {
   #describeClose(): QuicConnectionError {
     const peer = this.#conn.peerError();
     const local = this.#conn.localError();
-    if (peer !== null) return closeErrorFrom('peer', peer);
-    if (local !== null) return closeErrorFrom('local', local);
+    if (peer !== null) return closeErrorFrom('peer', peer, () => this.#tlsDetails(undefined));
+    if (local !== null) return closeErrorFrom('local', local, (alert) => this.#tlsDetails(alert));
     if (this.#statelessReset) return new QuicStatelessResetError();
-    if (this.#conn.isTimedOut()) return new QuicIdleTimeoutError(this.#conn.stats().peerMaxIdleTimeout);
+    if (this.#conn.isTimedOut()) return this.#idleTimeoutError();
     return withoutStack(() => new QuicConnectionClosedError('local', 'transport', 0, ''));
+  }
+
+  /**
+   * With whom a handshake failed and, when this client could not verify the server, whether the
+   * name was the reason: quiche reports a name mismatch only as bad_certificate, but it keeps the
+   * certificate it refused, and its names are what the user needs to see.
+   */
+  #tlsDetails(localAlert: number | undefined): QuicTlsErrorDetails {
+    const details: QuicTlsErrorDetails = { remote: this.remote, ...(this.#serverName === undefined ? {} : { serverName: this.#serverName }) };
+    // bad_certificate is what BoringSSL reports for a name mismatch; other alerts have other causes.
+    if (localAlert !== badCertificateAlert || this.role !== 'client' || this.#serverName === undefined || this.#handshakeCompleted) return details;
+    const leaf = this.#conn.peerCertChain()?.[0];
+    const check = leaf === undefined ? undefined : checkServerName(leaf, this.#serverName);
+    if (check !== undefined && !check.matches) details.certificateNames = check.names;
+    return details;
+  }
+
+  /** Says with whom, and whether the peer ever answered: "nothing listens there" is the commonest mistake. */
+  #idleTimeoutError(): QuicIdleTimeoutError {
+    const peer = { remote: this.remote, ...(this.#serverName === undefined ? {} : { serverName: this.#serverName }) };
+    if (!this.#handshakeCompleted) {
+      const stage = this.role === 'client' && this.#datagramsReceived === 0 ? 'no-answer' : 'handshake';
+      return new QuicIdleTimeoutError(this.#lastNow - (this.#startedAt ?? this.#lastNow), { ...peer, stage });
+    }
+    // The timeout in force is the smaller of the two sides' non-zero values (RFC 9000 section 10.1).
+    const theirs = this.#conn.stats().peerMaxIdleTimeout;
+    const ours = this.#idleTimeoutMs;
+    return new QuicIdleTimeoutError(theirs === 0 ? ours : ours === 0 ? theirs : Math.min(ours, theirs), peer);
   }
 
   #refreshDeadline(now: number): void {
@@ -643,10 +714,14 @@ export class QuicConnectionDriver {
   }
 }
 
-function closeErrorFrom(initiator: 'local' | 'peer', error: QuicheConnectionError): QuicConnectionError {
+/** TLS alert 42 (RFC 8446 section 6.2). */
+const badCertificateAlert = 42;
+
+function closeErrorFrom(initiator: 'local' | 'peer', error: QuicheConnectionError, tlsDetails: (alert: number) => QuicTlsErrorDetails): QuicConnectionError {
   const reason = Buffer.from(error.reason).toString('utf8');
   if (!error.isApp && error.errorCode >= cryptoErrorStart && error.errorCode <= cryptoErrorStop) {
-    return new QuicTlsError(initiator, error.errorCode - cryptoErrorStart);
+    const alert = error.errorCode - cryptoErrorStart;
+    return new QuicTlsError(initiator, alert, tlsDetails(alert));
   }
   return withoutStack(() => new QuicConnectionClosedError(initiator, error.isApp ? 'application' : 'transport', error.errorCode, reason));
 }

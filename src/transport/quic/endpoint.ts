@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { QfaasConfigError } from '../../errors.js';
+import { port as checkPort } from '../../option-checks.js';
 import { minClientInitialLength, quiche, Type, type QuicheHeader } from './binding.js';
 import { createQuicConfig, maxUdpPayloadLimit, QuicConfig, type QuicClientConfigOptions, type QuicServerConfigOptions } from './config.js';
 import { QuicConnectionDriver, type HostPort } from './connection-driver.js';
@@ -130,7 +131,11 @@ export interface QuicListenOptions extends QuicAdmissionOptions {
 export interface QuicConnectOptions {
   host: string;
   port: number;
-  /** Name the server's certificate must carry. @default host */
+  /**
+   * Name the server's certificate must carry. Give a DNS name: an IP address never matches, even
+   * one the certificate carries (BoringSSL compares the name with DNS names only, as quiche sets it).
+   * @default host
+   */
   serverName?: string;
   /** A config from {@link createQuicConfig} with role 'client', or the options to build one. */
   config: QuicConfig | QuicClientConfigOptions;
@@ -235,8 +240,7 @@ export class QuicEndpoint {
     const host = options.host ?? '127.0.0.1';
     const family = isIP(host);
     if (family === 0) throw new QfaasConfigError('host', 'must be an IP address (resolve names before binding)');
-    const port = options.port ?? 0;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new QfaasConfigError('port', 'must be 0 to 65535');
+    const port = checkPort(options.port ?? 0, 'port', 'listen');
     const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -300,6 +304,7 @@ export class QuicEndpoint {
   connect(options: QuicConnectOptions): QuicConnection {
     if (this.#closing) throw new QuicEndpointClosedError();
     if (isIP(options.host) === 0) throw new QfaasConfigError('host', 'must be an IP address');
+    checkPort(options.port, 'port', 'connect');
     const config = options.config instanceof QuicConfig ? options.config : createQuicConfig(options.config);
     const sourceId = this.#freshConnectionId();
     const driver = QuicConnectionDriver.connect({

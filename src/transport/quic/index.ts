@@ -45,6 +45,9 @@ export {
   QuicTlsError,
   type CloseInitiator,
   type QuicConnectionError,
+  type QuicIdleStage,
+  type QuicPeerDescription,
+  type QuicTlsErrorDetails,
 } from '../../errors.js';
 export { createRetryTokenMinter, type RetryTokenMinter } from './retry-token.js';
 export { QuicStream } from './stream.js';
