@@ -13,6 +13,7 @@ import type { Pki } from './pki.js';
 import { startUdpRelay, type UdpRelay, type UdpRelayOptions } from './udp-relay.js';
 import type { CaseName, Direction, Peer, PeerClientOptions, PeerClientRun, PeerServer, PeerServerOptions } from './types.js';
 import { analyzeCapture, parseKeyLog, type KeyLog, type WireConnection } from './wire/analyze.js';
+import { parseDatagram } from './wire/packets.js';
 
 export interface TestFile {
   name: string;
@@ -39,6 +40,7 @@ export class CaseContext {
   readonly keyLogFile: string;
   readonly #cleanups: Array<() => Promise<unknown> | unknown> = [];
   readonly #relays: UdpRelay[] = [];
+  readonly #servers: PeerServer[] = [];
 
   private constructor(
     readonly peer: Peer,
@@ -128,6 +130,7 @@ export class CaseContext {
       keyLogFile: this.keyLogFile,
       ...options,
     });
+    this.#servers.push(server);
     this.defer(() => server.stop());
     const relay = await this.relay(port, relayOptions);
     return { server, relay, port };
@@ -144,6 +147,26 @@ export class CaseContext {
       timeoutMs: 30_000,
       ...options,
     });
+  }
+
+  /** Every datagram the case's relays saw, a line each, by flow (for a failed case's dump). */
+  timeline(): string {
+    const lines: string[] = [];
+    const t0 = Math.min(...this.#relays.flatMap((relay) => relay.captured().slice(0, 1).map((datagram) => datagram.at)));
+    for (const [i, relay] of this.#relays.entries()) {
+      const captured = relay.captured();
+      for (const flow of new Set(captured.map((datagram) => datagram.flow))) {
+        lines.push(`relay ${i} (port ${relay.port}) flow ${flow}`);
+        for (const datagram of captured.filter((d) => d.flow === flow)) {
+          const kinds = parseDatagram(datagram.data, undefined).map((packet) => packet.type);
+          const first = datagram.data[0] ?? 0;
+          const shown = kinds.length > 0 ? kinds.join('+') : (first & 0x80) === 0 ? '1rtt' : 'unparsed';
+          lines.push(`  ${((datagram.at - t0) / 1000).toFixed(3)} ${datagram.direction === 'toServer' ? 'C->S' : 'S->C'} ${String(datagram.data.length).padStart(5)} ${shown}${datagram.dropped ? ' DROPPED' : ''}`);
+        }
+      }
+    }
+    for (const server of this.#servers) lines.push('', 'peer server log:', server.log());
+    return lines.join('\n');
   }
 
   /** The connections the case's relays saw. */

@@ -9,9 +9,10 @@
  *   npm run interop -- --update-expected             also record this run as interop/expected.json
  *   npm run interop -- --no-write                    do not touch docs/interop.md
  *   npm run interop -- --list                        the peers and cases
+ *   npm run interop -- --dump DIR                    a failed cell leaves its datagram timeline in DIR
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,7 @@ const { values: args } = parseArgs({
     'update-expected': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
+    dump: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -63,6 +65,10 @@ async function runCell(entry: PeerEntry, interopCase: InteropCase, direction: Di
   } catch (error) {
     if (error instanceof Unsupported) return { result: 'n/a', reason: error.message };
     const message = error instanceof Error ? error.message : String(error);
+    if (args.dump !== undefined) {
+      await mkdir(args.dump, { recursive: true });
+      await writeFile(join(args.dump, `${entry.name}-${interopCase.name}-${direction}.txt`), `${message}\n\n${context.timeline()}\n`);
+    }
     return { result: 'failed', reason: message.replace(/\s+/g, ' ').slice(0, 600) };
   } finally {
     clearTimeout(timer);
@@ -181,7 +187,7 @@ async function main(): Promise<number> {
 }
 
 function readFileHeader(): string {
-  return `usage: npm run interop -- [--peer quic-go,ngtcp2] [--case NAME,...] [--direction qfaas-client|peer-client] [--update-expected] [--no-write] [--list]
+  return `usage: npm run interop -- [--peer quic-go,ngtcp2] [--case NAME,...] [--direction qfaas-client|peer-client] [--update-expected] [--no-write] [--list] [--dump DIR]
 cases: ${caseNames.join(', ')}`;
 }
 

@@ -36,10 +36,11 @@ export interface UdpRelayOptions {
   /** Seed of the loss draws, so a lossy run can be reproduced. @default 1 */
   seed?: number;
   /**
-   * Drops chosen datagrams on top of `lossRate`; `index` counts that direction's datagrams from 0.
+   * Drops chosen datagrams on top of `lossRate`; `index` counts that direction's datagrams from 0,
+   * `flow` is the client address ("host:port").
    * @default none
    */
-  drop?: (direction: RelayDirection, index: number, datagram: Uint8Array) => boolean;
+  drop?: (direction: RelayDirection, index: number, datagram: Uint8Array, flow: string) => boolean;
   /** Keep a copy of every datagram (`captured()`). @default false */
   capture?: boolean;
 }
@@ -94,7 +95,7 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     const index = counters.forwarded + counters.dropped;
     // The loss draw happens for every datagram, so a seed gives the same draws whatever the rules.
     const lost = random() < lossRate;
-    const dropped = blackholedAt !== undefined || lost || options.drop?.(direction, index, message) === true;
+    const dropped = blackholedAt !== undefined || lost || options.drop?.(direction, index, message, flow) === true;
     if (dropped) counters.dropped++;
     else counters.forwarded++;
     if (options.capture === true) captured.push({ at: performance.now(), direction, flow, data: Uint8Array.from(message), dropped });

@@ -240,7 +240,7 @@ export const keyupdate: InteropCase = {
 export const mtls: InteropCase = {
   name: 'mtls',
   proves:
-    "Mutual TLS with the platform CA: a client presenting a certificate from the platform CA is accepted (and, for a qfaas worker, identified by its certificate's CN); a client without a certificate, and one with a certificate from another CA, are refused during the handshake (qfaas as a client: with a typed QuicTlsError or connection error) and nothing is served to them.",
+    "Mutual TLS with the platform CA: a peer client presenting a certificate from the platform CA is accepted by a qfaas worker (and identified by its certificate's CN); one without a certificate, and one with a certificate from another CA, are refused during the handshake and the handler never runs for them. Against a peer server that requires a client certificate, the qfaas client with the platform-CA certificate is served and without one is refused with a typed error (whether the peer server also checks the issuer is reported, not judged).",
   setup: {
     'qfaas-client': 'peer server with `requireClientCertificate`; the qfaas client connects without a certificate, with a foreign one, then with a platform-CA one',
     'peer-client':
@@ -262,16 +262,15 @@ export const mtls: InteropCase = {
           () => undefined,
           (error: unknown) => error as Error & { code?: string },
         );
-      const refusals: string[] = [];
-      for (const [label, certificate] of [
-        ['no certificate', undefined],
-        ['a foreign CA', context.pki.foreignClient],
-      ] as const) {
-        const error = await attempt(certificate);
-        check(error !== undefined, `the peer server served a client with ${label}`);
-        check(typeof error.code === 'string' && error.code.startsWith('QFAAS_'), `refused with an untyped error: ${String(error)}`);
-        refusals.push(`${label}: ${error.name} (${error.code})`);
-      }
+      const refused = await attempt(undefined);
+      check(refused !== undefined, 'the peer server served a client without a certificate');
+      check(typeof refused.code === 'string' && refused.code.startsWith('QFAAS_'), `refused with an untyped error: ${String(refused)}`);
+      const refusals = [`without a certificate: ${refused.name} (${refused.code})`];
+      // Whether the peer server verifies a certificate's issuer is the peer's business (gtlsserver
+      // never does); reported, not judged.
+      const foreign = await attempt(context.pki.foreignClient);
+      if (foreign === undefined) refusals.push('PEER LIMITATION: a certificate from another CA was accepted (the peer server does not verify client certificates)');
+      else refusals.push(`with a foreign CA's certificate: ${foreign.name} (${foreign.code ?? 'untyped'})`);
       const accepted = await qfaasDownload({
         port: relay.port,
         serverName: context.pki.serverName,
@@ -282,7 +281,7 @@ export const mtls: InteropCase = {
         throw new Error(`with a platform-CA certificate: ${error.message}; peer server: ${tail(server.log())}`);
       });
       checkHashes(accepted, files);
-      return `platform-CA certificate accepted, body intact; refused: ${refusals.join('; ')}`;
+      return `platform-CA certificate accepted, body intact; refused ${refusals.join('; ')}`;
     },
     async 'peer-client'(context) {
       const files = await context.makeFiles([{ name: 'mtls.bin', size: 2048 }]);
@@ -310,7 +309,7 @@ export const mtls: InteropCase = {
           timeoutMs: 15_000,
           ...(certificate === undefined ? {} : { certFile: certificate.certFile, keyFile: certificate.keyFile }),
         });
-        check(!run.timedOut, `the peer client with ${label} hung instead of being refused`);
+        check(run.exitCode !== null, `the peer client with ${label} hung instead of being refused`);
         check(run.exitCode !== 0, `the peer client with ${label} succeeded`);
         refusals.push(label);
       }

@@ -184,9 +184,10 @@ func runDownload(cf clientFlags, dl downloadFlags, paths []string, tlsConf *tls.
 	if runs == 2 {
 		tlsConf.ClientSessionCache, ticket = newNotifyingSessionCache(tls.NewLRUClientSessionCache(4))
 	}
+	// quic-go gives a handshake twice HandshakeIdleTimeout: let it use the whole -timeout.
 	quicConf := &quic.Config{
 		Versions:             []quic.VersionNumber{quic.Version1},
-		HandshakeIdleTimeout: 10 * time.Second,
+		HandshakeIdleTimeout: cf.timeout / 2,
 		MaxIdleTimeout:       30 * time.Second,
 	}
 	if dl.trace {
