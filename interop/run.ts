@@ -10,6 +10,7 @@
  *   npm run interop -- --no-write                    do not touch docs/interop.md
  *   npm run interop -- --list                        the peers and cases
  *   npm run interop -- --dump DIR                    a failed cell leaves its datagram timeline in DIR
+ *   npm run interop -- --seed N                      other (reproducible) losses in the lossy cases
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -42,6 +43,7 @@ const { values: args } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
     dump: { type: 'string' },
+    seed: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -97,6 +99,7 @@ async function main(): Promise<number> {
     console.log(readFileHeader());
     return 0;
   }
+  if (args.seed !== undefined) process.env.QFAAS_INTEROP_SEED = String(Number(args.seed) || 0);
   const onlyPeers = split(args.peer);
   const onlyCases = split(args.case);
   const onlyDirections = split(args.direction);

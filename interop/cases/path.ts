@@ -8,6 +8,9 @@ import { checkHashes, peerClientDownload, qfaasClientDownload, wireConnections }
 
 const handshakeLossRate = 0.3;
 
+/** Added to every loss seed (`npm run interop -- --seed N`): another run's losses, reproducibly. */
+const seedOffset = (): number => Number(process.env.QFAAS_INTEROP_SEED ?? 0) || 0;
+
 /**
  * Drops `rate` of the datagrams that carry long-header (handshake) packets, both ways. Each flow
  * (client socket) draws from its own generator, seeded by the order in which flows appear, so a
@@ -17,7 +20,7 @@ function handshakeLoss(seed: number) {
   const generators = new Map<string, () => number>();
   return (_direction: string, _index: number, datagram: Uint8Array, flow: string) => {
     let random = generators.get(flow);
-    if (random === undefined) generators.set(flow, (random = mulberry32(seed + generators.size)));
+    if (random === undefined) generators.set(flow, (random = mulberry32(seed + seedOffset() + generators.size)));
     return ((datagram[0] ?? 0) & 0x80) !== 0 && random() < handshakeLossRate;
   };
 }
@@ -118,13 +121,13 @@ export const transferloss: InteropCase = {
   run: {
     async 'qfaas-client'(context) {
       const files = await context.makeFiles(transferLossFiles);
-      const { relay } = await qfaasClientDownload(context, files, { relay: { lossRate: transferLossRate, seed: 7 } });
+      const { relay } = await qfaasClientDownload(context, files, { relay: { lossRate: transferLossRate, seed: 7 + seedOffset() } });
       check(relay.stats.toClient.dropped + relay.stats.toServer.dropped > 0, 'the relay dropped nothing');
       return `bodies intact; ${lossSummary(relay, false)}`;
     },
     async 'peer-client'(context) {
       const files = await context.makeFiles(transferLossFiles);
-      const { relay } = await peerClientDownload(context, files, { relay: { lossRate: transferLossRate, seed: 7 } });
+      const { relay } = await peerClientDownload(context, files, { relay: { lossRate: transferLossRate, seed: 7 + seedOffset() } });
       check(relay.stats.toClient.dropped + relay.stats.toServer.dropped > 0, 'the relay dropped nothing');
       return `bodies intact; ${lossSummary(relay, false)}`;
     },
