@@ -41,6 +41,12 @@ export interface TlsFiles {
   /** The peer's own certificate (chain) and key: a server's, or a client's for mutual TLS. */
   certFile?: string;
   keyFile?: string;
+  /**
+   * Append the connection's TLS secrets here (NSS key log format, as SSLKEYLOGFILE), if the peer
+   * can: the runner opens 1-RTT packets with them to see key updates on the wire. An adapter that
+   * cannot ignores it (the cases that need it then say so). @default none
+   */
+  keyLogFile?: string;
 }
 
 /** How the case wants the peer's server to run. Options a peer cannot honour make `startServer` throw `Unsupported`. */

@@ -1,7 +1,7 @@
 /**
  * Go programs built against Debian's quic-go 0.29 sources (golang-go and
  * golang-github-lucas-clemente-quic-go-dev) in GOPATH mode, without module downloads: the
- * benchmarks' qgbench and the interop tests' qgpeer.
+ * benchmarks' qgbench and the interop tests' and the interop matrix's qgpeer (interop/peers/qgpeer).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -170,13 +170,15 @@ function hasSetpriv(): Promise<boolean> {
   return setprivChecked;
 }
 
-async function startProgram(binary: string, args: string[], onLine: (line: string) => void): Promise<Program> {
+async function startProgram(binary: string, args: string[], onLine: (line: string) => void, keyLogFile?: string): Promise<Program> {
   const log = new BoundedLog();
   log.line(`$ ${[binary, ...args].map(shellQuote).join(' ')}`);
   const [command, commandArgs] = (await hasSetpriv())
     ? ['/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', binary, ...args]]
     : [binary, args];
-  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // GnuTLS appends the TLS secrets to SSLKEYLOGFILE (NSS key log format): the matrix's keyLogFile.
+  const env = keyLogFile === undefined ? process.env : { ...process.env, SSLKEYLOGFILE: keyLogFile };
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let lastOutput = performance.now();
   const readLines = (stream: NodeJS.ReadableStream | null): Promise<void> => {
     if (stream === null) return Promise.resolve();
@@ -255,7 +257,7 @@ async function startServer(
   args.push(options.host, String(options.port), options.keyFile, options.certFile);
 
   const reader = new ServerOutputReader();
-  const program = await startProgram(binary, args, (line) => reader.line(line));
+  const program = await startProgram(binary, args, (line) => reader.line(line), options.keyLogFile);
   const notes: string[] = [];
   if (options.requireClientCertificate === true) {
     notes.push(
@@ -483,7 +485,7 @@ async function runOnce(
   sentServerName: string,
 ): Promise<OneRun> {
   const reader = new ClientOutputReader();
-  const program = await startProgram(binary, args, (line) => reader.line(line));
+  const program = await startProgram(binary, args, (line) => reader.line(line), options.keyLogFile);
   const startedAt = performance.now();
   let killedBecause: string | undefined;
   const watchdog = setInterval(() => {

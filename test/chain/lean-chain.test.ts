@@ -4,7 +4,7 @@ import { chain, chainHeaders } from '../../src/chain/index.js';
 import { chainCredentialsEnvVar, encodeChainCredentials } from '../../src/zero-rtt/index.js';
 import { ReplayGuard } from '../../src/replay-guard/index.js';
 import { useChainTestbed } from '../helpers/chain.js';
-import { startUdpRelay } from '../helpers/udp-relay.js';
+import { startUdpRelay } from '../../interop/udp-relay.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -4,7 +4,7 @@ import { ExecTimeoutError, type LeanRequestHandler, type RequestInfo } from '../
 import { InvokerClient } from '../../src/invoker-client/index.js';
 import { MemoryTicketStore } from '../../src/zero-rtt/index.js';
 import { usePlatformTestbed } from '../helpers/platform.js';
-import { startUdpRelay } from '../helpers/udp-relay.js';
+import { startUdpRelay } from '../../interop/udp-relay.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -7,7 +7,7 @@ import { createPlatformCA, credentialsEnvValue, MemoryTicketStore, type Provisio
 import { freePort } from '../helpers/ports.js';
 import { spawnTs, waitForStderr } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { startUdpRelay, type UdpRelay } from '../helpers/udp-relay.js';
+import { startUdpRelay, type UdpRelay } from '../../interop/udp-relay.js';
 import { fetchTarget } from '../helpers/fetch-target.js';
 
 describe('QFAAS_REDIS_URL', () => {

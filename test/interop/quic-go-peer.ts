@@ -1,17 +1,12 @@
 /**
- * Interop peer on quic-go (test/interop/qgpeer/main.go): builds it with Debian's Go toolchain and
- * quic-go 0.29 sources (GOPATH mode, no module downloads), runs it as an HTTP/3 server or client.
+ * Interop peer on quic-go (interop/peers/qgpeer, shared with the interop matrix): builds it with
+ * Debian's Go toolchain and quic-go 0.29 sources (GOPATH mode, no module downloads), runs it as an
+ * HTTP/3 server or client.
  *
  * Needs: apt-get install -y golang-go golang-github-lucas-clemente-quic-go-dev
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildDebianGoProgram } from '../../bench/quic-go/debian-go.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PEER_SRC_DIR = join(REPO_ROOT, 'test', 'interop', 'qgpeer');
-const BINARY_PATH = join(REPO_ROOT, 'node_modules', '.cache', 'qfaas-interop', 'qgpeer');
+import { buildQgpeer } from '../../interop/peers/quic-go.js';
 
 const LISTEN_TIMEOUT_MS = 15_000;
 const CLIENT_TIMEOUT_MS = 30_000;
@@ -80,12 +75,12 @@ function collectStderr(child: ChildProcess): () => string {
 }
 
 /**
- * Builds test/interop/qgpeer into node_modules/.cache/qfaas-interop/qgpeer (skipped when the binary
- * is newer than the Go sources) and returns its path. Throws, with the compiler's output, when Go
+ * Builds interop/peers/qgpeer into node_modules/.cache/qfaas-interop/qgpeer-<hash of the sources>
+ * (skipped when that binary exists) and returns its path. Throws, with the compiler's output, when Go
  * or the quic-go package is missing or the build fails.
  */
 export async function buildQuicGoPeer(): Promise<string> {
-  return buildDebianGoProgram(PEER_SRC_DIR, BINARY_PATH);
+  return buildQgpeer();
 }
 
 function hasExited(child: ChildProcess): boolean {

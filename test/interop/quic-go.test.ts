@@ -26,7 +26,7 @@ import {
 const serverName = 'w1.interop.qfaas.internal';
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-/** The routes both peers implement (see qgpeer/main.go), here on qfaas's HTTP/3 server. */
+/** The routes both peers implement (see interop/peers/qgpeer/main.go), here on qfaas's HTTP/3 server. */
 async function qfaasRoutes(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (request.method === 'GET' && url.pathname === '/hello') {

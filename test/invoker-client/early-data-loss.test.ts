@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandlerServer, type HandlerServer } from '../../src/handler-server/index.js';
 import { getResponseInfo, InvokerClient, InvokerError } from '../../src/invoker-client/index.js';
 import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type PlatformCA } from '../../src/zero-rtt/index.js';
-import { startUdpRelay, type UdpRelay } from '../helpers/udp-relay.js';
+import { startUdpRelay, type UdpRelay } from '../../interop/udp-relay.js';
 import { fetchTarget } from '../helpers/fetch-target.js';
 
 describe('0-RTT request whose handshake never completes (issue 12 item 6)', () => {

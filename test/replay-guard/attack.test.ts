@@ -5,7 +5,7 @@ import { getResponseInfo, InvokerClient } from '../../src/invoker-client/index.j
 import { RedisStrikeRegister } from '../../src/replay-guard/index.js';
 import { createPlatformCA, MemoryTicketStore, ZeroRttGenerator, type Provisioned } from '../../src/zero-rtt/index.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { startUdpRelay, type UdpRelay } from '../helpers/udp-relay.js';
+import { startUdpRelay, type UdpRelay } from '../../interop/udp-relay.js';
 import { fetchTarget } from '../helpers/fetch-target.js';
 
 /**

@@ -7,7 +7,7 @@ import { createPlatformCA, credentialsEnvValue, MemoryTicketStore, type Platform
 import type { IssuedCertificate } from '../../src/zero-rtt/platform-ca.js';
 import { freePort } from '../helpers/ports.js';
 import { spawnTs, waitForLine } from '../helpers/processes.js';
-import { startUdpRelay, type UdpRelay } from '../helpers/udp-relay.js';
+import { startUdpRelay, type UdpRelay } from '../../interop/udp-relay.js';
 import { fetchTarget } from '../helpers/fetch-target.js';
 
 /** Sends a captured flight from a fresh source port, as an attacker would. */

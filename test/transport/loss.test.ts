@@ -10,7 +10,7 @@ import {
   type TestPki,
   type TestServer,
 } from '../helpers/quic.js';
-import { startUdpRelay, type UdpRelay } from '../helpers/udp-relay.js';
+import { startUdpRelay, type UdpRelay } from '../../interop/udp-relay.js';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 

@@ -10,11 +10,16 @@
 // Usage:
 //
 //	qgpeer server -listen 127.0.0.1:0 -cert server.pem -key server.key [-ca ca.pem -client-auth]
+//	              [-www DIR] [-retry] [-chacha20] [-key-update-packets N] [-keylog FILE] [-max-streams N] [-idle-timeout D] [-trace]
 //	qgpeer client -url https://127.0.0.1:PORT -ca ca.pem -server-name NAME [-cert c.pem -key c.key] -test NAME [...]
+//	qgpeer client -url ... -test download -download DIR [-resumption resume|early-data] [-chacha20] [-key-update-packets N] [-keylog FILE] PATH...
 //
 // The server prints one line "LISTENING <port>" once its UDP socket is bound,
 // then serves until stdin reaches EOF or it gets SIGTERM/SIGINT, and exits 0.
 // The client runs one scenario and prints one JSON object line.
+//
+// The options after -client-auth and the download test serve the interop matrix
+// (interop/, npm run interop); see interop.go.
 package main
 
 import (
@@ -46,8 +51,13 @@ import (
 
 const usage = `usage:
   qgpeer server -listen ADDR -cert FILE -key FILE [-ca FILE] [-client-auth]
+                [-www DIR] [-retry] [-chacha20] [-key-update-packets N] [-keylog FILE]
+                [-max-streams N] [-idle-timeout D] [-trace]
   qgpeer client -url https://HOST:PORT -ca FILE [-server-name NAME] [-cert FILE -key FILE]
-                -test get|post-sha|concurrent|headers [-path P] [-size N] [-n N] [-timeout D]`
+                -test get|post-sha|concurrent|headers [-path P] [-size N] [-n N] [-timeout D]
+  qgpeer client -url https://HOST:PORT -ca FILE [-server-name NAME] [-cert FILE -key FILE]
+                -test download -download DIR [-resumption none|resume|early-data] [-chacha20]
+                [-key-update-packets N] [-keylog FILE] [-concurrency N] [-timeout D] [-trace] PATH...`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -105,6 +115,8 @@ func runServer(args []string) error {
 	keyFile := fs.String("key", "", "PEM private key (PKCS#8)")
 	caFile := fs.String("ca", "", "PEM CA used to verify client certificates")
 	clientAuth := fs.Bool("client-auth", false, "require and verify a client certificate issued by -ca")
+	var ix interopServerFlags
+	ix.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -134,6 +146,16 @@ func runServer(args []string) error {
 			tlsConf.ClientAuth = tls.RequireAndVerifyClientCert
 		}
 	}
+	quicConf := &quic.Config{
+		Versions:           []quic.VersionNumber{quic.Version1},
+		MaxIncomingStreams: 1000,
+		MaxIdleTimeout:     30 * time.Second,
+	}
+	closeKeyLog, err := ix.apply(tlsConf, quicConf)
+	if err != nil {
+		return err
+	}
+	defer closeKeyLog()
 
 	udpAddr, err := net.ResolveUDPAddr("udp", *listen)
 	if err != nil {
@@ -146,13 +168,9 @@ func runServer(args []string) error {
 	port := udpConn.LocalAddr().(*net.UDPAddr).Port
 
 	server := &http3.Server{
-		Handler:   newMux(),
-		TLSConfig: tlsConf,
-		QuicConfig: &quic.Config{
-			Versions:           []quic.VersionNumber{quic.Version1},
-			MaxIncomingStreams: 1000,
-			MaxIdleTimeout:     30 * time.Second,
-		},
+		Handler:    newMux(ix.www),
+		TLSConfig:  tlsConf,
+		QuicConfig: quicConf,
 	}
 
 	serveErr := make(chan error, 1)
@@ -183,7 +201,7 @@ func runServer(args []string) error {
 	}
 }
 
-func newMux() http.Handler {
+func newMux(www string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := r.URL.Path
 		switch {
@@ -198,6 +216,8 @@ func newMux() http.Handler {
 			handleStatus(w, strings.TrimPrefix(path, "/status/"))
 		case path == "/headers" && r.Method == http.MethodGet:
 			handleHeaders(w, r)
+		case www != "" && r.Method == http.MethodGet:
+			serveFile(w, www, path)
 		default:
 			writeText(w, http.StatusNotFound, "not found")
 		}
@@ -320,6 +340,8 @@ func runClient(args []string) error {
 	fs.Int64Var(&cf.size, "size", 1048576, "post-sha: bytes to send")
 	fs.IntVar(&cf.n, "n", 50, "concurrent: number of requests")
 	fs.DurationVar(&cf.timeout, "timeout", 25*time.Second, "overall deadline for the scenario")
+	var dl downloadFlags
+	dl.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -360,6 +382,9 @@ func runClient(args []string) error {
 			return fmt.Errorf("load client certificate: %w", err)
 		}
 		tlsConf.Certificates = []tls.Certificate{cert}
+	}
+	if cf.test == "download" {
+		return runDownload(cf, dl, fs.Args(), tlsConf)
 	}
 	rt := &http3.RoundTripper{
 		TLSClientConfig:    tlsConf,
