@@ -19,7 +19,8 @@ import { parseArgs } from 'node:util';
 import { encodeCredentials, loadCredentials } from '../src/zero-rtt/index.js';
 import { createPki, serverName } from './pki.js';
 import { qfaasDownload, startQfaasFileServer } from './qfaas-side.js';
-import { mulberry32, startUdpRelay } from './udp-relay.js';
+import { mulberry32 } from './prng.js';
+import { startUdpRelay } from './udp-relay.js';
 
 const [command, ...rest] = process.argv.slice(2);
 

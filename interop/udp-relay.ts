@@ -5,6 +5,7 @@
  * use it too.
  */
 import dgram from 'node:dgram';
+import { mulberry32 } from './prng.js';
 
 export type RelayDirection = 'toServer' | 'toClient';
 
@@ -62,17 +63,6 @@ export interface UdpRelay {
   close(): Promise<void>;
 }
 
-/** Deterministic PRNG (mulberry32), so a lossy run can be reproduced from its seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Starts a relay. Each client address gets its own upstream socket, so the server sees one peer

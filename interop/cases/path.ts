@@ -1,7 +1,8 @@
 /** handshakeloss, transferloss, blackhole, amplificationlimit: what the path does to a connection. */
 import { check, checkClientRun, tail, type CaseContext } from '../context.js';
 import { qfaasDownload, startQfaasFileServer } from '../qfaas-side.js';
-import { mulberry32, type UdpRelay } from '../udp-relay.js';
+import { mulberry32 } from '../prng.js';
+import type { UdpRelay } from '../udp-relay.js';
 import type { WireConnection } from '../wire/analyze.js';
 import { bytes, mib, type InteropCase } from './case.js';
 import { checkHashes, peerClientDownload, qfaasClientDownload, wireConnections } from './common.js';

@@ -3,7 +3,7 @@ import { h3ErrorCodes, Http3Connection, Http3Error, type Field } from '../../src
 import { encodeFieldSection } from '../../src/transport/h3/qpack/field-section.js';
 import { encodeFrame, encodeGoawayFrame, encodeSettingsFrame, encodeStreamType, frameType, streamType } from '../../src/transport/h3/frames.js';
 import { fakeTransportPair } from '../helpers/fake-h3-transport.js';
-import { mulberry32 } from '../helpers/prng.js';
+import { mulberry32 } from '../../interop/prng.js';
 
 /**
  * At least 10,000 random and mutated frames and field sections fed to the server side. Each case

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeadlineQueue } from '../../src/timing/deadline-queue.js';
-import { mulberry32 } from '../helpers/prng.js';
+import { mulberry32 } from '../../interop/prng.js';
 
 /**
  * DeadlineQueue under fake timers: `setTimeout`, `clearTimeout` and `performance.now()` are all
