@@ -1,12 +1,16 @@
 /**
  * npm run build:native — compiles the batched UDP addon (native/udp_batch.c, issue 17) with
- * node-gyp into build/Release/udp_batch.node, where node-gyp-build finds it. Linux only: elsewhere
+ * node-gyp into build/Release/udp_batch.node, then copies it to
+ * prebuilds/linux-<arch>/node.napi.<libc>.node: the prebuilt binary the published package ships
+ * (package.json "files"), which node-gyp-build finds in an installed package that has no build/.
+ * The addon uses Node-API only (NAPI_VERSION 8), so the `napi` tag lets one binary serve every
+ * Node.js ABI; the libc tag keeps a glibc build from being picked on musl. Linux only: elsewhere
  * it says so and exits 0 (the endpoint then uses node:dgram). Uses the Node.js headers installed
  * beside the running node when they are there (official tarballs and Docker images have them), so
  * nothing is downloaded; otherwise node-gyp fetches them. Needs a C compiler, make and python3.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,4 +29,11 @@ if (result.status !== 0) {
   console.error(`build:native: node-gyp failed (exit ${result.status ?? result.signal}); it needs gcc, make and python3`);
   process.exit(result.status ?? 1);
 }
-console.log('build:native: build/Release/udp_batch.node');
+// The same libc test node-gyp-build makes when it picks a prebuild.
+const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+const prebuildDir = join(root, 'prebuilds', `linux-${process.arch}`);
+const prebuild = join(prebuildDir, `node.napi.${libc}.node`);
+rmSync(prebuildDir, { recursive: true, force: true });
+mkdirSync(prebuildDir, { recursive: true });
+copyFileSync(join(root, 'build', 'Release', 'udp_batch.node'), prebuild);
+console.log(`build:native: build/Release/udp_batch.node, prebuilds/linux-${process.arch}/node.napi.${libc}.node`);

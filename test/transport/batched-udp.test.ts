@@ -5,6 +5,7 @@
  * kernel refuse datagrams), and the endpoint's fallback to node:dgram where the addon cannot load.
  */
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchedUdpSocket, loadBatchedUdp } from '../../src/transport/quic/batched-udp.js';
@@ -164,11 +165,12 @@ describe('batched UDP addon', () => {
 
   it('an endpoint asked for batched I/O where the addon cannot load uses node:dgram and says so in one line', () => {
     const script = "import { QuicEndpoint } from './src/transport/quic/endpoint.ts'; const e = await QuicEndpoint.bind(); const f = await QuicEndpoint.bind(); console.log(e.stats().io, f.stats().io); await e.close(); await f.close();";
-    // node-gyp-build looks only for prebuilds/ then, and there are none in the repository.
+    // QFAAS_PREBUILD (node-gyp-build: <package name>_PREBUILD) points it at a directory with neither
+    // build/ nor prebuilds/, since `npm run build:native` fills both in the repository.
     const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       cwd: root,
       encoding: 'utf8',
-      env: { ...process.env, QFAAS_UDP: 'batched', PREBUILDS_ONLY: '1' },
+      env: { ...process.env, QFAAS_UDP: 'batched', PREBUILDS_ONLY: '1', QFAAS_PREBUILD: join(root, 'no-such-directory') },
       timeout: 30_000,
     });
     expect(result.status, result.stderr).toBe(0);
@@ -176,6 +178,15 @@ describe('batched UDP addon', () => {
     const notices = result.stderr.split('\n').filter((line) => line.includes('QFAAS_UDP_FALLBACK') || line.includes('batched UDP I/O unavailable'));
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatch(/batched UDP I\/O unavailable, using node:dgram \(No native build was found/);
+  });
+
+  it('the prebuilt binary that build:native leaves in prebuilds/ loads without build/', () => {
+    const script = "import { QuicEndpoint } from './src/transport/quic/endpoint.ts'; const e = await QuicEndpoint.bind({ io: 'batched' }); console.log(e.stats().io); await e.close();";
+    // PREBUILDS_ONLY: node-gyp-build skips build/ and looks in prebuilds/ only, as in an installed package.
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, PREBUILDS_ONLY: '1' }, timeout: 30_000 });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe('batched');
+    expect(result.stderr).not.toMatch(/QFAAS_UDP_FALLBACK|batched UDP I\/O unavailable/);
   });
 
   it('an endpoint with QFAAS_UDP=batched uses the addon', () => {
