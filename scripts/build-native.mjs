@@ -10,7 +10,7 @@
  * nothing is downloaded; otherwise node-gyp fetches them. Needs a C compiler, make and python3.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,10 @@ if (result.status !== 0) {
 const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
 const prebuildDir = join(root, 'prebuilds', `linux-${process.arch}`);
 const prebuild = join(prebuildDir, `node.napi.${libc}.node`);
-rmSync(prebuildDir, { recursive: true, force: true });
 mkdirSync(prebuildDir, { recursive: true });
-copyFileSync(join(root, 'build', 'Release', 'udp_batch.node'), prebuild);
+// Copied beside it, then renamed over it: a test loading the prebuild meanwhile sees the old or the new file.
+copyFileSync(join(root, 'build', 'Release', 'udp_batch.node'), `${prebuild}.tmp`);
+renameSync(`${prebuild}.tmp`, prebuild);
+// Nothing else there, so that node-gyp-build cannot pick a stale binary of another name.
+for (const name of readdirSync(prebuildDir)) if (join(prebuildDir, name) !== prebuild) rmSync(join(prebuildDir, name), { recursive: true, force: true });
 console.log(`build:native: build/Release/udp_batch.node, prebuilds/linux-${process.arch}/node.napi.${libc}.node`);
