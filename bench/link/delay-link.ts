@@ -224,7 +224,7 @@ export async function createDelayLink(options: DelayLinkOptions = {}): Promise<D
       pinger.once('exit', (code) => {
         children.delete(pinger);
         if (code === 0) resolve(text);
-        else reject(new Error(text.includes('timeout') ? 'no echo through the link within 1 s' : `the pinger exited with code ${code}`));
+        else reject(new Error(text.includes('timeout') ? 'no echo through the link in 3 tries of 1 s' : `the pinger exited with code ${code}`));
       });
     });
     const rtts = output.trim().split('\n').map(Number).sort((a, b) => a - b);
