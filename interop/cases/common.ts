@@ -53,6 +53,24 @@ export interface PeerClientRunResult {
   run: PeerClientRun;
 }
 
+/**
+ * The qfaas HTTP/3 file server most cases run against: the run's server certificate, no client
+ * authentication, `overrides` on top; closed when the case ends.
+ */
+export async function startCaseFileServer(context: CaseContext, overrides: Partial<QfaasFileServerOptions> = {}): Promise<QfaasFileServer> {
+  const qfaas = await startQfaasFileServer({
+    kind: 'http3',
+    wwwDir: context.wwwDir,
+    caPem: context.pki.ca.certPem,
+    serverName: context.pki.serverName,
+    certificate: context.pki.server,
+    clientAuth: 'none',
+    ...overrides,
+  });
+  context.defer(() => qfaas.close());
+  return qfaas;
+}
+
 /** A qfaas file server behind a relay; the peer's client downloads `files` (checked unless `expectFailure`). */
 export async function peerClientDownload(
   context: CaseContext,
@@ -64,18 +82,7 @@ export async function peerClientDownload(
     qfaas?: QfaasFileServer;
   } = {},
 ): Promise<PeerClientRunResult> {
-  const qfaas =
-    options.qfaas ??
-    (await startQfaasFileServer({
-      kind: 'http3',
-      wwwDir: context.wwwDir,
-      caPem: context.pki.ca.certPem,
-      serverName: context.pki.serverName,
-      certificate: context.pki.server,
-      clientAuth: 'none',
-      ...options.server,
-    }));
-  if (options.qfaas === undefined) context.defer(() => qfaas.close());
+  const qfaas = options.qfaas ?? (await startCaseFileServer(context, options.server));
   const relay = await context.relay(qfaas.port, options.relay);
   const run = await context.runPeerClient(relay.port, { paths: files.map((file) => file.path), serverName: qfaas.serverName, ...options.client });
   checkClientRun(run);

@@ -1,11 +1,11 @@
 /** handshakeloss, transferloss, blackhole, amplificationlimit: what the path does to a connection. */
 import { check, checkClientRun, tail, type CaseContext } from '../context.js';
-import { qfaasDownload, startQfaasFileServer } from '../qfaas-side.js';
+import { qfaasDownload } from '../qfaas-side.js';
 import { mulberry32 } from '../prng.js';
 import type { UdpRelay } from '../udp-relay.js';
 import type { WireConnection } from '../wire/analyze.js';
 import { bytes, mib, type InteropCase } from './case.js';
-import { checkHashes, peerClientDownload, qfaasClientDownload, wireConnections } from './common.js';
+import { checkHashes, peerClientDownload, qfaasClientDownload, startCaseFileServer, wireConnections } from './common.js';
 
 const handshakeLossRate = 0.3;
 
@@ -81,17 +81,7 @@ export const handshakeloss: InteropCase = {
     async 'peer-client'(context) {
       const count = handshakeLossConnections['peer-client'];
       const files = await context.makeFiles(Array.from({ length: count }, (_, i) => ({ name: `hs-${i}.bin`, size: 1024 })));
-      const qfaas = await startQfaasFileServer({
-        kind: 'http3',
-        wwwDir: context.wwwDir,
-        caPem: context.pki.ca.certPem,
-        serverName: context.pki.serverName,
-        certificate: context.pki.server,
-        clientAuth: 'none',
-        handshakeTimeoutMs: lossyHandshakeMs,
-        transport: { maxIdleTimeoutMs: lossyHandshakeMs },
-      });
-      context.defer(() => qfaas.close());
+      const qfaas = await startCaseFileServer(context, { handshakeTimeoutMs: lossyHandshakeMs, transport: { maxIdleTimeoutMs: lossyHandshakeMs } });
       const relay = await context.relay(qfaas.port, { drop: handshakeLoss(16) });
       const runs = await Promise.all(
         files.map((file) => context.runPeerClient(relay.port, { paths: [file.path], serverName: context.pki.serverName, timeoutMs: lossyHandshakeMs })),
@@ -212,16 +202,7 @@ export const blackhole: InteropCase = {
     },
     async 'peer-client'(context) {
       const [file] = await context.makeFiles([{ name: 'blackhole.bin', size: 16 * mib }]);
-      const qfaas = await startQfaasFileServer({
-        kind: 'http3',
-        wwwDir: context.wwwDir,
-        caPem: context.pki.ca.certPem,
-        serverName: context.pki.serverName,
-        certificate: context.pki.server,
-        clientAuth: 'none',
-        transport: { maxIdleTimeoutMs: blackholeIdleMs },
-      });
-      context.defer(() => qfaas.close());
+      const qfaas = await startCaseFileServer(context, { transport: { maxIdleTimeoutMs: blackholeIdleMs } });
       let toClient = 0;
       let relay: UdpRelay | undefined;
       relay = await context.relay(qfaas.port, {

@@ -1,6 +1,6 @@
 /** retry, resumption, zerortt, chacha20, keyupdate, mtls: the handshake's options. */
-import { check, tail, type CaseContext } from '../context.js';
-import { qfaasDownload, startQfaasFileServer } from '../qfaas-side.js';
+import { check, tail, type CaseContext, type TestFile } from '../context.js';
+import { qfaasDownload, startQfaasFileServer, type QfaasDownload } from '../qfaas-side.js';
 import { Unsupported } from '../types.js';
 import type { UdpRelay } from '../udp-relay.js';
 import { keyPhases, type KeyPhaseView, type WireConnection } from '../wire/analyze.js';
@@ -37,6 +37,30 @@ export const retry: InteropCase = {
   },
 };
 
+/**
+ * The qfaas client downloads the files twice through the peer server's relay: on a first
+ * connection that keeps the server's session ticket, then on a new connection from that session
+ * (in 0-RTT, or after the handshake with `afterHandshake`). Both downloads are checked by hash.
+ */
+async function qfaasClientResuming(
+  context: CaseContext,
+  files: readonly TestFile[],
+  options: { afterHandshake?: boolean },
+): Promise<{ relay: UdpRelay; second: QfaasDownload }> {
+  const { relay, download: first } = await qfaasClientDownload(context, files, { download: { waitForTicketMs: 3000 } });
+  check(first.session !== undefined, 'the peer server sent no session ticket within 3 s');
+  const second = await qfaasDownload({
+    port: relay.port,
+    serverName: context.pki.serverName,
+    caPem: context.pki.ca.certPem,
+    paths: files.map((file) => file.path),
+    session: first.session,
+    ...options,
+  });
+  checkHashes(second, files);
+  return { relay, second };
+}
+
 /** The server's Handshake-level bytes: the certificate travels there, so a resumed handshake carries far less. */
 function checkResumedOnWire(context: CaseContext, relay: UdpRelay, certificateBytes: number): string {
   const [first, second] = wireConnections(context, relay, 2) as [WireConnection, WireConnection];
@@ -61,17 +85,7 @@ export const resumption: InteropCase = {
   run: {
     async 'qfaas-client'(context) {
       const files = await context.makeFiles([{ name: 'resume.bin', size: 8192 }]);
-      const { relay, download: first } = await qfaasClientDownload(context, files, { download: { waitForTicketMs: 3000 } });
-      check(first.session !== undefined, 'the peer server sent no session ticket within 3 s');
-      const second = await qfaasDownload({
-        port: relay.port,
-        serverName: context.pki.serverName,
-        caPem: context.pki.ca.certPem,
-        paths: files.map((file) => file.path),
-        session: first.session,
-        afterHandshake: true,
-      });
-      checkHashes(second, files);
+      const { relay, second } = await qfaasClientResuming(context, files, { afterHandshake: true });
       check(second.handshake.resumed, 'qfaas reports the second connection as not resumed');
       return `qfaas: resumed; ${checkResumedOnWire(context, relay, context.pki.server.derBytes)}`;
     },
@@ -100,16 +114,7 @@ export const zerortt: InteropCase = {
   run: {
     async 'qfaas-client'(context) {
       const files = await context.makeFiles([{ name: 'early.bin', size: 8192 }]);
-      const { relay, download: first } = await qfaasClientDownload(context, files, { download: { waitForTicketMs: 3000 } });
-      check(first.session !== undefined, 'the peer server sent no session ticket within 3 s');
-      const second = await qfaasDownload({
-        port: relay.port,
-        serverName: context.pki.serverName,
-        caPem: context.pki.ca.certPem,
-        paths: files.map((file) => file.path),
-        session: first.session,
-      });
-      checkHashes(second, files);
+      const { relay, second } = await qfaasClientResuming(context, files, {});
       check(second.earlyDataAttempted, "qfaas did not send 0-RTT (the session's ticket may not allow early data)");
       check(second.handshake.earlyDataAccepted, 'the peer server rejected the 0-RTT data');
       check(second.earlyData.get(files[0]!.path) === true, 'the response says the request did not go in accepted early data');

@@ -166,6 +166,32 @@ function hexdumpBytes(line: string): number[] {
   return (line.slice(10, 59).match(/[0-9a-f]{2}/g) ?? []).map((pair) => parseInt(pair, 16));
 }
 
+/**
+ * Follows the `Ordered CRYPTO data in <level> crypto level` sections of the programs' output,
+ * handing each hexdump line's bytes to `onBytes` with its level.
+ */
+class CryptoSections {
+  #level: string | undefined;
+
+  /** True when the line is part of a CRYPTO section or any other hexdump: nothing else to read in it. */
+  consume(line: string, onBytes: (level: string, bytes: number[]) => void): boolean {
+    if (this.#level !== undefined) {
+      if (hexdumpLine.test(line)) {
+        onBytes(this.#level, hexdumpBytes(line));
+        return true;
+      }
+      if (hexdumpEnd.test(line)) return true;
+      this.#level = undefined;
+    }
+    const crypto = cryptoHeader.exec(line);
+    if (crypto !== null) {
+      this.#level = crypto[1]!;
+      return true;
+    }
+    return isHexdumpLine(line);
+  }
+}
+
 /** Splits TLS handshake messages off a buffer that grows with each CRYPTO frame of one level. */
 class HandshakeReader {
   #buffer: number[] = [];
@@ -258,27 +284,14 @@ export class ClientOutputReader {
     localErrors: [],
     timedOut: false,
   };
-  #cryptoLevel: string | undefined;
+  readonly #crypto = new CryptoSections();
   #readers = new Map<string, HandshakeReader>();
   /** The request whose header lines are being printed ("[:path: /x]" follows "submit request headers"). */
   #submitting: ClientRequestSeen | undefined;
 
   line(line: string): void {
     const c = this.connection;
-    if (this.#cryptoLevel !== undefined) {
-      if (hexdumpLine.test(line)) {
-        this.#reader(this.#cryptoLevel).push(hexdumpBytes(line));
-        return;
-      }
-      if (hexdumpEnd.test(line)) return;
-      this.#cryptoLevel = undefined;
-    }
-    const crypto = cryptoHeader.exec(line);
-    if (crypto !== null) {
-      this.#cryptoLevel = crypto[1]!;
-      return;
-    }
-    if (isHexdumpLine(line)) return;
+    if (this.#crypto.consume(line, (level, bytes) => this.#reader(level).push(bytes))) return;
 
     const log = logLine.exec(line);
     if (log !== null) {
@@ -404,26 +417,13 @@ export class ServerOutputReader {
   /** The connection whose packet is being processed: the last one named by a log line. */
   #current: ServerConnectionSeen | undefined;
   #tokenValidated = false;
-  #cryptoLevel: string | undefined;
+  readonly #crypto = new CryptoSections();
   #readers = new Map<string, HandshakeReader>();
   /** Streams with data received in 0-RTT packets, per connection. */
   #earlyStreams = new Map<ServerConnectionSeen, Set<number>>();
 
   line(line: string): void {
-    if (this.#cryptoLevel !== undefined) {
-      if (hexdumpLine.test(line)) {
-        if (this.#current !== undefined) this.#reader(this.#current, this.#cryptoLevel).push(hexdumpBytes(line));
-        return;
-      }
-      if (hexdumpEnd.test(line)) return;
-      this.#cryptoLevel = undefined;
-    }
-    const crypto = cryptoHeader.exec(line);
-    if (crypto !== null) {
-      this.#cryptoLevel = crypto[1]!;
-      return;
-    }
-    if (isHexdumpLine(line)) return;
+    if (this.#crypto.consume(line, (level, bytes) => this.#current !== undefined && this.#reader(this.#current, level).push(bytes))) return;
 
     const log = logLine.exec(line);
     if (log !== null) {

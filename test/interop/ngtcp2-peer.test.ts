@@ -7,10 +7,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { writePeerPki } from '../helpers/peer-pki.js';
 import { createNgtcp2Peer, ngtcp2Peer, type Ngtcp2Server } from '../../interop/peers/ngtcp2.js';
 import { Unsupported, type PeerClientOptions, type PeerServerOptions } from '../../interop/types.js';
 import {
@@ -22,7 +23,6 @@ import {
   type Http3Server,
   type QuicEndpoint,
 } from '../../src/transport/index.js';
-import { createPlatformCA } from '../../src/zero-rtt/index.js';
 
 const serverName = 'w1.interop.qfaas.internal';
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -57,28 +57,10 @@ describe('the ngtcp2 peer (gtlsclient, gtlsserver) against qfaas', () => {
     // No skip: a missing package fails here with the apt-get line.
     const unavailable = await ngtcp2Peer.unavailable();
     if (unavailable !== undefined) throw new Error(`the ngtcp2 peer cannot run here: ${unavailable}`);
-    const ca = await createPlatformCA();
-    caPem = ca.certPem;
-    serverCertificate = await ca.issue({ role: 'worker', name: serverName, hosts: ['127.0.0.1'] });
-    clientCertificate = await ca.issue({ role: 'invoker', name: 'ngtcp2-client' });
-    dir = await mkdtemp(join(tmpdir(), 'qfaas-ngtcp2-test-'));
+    ({ dir, caPem, serverCertificate, clientCertificate, files } = await writePeerPki({ serverName, clientName: 'ngtcp2-client', prefix: 'qfaas-ngtcp2-test-' }));
     www = join(dir, 'www');
     await mkdir(www);
-    files = {
-      ca: join(dir, 'ca.pem'),
-      serverCert: join(dir, 'server.pem'),
-      serverKey: join(dir, 'server.key'),
-      clientCert: join(dir, 'client.pem'),
-      clientKey: join(dir, 'client.key'),
-    };
-    await Promise.all([
-      writeFile(files.ca, ca.certPem),
-      writeFile(files.serverCert, serverCertificate.certPem),
-      writeFile(files.serverKey, serverCertificate.keyPem, { mode: 0o600 }),
-      writeFile(files.clientCert, clientCertificate.certPem),
-      writeFile(files.clientKey, clientCertificate.keyPem, { mode: 0o600 }),
-      ...[...bodies].map(([path, body]) => writeFile(join(www, path), body)),
-    ]);
+    await Promise.all([...bodies].map(([path, body]) => writeFile(join(www, path), body)));
   });
 
   afterAll(async () => {

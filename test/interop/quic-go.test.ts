@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writePeerPki } from '../helpers/peer-pki.js';
 import {
   connectHttp3,
   createHttp3Server,
@@ -12,7 +11,6 @@ import {
   type Http3Server,
   type QuicEndpoint,
 } from '../../src/transport/index.js';
-import { createPlatformCA } from '../../src/zero-rtt/index.js';
 import {
   buildQuicGoPeer,
   runQuicGoClient,
@@ -57,25 +55,7 @@ describe('interop with quic-go 0.29 (HTTP/3, mutual TLS)', () => {
   beforeAll(async () => {
     // No skip: if the Go peer cannot be built, this fails and says why.
     binary = await buildQuicGoPeer();
-    const ca = await createPlatformCA();
-    caPem = ca.certPem;
-    serverCertificate = await ca.issue({ role: 'worker', name: serverName, hosts: ['127.0.0.1'] });
-    clientCertificate = await ca.issue({ role: 'invoker', name: 'interop-client' });
-    dir = await mkdtemp(join(tmpdir(), 'qfaas-interop-'));
-    files = {
-      ca: join(dir, 'ca.pem'),
-      serverCert: join(dir, 'server.pem'),
-      serverKey: join(dir, 'server.key'),
-      clientCert: join(dir, 'client.pem'),
-      clientKey: join(dir, 'client.key'),
-    };
-    await Promise.all([
-      writeFile(files.ca, ca.certPem),
-      writeFile(files.serverCert, serverCertificate.certPem),
-      writeFile(files.serverKey, serverCertificate.keyPem, { mode: 0o600 }),
-      writeFile(files.clientCert, clientCertificate.certPem),
-      writeFile(files.clientKey, clientCertificate.keyPem, { mode: 0o600 }),
-    ]);
+    ({ dir, caPem, serverCertificate, clientCertificate, files } = await writePeerPki({ serverName, clientName: 'interop-client', prefix: 'qfaas-interop-' }));
   }, 300_000);
 
   afterAll(async () => {
