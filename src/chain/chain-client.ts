@@ -3,7 +3,7 @@ import { QfaasConfigError } from '../errors.js';
 import { InvokerClient, type InvokerResponse } from '../invoker-client/invoker-client.js';
 import { headerValue, type HeadersLike, type ZeroRttPolicy } from '../replay-guard/policy.js';
 import type { QuicTransportSettings } from '../transport/quic/config.js';
-import type { OutgoingHeaders } from '../transport/h3/header-fields.js';
+import { flatHeaderList, type OutgoingHeaders } from '../transport/h3/header-fields.js';
 import type { BodyInput } from '../transport/h3/message-writer.js';
 import { chainCredentialsEnvVar, loadChainCredentials, loadCredentials, type FunctionChainCredentials, type WorkerCredentials } from '../zero-rtt/credentials.js';
 import { MemoryTicketStore } from '../zero-rtt/memory-ticket-store.js';
@@ -124,20 +124,7 @@ export class ChainClient {
     } catch (error) {
       return Promise.reject(error);
     }
-    const headers: string[] = [];
-    const given = options.headers;
-    if (given !== undefined) {
-      if (Array.isArray(given)) headers.push(...(given as readonly string[]));
-      else {
-        const record = given as Readonly<Record<string, string | number | readonly string[] | undefined>>;
-        for (const name in record) {
-          const value = record[name];
-          if (value === undefined) continue;
-          if (typeof value === 'string' || typeof value === 'number') headers.push(name, String(value));
-          else for (const item of value) headers.push(name, item);
-        }
-      }
-    }
+    const headers = flatHeaderList(options.headers);
     const parent = options.parent === undefined ? undefined : options.parent instanceof Headers ? options.parent : options.parent.headers;
     if (parent !== undefined) {
       for (const name of [chainHeaders.callId, chainHeaders.hops]) {

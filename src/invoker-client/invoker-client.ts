@@ -8,7 +8,7 @@ import { QuicEndpoint } from '../transport/quic/endpoint.js';
 import type { ClientExchange, Http3ResponseData } from '../transport/h3/client-request.js';
 import type { Http3Connection } from '../transport/h3/connection.js';
 import { h3ErrorCodes } from '../transport/h3/error-codes.js';
-import { appendWebHeaders, type OutgoingHeaders } from '../transport/h3/header-fields.js';
+import { flatHeaderList, type OutgoingHeaders } from '../transport/h3/header-fields.js';
 import type { BodyInput } from '../transport/h3/message-writer.js';
 import type { Field } from '../transport/h3/qpack/field-section.js';
 import { connectHttp3 } from '../transport/h3/client.js';
@@ -293,7 +293,7 @@ export class InvokerClient {
       if (earlyData) {
         // A nonce and our clock let the worker refuse a replay of this flight (docs/security.md).
         const mark = newEarlyDataMark();
-        headers = [...flatHeaders(headers), earlyNonceHeader, mark.nonce, earlyTimestampHeader, String(mark.timestamp)];
+        headers = [...flatHeaderList(headers), earlyNonceHeader, mark.nonce, earlyTimestampHeader, String(mark.timestamp)];
         this.#metrics.earlyDataRequests++;
       }
       if (reused) this.#metrics.reusedConnections++;
@@ -610,18 +610,4 @@ class AttemptAbort {
   }
 }
 
-/** Headers as a flat list, for adding fields to the caller's. */
-function flatHeaders(headers: OutgoingHeaders | undefined): string[] {
-  if (headers === undefined) return [];
-  if (Array.isArray(headers)) return [...(headers as readonly string[])];
-  const flat: string[] = [];
-  const record = headers as Readonly<Record<string, string | number | readonly string[] | undefined>>;
-  for (const name in record) {
-    const value = record[name];
-    if (value === undefined) continue;
-    if (typeof value === 'string' || typeof value === 'number') flat.push(name, String(value));
-    else for (const item of value) flat.push(name, item);
-  }
-  return flat;
-}
 

@@ -53,6 +53,21 @@ export function appendOutgoingHeaders(out: Field[], headers: OutgoingHeaders | u
   return out;
 }
 
+/** Outgoing headers as a flat list `[name, value, …]` (a new array), for adding fields to the caller's. */
+export function flatHeaderList(headers: OutgoingHeaders | undefined): string[] {
+  if (headers === undefined) return [];
+  if (Array.isArray(headers)) return [...(headers as readonly string[])];
+  const flat: string[] = [];
+  const record = headers as Readonly<Record<string, string | number | readonly string[] | undefined>>;
+  for (const name in record) {
+    const value = record[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string' || typeof value === 'number') flat.push(name, String(value));
+    else for (const item of value) flat.push(name, item);
+  }
+  return flat;
+}
+
 /** Appends web `Headers` to a field list (set-cookie kept as separate fields). */
 export function appendWebHeaders(out: Field[], headers: Headers): Field[] {
   for (const [name, value] of headers) {
