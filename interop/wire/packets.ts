@@ -4,6 +4,7 @@
  * once the keys are known.
  */
 import { decodePacketNumber, headerProtectionMask, openPayload, type PacketKeys } from './quic-crypto.js';
+import { readVarint } from '../../src/transport/quic/varint.js';
 
 export type PacketType = 'initial' | '0rtt' | 'handshake' | 'retry' | 'version-negotiation' | '1rtt';
 
@@ -21,16 +22,6 @@ export interface WirePacket {
   pnOffset?: number;
 }
 
-/** Reads a variable-length integer (RFC 9000 section 16) at `offset`. */
-export function readVarint(data: Uint8Array, offset: number): { value: number; next: number } | undefined {
-  const first = data[offset];
-  if (first === undefined) return undefined;
-  const length = 1 << (first >> 6);
-  if (offset + length > data.length) return undefined;
-  let value = first & 0x3f;
-  for (let i = 1; i < length; i++) value = value * 256 + (data[offset + i] as number);
-  return { value, next: offset + length };
-}
 
 const longTypes: readonly PacketType[] = ['initial', '0rtt', 'handshake', 'retry'];
 

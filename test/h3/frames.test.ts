@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Http3Error } from '../../src/transport/index.js';
 import { encodeCancelPushFrame, encodeFrame, encodeGoawayFrame, encodeMaxPushIdFrame, encodePushPromiseFrame, encodeSettingsFrame, frameType, parsePushPromisePayload, parseSettingsPayload, parseSingleVarintPayload } from '../../src/transport/h3/frames.js';
-import { encodeVarint, readVarint } from '../../src/transport/h3/varint.js';
+import { encodeVarint, readVarint } from '../../src/transport/quic/varint.js';
 import { FrameReader, type FrameReaderEvent } from '../../src/transport/h3/frame-reader.js';
 
 /** Runs a reader over `chunks` and returns every event, with DATA chunks merged per frame boundary. */

@@ -1,6 +1,6 @@
 import { connectionError } from './protocol-errors.js';
 import { frameType } from './frames.js';
-import { readVarint } from './varint.js';
+import { readVarint } from '../quic/varint.js';
 
 /** What the reader produced from the bytes pushed so far. */
 export type FrameReaderEvent =

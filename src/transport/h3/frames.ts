@@ -1,7 +1,7 @@
 import { ByteWriter } from './byte-writer.js';
 import { connectionError } from './protocol-errors.js';
 import { writeFieldSection, type Field } from './qpack/field-section.js';
-import { readVarint, varintLength, writeVarint } from './varint.js';
+import { readVarint, varintLength, writeVarint } from '../quic/varint.js';
 
 /** HTTP/3 frame types (RFC 9114 section 7.2). */
 export const frameType = {

@@ -1,7 +1,7 @@
 import { connectionError } from './protocol-errors.js';
 import type { FrameReader, FrameReaderEvent } from './frame-reader.js';
 import type { H3Stream } from './transport.js';
-import { readVarint } from './varint.js';
+import { readVarint } from '../quic/varint.js';
 
 /**
  * The next frame event from a stream, reading more bytes as needed; 'end' when the stream ends

@@ -1,4 +1,4 @@
-import { readVarint } from '../h3/varint.js';
+import { readVarint } from './varint.js';
 
 const quicV1 = 0x00000001;
 const longHeaderTypeRetry = 3;
