@@ -11,7 +11,7 @@ describe('chain calls name a function, then optionally a path and query', () => 
   });
 
   it('refuses a bad name, and a path that a parser would rewrite to reach another function', () => {
-    for (const target of ['Pricing', '', '-x', 'x_y', '../admin', 'pricing/../admin', 'pricing/%2e%2e/admin', 'pricing//x', 'pricing/a%2fb', 'pricing/a\\b', 'pricing/a b', 'pricing#frag']) {
+    for (const target of ['Pricing', '', '-x', 'x_y', '../admin', 'pricing/../admin', 'pricing/%2e%2e/admin', 'pricing//x', 'pricing/a%2fb', 'pricing/a\\b', 'pricing/a b', 'pricing#frag', `pricing/${'a'.repeat(9000)}`, 'pricing/%2']) {
       expect(() => functionTarget('function', target), target).toThrowError(expect.objectContaining({ code: 'QFAAS_INVALID_CONFIG', field: 'functionName' }));
     }
   });
