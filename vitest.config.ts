@@ -13,6 +13,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds the batched UDP addon, the endpoints' default I/O, if it is missing or stale.
+    globalSetup: ['test/native-build.setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // UDP tests on 2 cores: a few files at a time keep timing-sensitive handshakes honest.

@@ -13,12 +13,13 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const prebuild = `prebuilds/linux-${process.arch}/node.napi.glibc.node`;
 
 /**
- * A script in the app: two endpoints asking for batched I/O, one datagram to the first (not QUIC,
- * so the endpoint counts and drops it), then which I/O each got and what the first counted.
+ * A script in the app: two endpoints, the first with the default I/O and the second asking for
+ * batched, one datagram to the first (not QUIC, so the endpoint counts and drops it), then which
+ * I/O each got and what the first counted.
  */
 const probe = `import dgram from 'node:dgram';
 import { QuicEndpoint } from 'qfaas/transport';
-const first = await QuicEndpoint.bind({ io: 'batched' });
+const first = await QuicEndpoint.bind();
 const second = await QuicEndpoint.bind({ io: 'batched' });
 const sender = dgram.createSocket('udp4');
 await new Promise((resolve, reject) => sender.send(Buffer.alloc(64, 1), first.address.port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
@@ -135,14 +136,14 @@ describe('the packed package in a fresh app', () => {
     expect(installOutput).not.toMatch(/node-gyp|gyp info|\bcc\b|gcc/);
   });
 
-  it('loads the prebuilt addon from the installed package: batched I/O with no notice, and the quickstart over it', async () => {
+  it('loads the prebuilt addon from the installed package: batched I/O by default with no notice, and the quickstart over it', async () => {
     await writeFile(join(app, 'probe.mjs'), probe);
     const env = appEnv();
     const { stdout, stderr } = await run(process.execPath, [join(app, 'probe.mjs')], { cwd: app, env, timeout: 30_000 });
     expect(JSON.parse(stdout.trim())).toEqual({ io: ['batched', 'batched'], received: 1, nativeReceived: 1 });
     expect(fallbackNotices(stderr)).toEqual([]);
-    // A whole platform on it: the gateway and both workers (which inherit QFAAS_UDP) on batched I/O.
-    const quickstart = await run(process.execPath, [join(app, 'out/quickstart.js')], { cwd: app, env: { ...env, QFAAS_UDP: 'batched' }, timeout: 30_000 });
+    // A whole platform on it, by default: the gateway and both workers on batched I/O.
+    const quickstart = await run(process.execPath, [join(app, 'out/quickstart.js')], { cwd: app, env, timeout: 30_000 });
     expect(quickstart.stdout.trim().split('\n').at(-1)).toBe('hello, WORLD! (early data: true)');
     expect(fallbackNotices(quickstart.stderr)).toEqual([]);
   }, 60_000);
@@ -156,5 +157,10 @@ describe('the packed package in a fresh app', () => {
     const notices = fallbackNotices(stderr);
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatch(/batched UDP I\/O unavailable, using node:dgram \(No native build was found/);
+    // Asking for node:dgram is not a fallback: no notice.
+    const script = "import { QuicEndpoint } from 'qfaas/transport'; const e = await QuicEndpoint.bind(); console.log(e.stats().io); await e.close();";
+    const chosen = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app, env: { ...env, QFAAS_UDP: 'dgram' }, timeout: 30_000 });
+    expect(chosen.stdout.trim()).toBe('dgram');
+    expect(fallbackNotices(chosen.stderr)).toEqual([]);
   }, 60_000);
 });

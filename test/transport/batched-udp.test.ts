@@ -189,10 +189,24 @@ describe('batched UDP addon', () => {
     expect(result.stderr).not.toMatch(/QFAAS_UDP_FALLBACK|batched UDP I\/O unavailable/);
   });
 
-  it('an endpoint with QFAAS_UDP=batched uses the addon', () => {
+  it('an endpoint uses the addon by default and node:dgram with QFAAS_UDP=dgram; another value is refused naming QFAAS_UDP', () => {
     const script = "import { QuicEndpoint } from './src/transport/quic/endpoint.ts'; const e = await QuicEndpoint.bind(); console.log(e.stats().io, e.stats().batchedIo?.gro); await e.close();";
-    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, QFAAS_UDP: 'batched' }, timeout: 30_000 });
-    expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout.trim()).toMatch(/^batched (true|false)$/);
+    const withUdp = (value: string | undefined) => {
+      const env = { ...process.env };
+      delete env.QFAAS_UDP;
+      if (value !== undefined) env.QFAAS_UDP = value;
+      return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', env, timeout: 30_000 });
+    };
+    for (const value of [undefined, '', 'batched']) {
+      const result = withUdp(value);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout.trim()).toMatch(/^batched (true|false)$/);
+    }
+    const dgram = withUdp('dgram');
+    expect(dgram.status, dgram.stderr).toBe(0);
+    expect(dgram.stdout.trim()).toBe('dgram undefined');
+    const wrong = withUdp('uring');
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stderr).toMatch(/QFAAS_UDP.*must be 'dgram' or 'batched', not "uring"/);
   });
 });

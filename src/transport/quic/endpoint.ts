@@ -42,11 +42,11 @@ export interface QuicEndpointOptions {
   /** Kernel send buffer for the socket, in bytes (capped by net.core.wmem_max). @default 1 MiB */
   sendBufferSize?: number | undefined;
   /**
-   * Datagram I/O: `'dgram'` (node:dgram, a call per datagram each way) or `'batched'` (the native
-   * addon on Linux: many datagrams per system call and per call into JavaScript, docs/transport.md,
-   * "Datagram I/O"). Where the addon cannot load, `'batched'` falls back to `'dgram'` with a
-   * one-line warning. A prototype for issue 17: see docs/performance.md before choosing it.
-   * @default process.env.QFAAS_UDP, else 'dgram'
+   * Datagram I/O: `'batched'` (the native addon on Linux: many datagrams per system call and per
+   * call into JavaScript, docs/transport.md, "Datagram I/O") or `'dgram'` (node:dgram, a call per
+   * datagram each way). Where the addon cannot load, `'batched'` falls back to `'dgram'` with a
+   * one-line warning.
+   * @default process.env.QFAAS_UDP, else 'batched'
    */
   io?: DatagramIo | undefined;
 }
