@@ -11,6 +11,7 @@ export const paperFigureScripts: ReadonlyArray<{ script: string; what: string; a
   // Issue 17: Fig. 5d on node:dgram and on batched datagram I/O side by side, and 64 MiB over loopback.
   { script: 'bench/paper/fig5d-io.ts', what: 'Fig. 5d (1 MiB) at 500 µs, node:dgram and batched I/O' },
   { script: 'bench/throughput/throughput.ts', what: '64 MiB on one connection over loopback, node:https and qfaas on both I/O paths' },
+  { script: 'bench/transport/binding-cost.ts', what: 'one datagram in quiche through its binding, no socket' },
   { script: 'bench/paper/fig7.ts', what: 'Fig. 7, delays 0–3 ms' },
   { script: 'bench/paper/fig8.ts', what: 'Fig. 8, chains of 1–6 at 500 µs' },
   // Without root, --delay-us falls back to loopback (with a message), as the figures do.
