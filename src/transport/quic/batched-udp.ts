@@ -57,10 +57,11 @@ interface NativeModule {
   /** Bytes per send slot; slots in the send buffer. */
   slotSize: number;
   sendSlots: number;
-  /** Table words per datagram: offset, length, port, family (4 or 6), address in 4 words. */
+  /** Table words per datagram: offset, length, port, family (4 or 6), address in 4 words, IPv6 scope ID. */
   metaWords: number;
-  parseAddress(host: string): [number, number, number, number, number] | undefined;
-  formatAddress(family: number, w0: number, w1: number, w2: number, w3: number): string | undefined;
+  /** [family, address in 4 words, scope ID]; undefined for no address, or a zone naming no interface. */
+  parseAddress(host: string): [number, number, number, number, number, number] | undefined;
+  formatAddress(family: number, w0: number, w1: number, w2: number, w3: number, scope: number): string | undefined;
 }
 
 let loaded: NativeModule | Error | undefined;
@@ -154,7 +155,8 @@ export class BatchedUdpSocket {
 
   /**
    * Describes datagram `index` of the next batch: `length` bytes at `offset` in `sendBuffer`, to
-   * `to`. Returns false (and describes nothing) when `to.host` is not an IP address.
+   * `to`. Returns false (and describes nothing) when `to.host` is not an IP address, or is an IPv6
+   * one whose zone (`fe80::1%eth0`, `fe80::1%3`) names no interface.
    */
   describe(index: number, offset: number, length: number, to: HostPort): boolean {
     let words = this.#addressCache.get(to.host);
@@ -174,6 +176,7 @@ export class BatchedUdpSocket {
     meta[at + 5] = words[2] as number;
     meta[at + 6] = words[3] as number;
     meta[at + 7] = words[4] as number;
+    meta[at + 8] = words[5] as number;
     return true;
   }
 
@@ -243,10 +246,13 @@ export class BatchedUdpSocket {
       const w1 = meta[at + 5] as number;
       const w2 = meta[at + 6] as number;
       const w3 = meta[at + 7] as number;
-      const name = `${w0},${w1},${w2},${w3}`;
+      const scope = meta[at + 8] as number;
+      // A link-local sender's interface name is looked up once per address, not per datagram (a
+      // system call each); an interface renamed meanwhile keeps its old name until the cache clears.
+      const name = `${w0},${w1},${w2},${w3},${scope}`;
       let formatted = this.#ipv6Names.get(name);
       if (formatted === undefined) {
-        formatted = this.#module.formatAddress(6, w0, w1, w2, w3) ?? '::';
+        formatted = this.#module.formatAddress(6, w0, w1, w2, w3, scope) ?? '::';
         if (this.#ipv6Names.size >= 1024) this.#ipv6Names.clear();
         this.#ipv6Names.set(name, formatted);
       }
