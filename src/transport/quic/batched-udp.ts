@@ -153,19 +153,19 @@ export class BatchedUdpSocket {
     return this.#native.sendBuffer;
   }
 
+  /** Whether datagrams to `host` can be described: an IP address, its zone (if any) an interface here. */
+  accepts(host: string): boolean {
+    return this.#addressWords(host) !== undefined;
+  }
+
   /**
    * Describes datagram `index` of the next batch: `length` bytes at `offset` in `sendBuffer`, to
    * `to`. Returns false (and describes nothing) when `to.host` is not an IP address, or is an IPv6
    * one whose zone (`fe80::1%eth0`, `fe80::1%3`) names no interface.
    */
   describe(index: number, offset: number, length: number, to: HostPort): boolean {
-    let words = this.#addressCache.get(to.host);
-    if (words === undefined) {
-      const parsed = this.#module.parseAddress(to.host);
-      if (parsed === undefined) return false;
-      if (this.#addressCache.size >= 1024) this.#addressCache.clear();
-      this.#addressCache.set(to.host, (words = parsed));
-    }
+    const words = this.#addressWords(to.host);
+    if (words === undefined) return false;
     const meta = this.#sendMeta;
     const at = index * this.#words;
     meta[at] = offset;
@@ -178,6 +178,18 @@ export class BatchedUdpSocket {
     meta[at + 7] = words[4] as number;
     meta[at + 8] = words[5] as number;
     return true;
+  }
+
+  /** Table words 3..8 of `host` (family, address, scope), parsed once per host text. */
+  #addressWords(host: string): readonly number[] | undefined {
+    let words = this.#addressCache.get(host);
+    if (words === undefined) {
+      const parsed = this.#module.parseAddress(host);
+      if (parsed === undefined) return undefined;
+      if (this.#addressCache.size >= 1024) this.#addressCache.clear();
+      this.#addressCache.set(host, (words = parsed));
+    }
+    return words;
   }
 
   /** Sends datagrams 0..count-1 in one call. false: some wait for the socket (then onDrain). */
