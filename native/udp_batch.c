@@ -5,7 +5,7 @@
  *  - receiving: on readable, recvmmsg() fills up to RECV_VLEN datagrams (or, with UDP_GRO, that
  *    many coalesced runs, split here by their segment size) into one shared buffer, and JavaScript
  *    is called once per system call with the count; a per-datagram table (offset, length, port,
- *    family, address) sits in a shared Uint32Array;
+ *    family, address, IPv6 scope ID) sits in a shared Uint32Array;
  *  - sending: JavaScript writes datagrams into a shared send buffer and the same kind of table, then
  *    calls sendBatch(count) once: consecutive datagrams to one destination go as one message with
  *    UDP_SEGMENT (generic segmentation offload) where the kernel has it, all messages in one
@@ -23,8 +23,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -43,8 +45,12 @@
 /* Send side: the shared buffer holds SEND_SLOTS datagrams of SLOT_SIZE bytes. */
 #define SLOT_SIZE 1500
 #define SEND_SLOTS 256
-/* Words per datagram in both tables: offset, length, port, family, address (4 words). */
-#define META_WORDS 8
+/* Words per datagram in both tables: offset, length, port, family, address (4 words), scope ID
+ * (the interface of an IPv6 link-local address; 0 otherwise). A word of its own: an ifindex is a
+ * full int, too wide to share the family's or the port's word. */
+#define META_WORDS 9
+/* The longest host text taken: an IPv6 address, '%' and an interface name or index. */
+#define HOST_MAX (INET6_ADDRSTRLEN + IF_NAMESIZE + 1)
 /* Receive side: one recvmmsg() of RECV_VLEN buffers of RECV_BUF bytes (a GRO run is up to 64 KiB). */
 #ifndef RECV_VLEN
 #define RECV_VLEN 64
@@ -143,7 +149,7 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall) {
 
 /* ---- addresses ------------------------------------------------------------------------- */
 
-/* Table words 2..7 (port, family, address) to a sockaddr; returns its length, 0 if invalid. */
+/* Table words 2..8 (port, family, address, scope) to a sockaddr; returns its length, 0 if invalid. */
 static socklen_t meta_to_sockaddr(const uint32_t *m, struct sockaddr_storage *out) {
   memset(out, 0, sizeof *out);
   if (m[3] == 4) {
@@ -161,6 +167,7 @@ static socklen_t meta_to_sockaddr(const uint32_t *m, struct sockaddr_storage *ou
       uint32_t word = htonl(m[4 + i]);
       memcpy(&a->sin6_addr.s6_addr[4 * i], &word, 4);
     }
+    a->sin6_scope_id = m[8];
     return sizeof *a;
   }
   return 0;
@@ -172,7 +179,7 @@ static void sockaddr_to_meta(const struct sockaddr_storage *in, uint32_t *m) {
     m[2] = ntohs(a->sin_port);
     m[3] = 4;
     m[4] = ntohl(a->sin_addr.s_addr);
-    m[5] = m[6] = m[7] = 0;
+    m[5] = m[6] = m[7] = m[8] = 0;
   } else {
     const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)in;
     m[2] = ntohs(a->sin6_port);
@@ -182,11 +189,62 @@ static void sockaddr_to_meta(const struct sockaddr_storage *in, uint32_t *m) {
       memcpy(&word, &a->sin6_addr.s6_addr[4 * i], 4);
       m[4 + i] = ntohl(word);
     }
+    m[8] = a->sin6_scope_id;
   }
 }
 
+/* An IPv6 zone ("eth0" or "3") to its interface's index: a name first, then a decimal index (as
+ * getaddrinfo reads them). 0 when it names no interface here. */
+static uint32_t zone_to_scope(const char *zone) {
+  unsigned int index = if_nametoindex(zone);
+  if (index != 0) return index;
+  if (zone[0] < '0' || zone[0] > '9') return 0;
+  char *end;
+  errno = 0;
+  unsigned long value = strtoul(zone, &end, 10);
+  if (*end != '\0' || errno != 0 || value == 0 || value > UINT32_MAX) return 0;
+  char name[IF_NAMESIZE];
+  return if_indextoname((unsigned int)value, name) != NULL ? (uint32_t)value : 0;
+}
+
+/* Host text (IPv4, or IPv6 with an optional "%zone") to table words 3..8 (family, address, scope);
+ * 0 when it is not an address, or its zone names no interface. */
+static int parse_host(const char *host, uint32_t *m) {
+  memset(&m[3], 0, 6 * sizeof *m);
+  struct in_addr v4;
+  if (inet_pton(AF_INET, host, &v4) == 1) {
+    m[3] = 4;
+    m[4] = ntohl(v4.s_addr);
+    return 1;
+  }
+  const char *percent = strchr(host, '%');
+  size_t length = percent != NULL ? (size_t)(percent - host) : strlen(host);
+  char text[INET6_ADDRSTRLEN];
+  if (length >= sizeof text) return 0;
+  memcpy(text, host, length);
+  text[length] = '\0';
+  struct in6_addr v6;
+  if (inet_pton(AF_INET6, text, &v6) != 1) return 0;
+  if (percent != NULL && (m[8] = zone_to_scope(percent + 1)) == 0) return 0;
+  m[3] = 6;
+  for (int i = 0; i < 4; i++) {
+    uint32_t word;
+    memcpy(&word, &v6.s6_addr[4 * i], 4);
+    m[4 + i] = ntohl(word);
+  }
+  return 1;
+}
+
+/* A JS string into `host` (HOST_MAX bytes); 0 when it is not a string or too long to be an address
+ * (not silently cut short). */
+static int host_text(napi_env env, napi_value value, char *host) {
+  size_t length;
+  if (napi_get_value_string_utf8(env, value, host, HOST_MAX, &length) != napi_ok) return 0;
+  return length < HOST_MAX - 1;
+}
+
 static int same_destination(const uint32_t *a, const uint32_t *b) {
-  return a[2] == b[2] && a[3] == b[3] && a[4] == b[4] && a[5] == b[5] && a[6] == b[6] && a[7] == b[7];
+  return a[2] == b[2] && a[3] == b[3] && a[4] == b[4] && a[5] == b[5] && a[6] == b[6] && a[7] == b[7] && a[8] == b[8];
 }
 
 /* ---- sending --------------------------------------------------------------------------- */
@@ -641,27 +699,15 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_SOCKET_BOUND", "socket already bound or closed");
     return NULL;
   }
-  char host[INET6_ADDRSTRLEN + 8];
-  size_t length;
-  CALL(env, napi_get_value_string_utf8(env, argv[0], host, sizeof host, &length));
+  char host[HOST_MAX];
   int32_t port;
   CALL(env, napi_get_value_int32(env, argv[1], &port));
+  /* As node:dgram: an address of the socket's family, an IPv6 one with its zone if it has one. */
+  uint32_t m[META_WORDS] = {0};
+  m[2] = (uint16_t)port;
+  if (!host_text(env, argv[0], host) || !parse_host(host, m) || m[3] != (uint32_t)s->family) return throw_errno(env, EINVAL, "bind");
   struct sockaddr_storage addr;
-  memset(&addr, 0, sizeof addr);
-  socklen_t addrlen;
-  if (s->family == 4) {
-    struct sockaddr_in *a = (struct sockaddr_in *)&addr;
-    a->sin_family = AF_INET;
-    a->sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return throw_errno(env, EINVAL, "bind");
-    addrlen = sizeof *a;
-  } else {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&addr;
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) return throw_errno(env, EINVAL, "bind");
-    addrlen = sizeof *a;
-  }
+  socklen_t addrlen = meta_to_sockaddr(m, &addr);
   if (bind(s->fd, (struct sockaddr *)&addr, addrlen) != 0) return throw_errno(env, errno, "bind");
   uv_loop_t *loop;
   CALL(env, napi_get_uv_event_loop(env, &loop));
@@ -797,53 +843,44 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return o;
 }
 
-/* parseAddress(host): [family, w0, w1, w2, w3] or undefined (module function). */
+/* parseAddress(host): [family, w0, w1, w2, w3, scope] or undefined when host is not an address
+ * or its zone ("fe80::1%eth0", "%3") names no interface (module function). */
 static napi_value js_parse_address(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char host[INET6_ADDRSTRLEN + 8];
-  size_t length;
-  if (napi_get_value_string_utf8(env, argv[0], host, sizeof host, &length) != napi_ok) return NULL;
-  uint32_t words[5] = {0};
-  struct in_addr v4;
-  struct in6_addr v6;
-  if (inet_pton(AF_INET, host, &v4) == 1) {
-    words[0] = 4;
-    words[1] = ntohl(v4.s_addr);
-  } else if (inet_pton(AF_INET6, host, &v6) == 1) {
-    words[0] = 6;
-    for (int i = 0; i < 4; i++) {
-      uint32_t word;
-      memcpy(&word, &v6.s6_addr[4 * i], 4);
-      words[1 + i] = ntohl(word);
-    }
-  } else {
-    return NULL;
-  }
+  char host[HOST_MAX];
+  uint32_t m[META_WORDS];
+  if (!host_text(env, argv[0], host) || !parse_host(host, m)) return NULL;
   napi_value array;
-  CALL(env, napi_create_array_with_length(env, 5, &array));
-  for (uint32_t i = 0; i < 5; i++) {
+  CALL(env, napi_create_array_with_length(env, 6, &array));
+  for (uint32_t i = 0; i < 6; i++) {
     napi_value v;
-    CALL(env, napi_create_uint32(env, words[i], &v));
+    CALL(env, napi_create_uint32(env, m[3 + i], &v));
     CALL(env, napi_set_element(env, array, i, v));
   }
   return array;
 }
 
-/* formatAddress(family, w0, w1, w2, w3): the text inet_ntop gives (as node:dgram reports it). */
+/* formatAddress(family, w0, w1, w2, w3, scope): the text node:dgram reports: inet_ntop's, and a
+ * link-local IPv6 address with "%" and its interface's name (its index if it has none now). */
 static napi_value js_format_address(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint32_t m[8] = {0};
-  CALL(env, napi_get_value_uint32(env, argv[0], &m[3]));
-  for (int i = 0; i < 4; i++) CALL(env, napi_get_value_uint32(env, argv[1 + i], &m[4 + i]));
+  uint32_t m[META_WORDS] = {0};
+  for (int i = 0; i < 6; i++) CALL(env, napi_get_value_uint32(env, argv[i], &m[3 + i]));
   struct sockaddr_storage addr;
   if (meta_to_sockaddr(m, &addr) == 0) return NULL;
-  char text[INET6_ADDRSTRLEN];
-  const void *src = m[3] == 4 ? (const void *)&((struct sockaddr_in *)&addr)->sin_addr : (const void *)&((struct sockaddr_in6 *)&addr)->sin6_addr;
-  if (inet_ntop(m[3] == 4 ? AF_INET : AF_INET6, src, text, sizeof text) == NULL) return NULL;
+  char text[HOST_MAX];
+  const struct in6_addr *v6 = &((struct sockaddr_in6 *)&addr)->sin6_addr;
+  const void *src = m[3] == 4 ? (const void *)&((struct sockaddr_in *)&addr)->sin_addr : (const void *)v6;
+  if (inet_ntop(m[3] == 4 ? AF_INET : AF_INET6, src, text, INET6_ADDRSTRLEN) == NULL) return NULL;
+  if (m[3] == 6 && m[8] != 0 && IN6_IS_ADDR_LINKLOCAL(v6)) {
+    size_t length = strlen(text);
+    text[length] = '%';
+    if (if_indextoname(m[8], text + length + 1) == NULL) snprintf(text + length + 1, sizeof text - length - 1, "%u", m[8]);
+  }
   napi_value result;
   CALL(env, napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &result));
   return result;

@@ -16,8 +16,8 @@ export const systemTestFiles: readonly string[] = [
   'test/interop/ngtcp2-peer.test.ts',
   // the npm registry (or npm's cache): the packed package installed into a fresh app
   'test/package/packed.test.ts',
-  // the batched UDP addon built by `npm run build:native` (gcc, make, python3), and unshare + tc
-  // (iproute2) for its backpressure test
+  // the batched UDP addon built by `npm run build:native` (gcc, make, python3), unshare + tc
+  // (iproute2) for its backpressure test, and root (ip netns, veth) for its link-local tests
   'test/transport/batched-udp.test.ts',
   // redis-server
   'test/handler-server/watchdog-redis.test.ts',

@@ -2,14 +2,22 @@
  * The batched UDP addon (native/udp_batch.c, issue 17), built by `npm run build:native`: many
  * datagrams per call each way, errors to one destination that leave the socket working, the
  * backpressure signal (in a network namespace of its own, where a slow queue on loopback makes the
- * kernel refuse datagrams), and the endpoint's fallback to node:dgram where the addon cannot load.
+ * kernel refuse datagrams), the endpoint's fallback to node:dgram where the addon cannot load, and
+ * IPv6 link-local peers with their zone (two network namespaces joined by a veth pair; root).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isRoot } from '../../bench/link/delay-link.js';
+import { QfaasConfigError } from '../../src/errors.js';
 import { BatchedUdpSocket, loadBatchedUdp } from '../../src/transport/quic/batched-udp.js';
 import type { HostPort } from '../../src/transport/quic/connection-driver.js';
+import { createQuicConfig } from '../../src/transport/quic/config.js';
+import { QuicEndpoint } from '../../src/transport/quic/endpoint.js';
+import { createTestPki } from '../helpers/quic.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const native = loadBatchedUdp();
@@ -120,6 +128,34 @@ describe('batched UDP addon', () => {
     expect(collected.received.map((datagram) => datagram.data.length)).toEqual([1000, 1000, 1000, 1000, 500, 500]);
   });
 
+  it('an IPv6 zone is an interface name or index that exists here: one that names none is refused like a non-address (describe, bind, connect)', async () => {
+    const sender = new BatchedUdpSocket(addon, 6, { host: '::1', port: 0 });
+    open.push(sender);
+    // The loopback device is interface 1 in every network namespace.
+    expect(addon.parseAddress('fe80::1%lo')).toEqual([6, 0xfe800000, 0, 0, 1, 1]);
+    expect(addon.parseAddress('fe80::1%1')).toEqual([6, 0xfe800000, 0, 0, 1, 1]);
+    for (const host of ['fe80::1%no-such-if', 'fe80::1%999999', 'fe80::1%', 'fe80::1%1x', '127.0.0.1%lo', `fe80::1%${'x'.repeat(40)}`]) {
+      expect(addon.parseAddress(host), host).toBeUndefined();
+      expect(write(sender, 0, 100, { host, port: 9 }), host).toBe(false);
+    }
+    expect(write(sender, 0, 100, { host: 'fe80::1%lo', port: 9 })).toBe(true);
+    // Reported as node:dgram does: the zone, by name, for a link-local address only.
+    expect(addon.formatAddress(6, 0xfe800000, 0, 0, 1, 1)).toBe('fe80::1%lo');
+    expect(addon.formatAddress(6, 0xfe800000, 0, 0, 1, 0)).toBe('fe80::1');
+    expect(addon.formatAddress(6, 0x20010db8, 0, 0, 1, 1)).toBe('2001:db8::1');
+    // An interface gone since: its index, which can still be sent to if it comes back.
+    expect(addon.formatAddress(6, 0xfe800000, 0, 0, 1, 999999)).toBe('fe80::1%999999');
+    // node:dgram's bind says EINVAL here too (libuv drops the unknown zone; the kernel wants one).
+    expect(() => new BatchedUdpSocket(addon, 6, { host: 'fe80::1%no-such-if', port: 0 })).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'bind' }));
+    const endpoint = await QuicEndpoint.bind({ host: '::1', io: 'batched' });
+    try {
+      const pki = await createTestPki();
+      expect(() => endpoint.connect({ host: 'fe80::1%no-such-if', port: 443, config: createQuicConfig({ role: 'client', caPem: pki.ca.certPem }) })).toThrow(QfaasConfigError);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
   it('ICMP port unreachable from a closed port does not stop the socket sending or receiving', async () => {
     const sender = socket();
     const closed = socket();
@@ -209,4 +245,161 @@ describe('batched UDP addon', () => {
     expect(wrong.status).not.toBe(0);
     expect(wrong.stderr).toMatch(/QFAAS_UDP.*must be 'dgram' or 'batched', not "uring"/);
   });
+});
+
+const run = promisify(execFile);
+
+/**
+ * Two network namespaces joined by a veth pair, fe80::1 on vA in one and fe80::2 on vB in the
+ * other, no other addresses. Each also has a decoy veth whose fe80::/64 route is preferred: a
+ * datagram sent without the zone (or with the wrong one) goes there and is lost, so an answer
+ * proves the zone was used, both ways.
+ */
+interface LinkLocalPair {
+  readonly a: string;
+  readonly b: string;
+  /** vA's interface index in namespace a. */
+  readonly indexA: number;
+  /** Starts a test/helpers/link-local-peer.ts role inside a namespace, its stdout read line by line as JSON. */
+  start(namespace: string, args: string[]): Promise<Peer>;
+  /** Runs a role to its end; its last line as JSON. */
+  runRole<T>(namespace: string, args: string[]): Promise<T>;
+  close(): void;
+}
+
+interface Peer {
+  port: number;
+  /** Lines after the first ({"port"}). */
+  readonly lines: Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+function createLinkLocalPair(env: NodeJS.ProcessEnv): LinkLocalPair {
+  const a = `qfaas-ll-a-${process.pid}`;
+  const b = `qfaas-ll-b-${process.pid}`;
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  const close = () => {
+    for (const namespace of [a, b]) spawnSync('ip', ['netns', 'del', namespace], { stdio: 'ignore' });
+  };
+  try {
+    ip('netns', 'add', a);
+    ip('netns', 'add', b);
+    ip('link', 'add', 'vA', 'netns', a, 'type', 'veth', 'peer', 'name', 'vB', 'netns', b);
+    for (const [namespace, device, address] of [
+      [a, 'vA', 'fe80::1/64'],
+      [b, 'vB', 'fe80::2/64'],
+    ] as const) {
+      ip('-n', namespace, 'link', 'set', 'lo', 'up');
+      ip('-n', namespace, 'link', 'add', 'decoy0', 'type', 'veth', 'peer', 'name', 'decoy1');
+      // No addresses of the kernel's making: the only link-local ones are those set here.
+      for (const name of [device, 'decoy0', 'decoy1']) ip('-n', namespace, 'link', 'set', name, 'addrgenmode', 'none');
+      for (const name of ['decoy0', 'decoy1']) ip('-n', namespace, 'link', 'set', name, 'up');
+      ip('-n', namespace, '-6', 'route', 'add', 'fe80::/64', 'dev', 'decoy0', 'metric', '1');
+      ip('-n', namespace, '-6', 'addr', 'add', address, 'dev', device, 'nodad');
+      ip('-n', namespace, 'link', 'set', device, 'up');
+    }
+    const [link] = JSON.parse(ip('-n', a, '-j', 'link', 'show', 'vA')) as Array<{ ifindex: number }>;
+    const command = (namespace: string, args: string[]) => ['netns', 'exec', namespace, process.execPath, '--import', 'tsx', 'test/helpers/link-local-peer.ts', ...args];
+    const children = new Set<ChildProcess>();
+    return {
+      a,
+      b,
+      indexA: link?.ifindex ?? 0,
+      async start(namespace, args) {
+        const child = spawn('ip', command(namespace, args), { cwd: root, env, stdio: ['pipe', 'pipe', 'inherit'] });
+        children.add(child);
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        const lines: Array<Record<string, unknown>> = [];
+        const first = new Promise<number>((resolve, reject) => {
+          createInterface({ input: child.stdout }).on('line', (line) => {
+            const value = JSON.parse(line) as Record<string, unknown>;
+            if (typeof value.port === 'number') resolve(value.port);
+            else lines.push(value);
+          });
+          void exited.then(() => reject(new Error(`${args.join(' ')} exited before binding`)));
+        });
+        // Stopped by closing its stdin (it also goes if this process dies); killed if it hangs.
+        const stop = async () => {
+          child.stdin.end();
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          await exited;
+          clearTimeout(timer);
+          children.delete(child);
+        };
+        try {
+          return { port: await within(first, 15_000), lines, stop };
+        } catch (error) {
+          await stop();
+          throw error;
+        }
+      },
+      async runRole(namespace, args) {
+        const { stdout } = await run('ip', command(namespace, args), { cwd: root, env, timeout: 30_000 });
+        return JSON.parse(stdout.trim().split('\n').pop() as string);
+      },
+      close() {
+        for (const child of children) child.kill('SIGKILL');
+        close();
+      },
+    };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
+describe('IPv6 link-local peers: two network namespaces joined by a veth pair, every socket bound on ::', () => {
+  let pair: LinkLocalPair | undefined;
+  beforeAll(async () => {
+    expect(isRoot(), 'these tests create network namespaces and veth devices: run them as root').toBe(true);
+    const pki = await createTestPki();
+    const env = { ...process.env, QFAAS_TEST_PKI: JSON.stringify({ caPem: pki.ca.certPem, server: pki.server, client: pki.client }) };
+    pair = createLinkLocalPair(env);
+  }, 30_000);
+  afterAll(() => {
+    pair?.close();
+    if (pair !== undefined) expect(execFileSync('ip', ['netns', 'list']).toString()).not.toMatch(new RegExp(`qfaas-ll-[ab]-${process.pid}\\b`));
+  });
+
+  for (const echoIo of ['dgram', 'batched'] as const) {
+    it(`a ${echoIo} receiver sees the sender as fe80::1%vB, and its answer to that address arrives; batched sends to fe80::2%vA and %<index> (node:dgram: %vA)`, async () => {
+      const { a, b, indexA, start, runRole } = pair as LinkLocalPair;
+      const echo = await start(b, ['echo', echoIo]);
+      try {
+        type Sent = Array<{ to: string; described: boolean; reply: string | null }>;
+        const batched = await runRole<Sent>(a, ['send', 'batched', String(echo.port), 'fe80::2%vA', `fe80::2%${indexA}`, 'fe80::2']);
+        const dgram = await runRole<Sent>(a, ['send', 'dgram', String(echo.port), 'fe80::2%vA']);
+        expect(batched).toEqual([
+          { to: 'fe80::2%vA', described: true, reply: 'fe80::2%vA' },
+          { to: `fe80::2%${indexA}`, described: true, reply: 'fe80::2%vA' },
+          // Without the zone the kernel takes the decoy's route: lost, as with node:dgram.
+          { to: 'fe80::2', described: true, reply: null },
+        ]);
+        expect(dgram).toEqual([{ to: 'fe80::2%vA', described: true, reply: 'fe80::2%vA' }]);
+        // What node:dgram reports (the first run) is what the batched receiver must report.
+        expect(echo.lines).toEqual([{ from: 'fe80::1%vB' }, { from: 'fe80::1%vB' }, { from: 'fe80::1%vB' }]);
+      } finally {
+        await echo.stop();
+      }
+    }, 30_000);
+  }
+
+  it('a QUIC server bound on :: with batched I/O answers clients connecting to fe80::2%vA and %<index>; so does one on node:dgram', async () => {
+    const { a, b, indexA, start, runRole } = pair as LinkLocalPair;
+    for (const serverIo of ['batched', 'dgram'] as const) {
+      const server = await start(b, ['quic-server', serverIo]);
+      try {
+        const clients = [
+          ['batched', 'fe80::2%vA'],
+          ['batched', `fe80::2%${indexA}`],
+          ['dgram', 'fe80::2%vA'],
+        ] as const;
+        const results = await Promise.all(clients.map(([io, host]) => runRole<Record<string, unknown>>(a, ['quic-client', io, String(server.port), host])));
+        expect(results, `server on ${serverIo}`).toEqual(clients.map(() => ({ response: 'echo:hello' })));
+        expect(server.lines, `server on ${serverIo}`).toEqual(clients.map(() => ({ remote: 'fe80::1%vB' })));
+      } finally {
+        await server.stop();
+      }
+    }
+  }, 60_000);
 });

@@ -57,10 +57,11 @@ interface NativeModule {
   /** Bytes per send slot; slots in the send buffer. */
   slotSize: number;
   sendSlots: number;
-  /** Table words per datagram: offset, length, port, family (4 or 6), address in 4 words. */
+  /** Table words per datagram: offset, length, port, family (4 or 6), address in 4 words, IPv6 scope ID. */
   metaWords: number;
-  parseAddress(host: string): [number, number, number, number, number] | undefined;
-  formatAddress(family: number, w0: number, w1: number, w2: number, w3: number): string | undefined;
+  /** [family, address in 4 words, scope ID]; undefined for no address, or a zone naming no interface. */
+  parseAddress(host: string): [number, number, number, number, number, number] | undefined;
+  formatAddress(family: number, w0: number, w1: number, w2: number, w3: number, scope: number): string | undefined;
 }
 
 let loaded: NativeModule | Error | undefined;
@@ -152,18 +153,19 @@ export class BatchedUdpSocket {
     return this.#native.sendBuffer;
   }
 
+  /** Whether datagrams to `host` can be described: an IP address, its zone (if any) an interface here. */
+  accepts(host: string): boolean {
+    return this.#addressWords(host) !== undefined;
+  }
+
   /**
    * Describes datagram `index` of the next batch: `length` bytes at `offset` in `sendBuffer`, to
-   * `to`. Returns false (and describes nothing) when `to.host` is not an IP address.
+   * `to`. Returns false (and describes nothing) when `to.host` is not an IP address, or is an IPv6
+   * one whose zone (`fe80::1%eth0`, `fe80::1%3`) names no interface.
    */
   describe(index: number, offset: number, length: number, to: HostPort): boolean {
-    let words = this.#addressCache.get(to.host);
-    if (words === undefined) {
-      const parsed = this.#module.parseAddress(to.host);
-      if (parsed === undefined) return false;
-      if (this.#addressCache.size >= 1024) this.#addressCache.clear();
-      this.#addressCache.set(to.host, (words = parsed));
-    }
+    const words = this.#addressWords(to.host);
+    if (words === undefined) return false;
     const meta = this.#sendMeta;
     const at = index * this.#words;
     meta[at] = offset;
@@ -174,7 +176,20 @@ export class BatchedUdpSocket {
     meta[at + 5] = words[2] as number;
     meta[at + 6] = words[3] as number;
     meta[at + 7] = words[4] as number;
+    meta[at + 8] = words[5] as number;
     return true;
+  }
+
+  /** Table words 3..8 of `host` (family, address, scope), parsed once per host text. */
+  #addressWords(host: string): readonly number[] | undefined {
+    let words = this.#addressCache.get(host);
+    if (words === undefined) {
+      const parsed = this.#module.parseAddress(host);
+      if (parsed === undefined) return undefined;
+      if (this.#addressCache.size >= 1024) this.#addressCache.clear();
+      this.#addressCache.set(host, (words = parsed));
+    }
+    return words;
   }
 
   /** Sends datagrams 0..count-1 in one call. false: some wait for the socket (then onDrain). */
@@ -243,10 +258,13 @@ export class BatchedUdpSocket {
       const w1 = meta[at + 5] as number;
       const w2 = meta[at + 6] as number;
       const w3 = meta[at + 7] as number;
-      const name = `${w0},${w1},${w2},${w3}`;
+      const scope = meta[at + 8] as number;
+      // A link-local sender's interface name is looked up once per address, not per datagram (a
+      // system call each); an interface renamed meanwhile keeps its old name until the cache clears.
+      const name = `${w0},${w1},${w2},${w3},${scope}`;
       let formatted = this.#ipv6Names.get(name);
       if (formatted === undefined) {
-        formatted = this.#module.formatAddress(6, w0, w1, w2, w3) ?? '::';
+        formatted = this.#module.formatAddress(6, w0, w1, w2, w3, scope) ?? '::';
         if (this.#ipv6Names.size >= 1024) this.#ipv6Names.clear();
         this.#ipv6Names.set(name, formatted);
       }

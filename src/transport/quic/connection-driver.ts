@@ -17,10 +17,20 @@ import { isLocallyInitiated, isBidirectional, streamIdAllocator, type StreamIdAl
 /** Above this many open streams, one pass of quiche's readable iterator is cheaper than polling each. */
 const maxPolledStreams = 64;
 
-/** A UDP address: host (IPv4 or IPv6 literal) and port. */
+/** A UDP address: host (IPv4 or IPv6 literal, `fe80::1%eth0` with its zone) and port. */
 export interface HostPort {
   host: string;
   port: number;
+}
+
+/**
+ * The address as quiche takes it: quiche parses Rust's SocketAddr, which has no zone text and
+ * refuses `fe80::1%eth0`. The zone only picks the interface, which the socket does with the full
+ * address the driver keeps in `remote`.
+ */
+function withoutZone(address: HostPort): HostPort {
+  const zone = address.host.indexOf('%');
+  return zone === -1 ? address : { host: address.host.slice(0, zone), port: address.port };
 }
 
 /** Which side of a connection this is. */
@@ -93,6 +103,8 @@ export class QuicConnectionDriver {
   readonly local: HostPort;
 
   readonly #conn: QuicheConnection;
+  /** `local` as quiche takes it (see withoutZone). */
+  readonly #quicheLocal: HostPort;
   readonly #events: QuicDriverEvent[] = [];
   readonly #knownStreams = new Set<number>();
   readonly #earlyStreams = new Set<number>();
@@ -148,6 +160,7 @@ export class QuicConnectionDriver {
     this.#conn = conn;
     this.sourceId = sourceId;
     this.local = local;
+    this.#quicheLocal = withoutZone(local);
     this.remote = remote;
     this.#ids = streamIdAllocator(role);
     this.#nextPeerBidi = role === 'client' ? 1 : 0;
@@ -156,7 +169,13 @@ export class QuicConnectionDriver {
   }
 
   static connect(options: ConnectDriverOptions): QuicConnectionDriver {
-    const conn = quiche.Connection.connect(options.serverName, options.sourceId, options.local, options.remote, nativeQuicheConfig(options.config));
+    const conn = quiche.Connection.connect(
+      options.serverName,
+      options.sourceId,
+      withoutZone(options.local),
+      withoutZone(options.remote),
+      nativeQuicheConfig(options.config),
+    );
     let hadSession = false;
     if (options.session !== undefined) {
       try {
@@ -177,7 +196,7 @@ export class QuicConnectionDriver {
     if (options.statelessResetToken !== undefined) config.setStatelessResetToken(options.statelessResetToken);
     let conn: QuicheConnection;
     try {
-      conn = quiche.Connection.accept(options.sourceId, options.originalDestinationId ?? null, options.local, options.remote, config);
+      conn = quiche.Connection.accept(options.sourceId, options.originalDestinationId ?? null, withoutZone(options.local), withoutZone(options.remote), config);
     } finally {
       if (options.statelessResetToken !== undefined) config.setStatelessResetToken(null);
     }
@@ -236,7 +255,7 @@ export class QuicConnectionDriver {
 
   #recvPacket(data: Uint8Array, from: HostPort): void {
     try {
-      this.#conn.recv(data, { from, to: this.local });
+      this.#conn.recv(data, { from: withoutZone(from), to: this.#quicheLocal });
     } catch {
       // quiche throws both for a datagram it merely discards and for a fatal protocol error; only
       // the latter sets a local error, which the close check below turns into a typed error.

@@ -37,6 +37,8 @@ export interface EndpointSocket {
   readonly pool: SendSlotPool;
   /** Sends (or queues) the datagram; false asks the caller to stop writing until `onWritable`. */
   send(slot: SendSlot, length: number, to: HostPort): boolean;
+  /** Whether `send` can address `host` (an IP address literal): false for a zone naming no interface. */
+  accepts(host: string): boolean;
   ref(): void;
   unref(): void;
   /** Resolves once every datagram handed over has left (or failed). */
@@ -107,6 +109,11 @@ class DgramEndpointSocket implements EndpointSocket {
 
   send(slot: SendSlot, length: number, to: HostPort): boolean {
     this.#socket.send(slot.buffer, 0, length, to.port, to.host, slot.onSent);
+    return true;
+  }
+
+  /** node:dgram reads a zone as an interface name and sends to an unknown one without a scope. */
+  accepts(): boolean {
     return true;
   }
 
@@ -216,6 +223,10 @@ class BatchedEndpointSocket implements EndpointSocket, SendSlotPool {
       queueMicrotask(this.#flushTask);
     }
     return this.#writable;
+  }
+
+  accepts(host: string): boolean {
+    return this.#socket.accepts(host);
   }
 
   readonly #flushTask = (): void => {

@@ -330,6 +330,8 @@ export class QuicEndpoint {
   connect(options: QuicConnectOptions): QuicConnection {
     if (this.#closing) throw new QuicEndpointClosedError();
     if (isIP(options.host) === 0) throw new QfaasConfigError('host', 'must be an IP address');
+    // Else every datagram to it would be dropped and the handshake time out.
+    if (!this.#socket.accepts(options.host)) throw new QfaasConfigError('host', `names no interface of this host after its '%': ${options.host}`);
     checkPort(options.port, 'port', 'connect');
     const config = options.config instanceof QuicConfig ? options.config : createQuicConfig(options.config);
     const sourceId = this.#freshConnectionId();
