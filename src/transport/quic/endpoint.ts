@@ -203,6 +203,11 @@ export class QuicEndpoint {
   readonly #socket: EndpointSocket;
   readonly #local: HostPort;
   readonly #routes = new Map<string, QuicConnection>();
+  /**
+   * The connection the last short-header packet went to: consecutive 1-RTT packets nearly always
+   * share their DCID, and comparing its bytes is cheaper than making a Map key of them.
+   */
+  #lastShortRoute: QuicConnection | undefined;
   readonly #connections = new Set<QuicConnection>();
   readonly #aliases = new Map<QuicConnection, string>();
   readonly #sink: DatagramSink;
@@ -431,11 +436,16 @@ export class QuicEndpoint {
     // A short header (RFC 9000 section 17.3) is routed by its DCID bytes alone: building quiche's
     // Header object for every 1-RTT packet cost allocations on the hot path.
     if (((message[0] as number) & 0x80) === 0) {
-      const known = message.length > connectionIdLength ? this.#routes.get(routeKey(message.subarray(1, 1 + connectionIdLength))) : undefined;
+      const last = this.#lastShortRoute;
+      let known: QuicConnection | undefined;
+      if (message.length <= connectionIdLength) known = undefined;
+      else if (last !== undefined && carriesConnectionId(message, last.sourceId)) known = last;
+      else known = this.#routes.get(routeKey(message.subarray(1, 1 + connectionIdLength)));
       if (known === undefined) {
         this.#unroutedShortHeader(message, from);
         return;
       }
+      this.#lastShortRoute = known;
       // A short header carries the connection ID this server chose.
       if (this.#unvalidated.size !== 0) this.#noteReceived(known, message.length, from, true);
       known.receive(message, from);
@@ -680,6 +690,7 @@ export class QuicEndpoint {
   }
 
   #forget(connection: QuicConnection): void {
+    if (this.#lastShortRoute === connection) this.#lastShortRoute = undefined;
     this.#blocked.delete(connection);
     this.#dropAlias(connection);
     this.#halfOpen.delete(connection);
@@ -722,6 +733,12 @@ class RandomConnectionIds {
     this.#offset += this.#length;
     return id;
   }
+}
+
+/** Whether a short-header packet's DCID (the bytes after its first) is `connectionId`. */
+function carriesConnectionId(packet: Uint8Array, connectionId: Uint8Array): boolean {
+  for (let i = 0; i < connectionIdLength; i++) if (packet[1 + i] !== connectionId[i]) return false;
+  return true;
 }
 
 function routeKey(connectionId: Uint8Array): string {
