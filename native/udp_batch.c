@@ -42,9 +42,14 @@
 #define UDP_GRO 104
 #endif
 
-/* Send side: the shared buffer holds SEND_SLOTS datagrams of SLOT_SIZE bytes. */
-#define SLOT_SIZE 1500
+/* Send side: the shared buffer holds send_slots datagrams of slot_size bytes each. The slot size is
+ * the largest datagram the endpoint sends (1500 by default; up to a UDP payload's 65527 for jumbo
+ * frames); the slots share about SEND_BUFFER_BYTES, at least MIN_SEND_SLOTS and at most SEND_SLOTS. */
+#define DEFAULT_SLOT_SIZE 1500
+#define MAX_SLOT_SIZE 65527
 #define SEND_SLOTS 256
+#define MIN_SEND_SLOTS 16
+#define SEND_BUFFER_BYTES (DEFAULT_SLOT_SIZE * SEND_SLOTS)
 /* Words per datagram in both tables: offset, length, port, family, address (4 words), scope ID
  * (the interface of an IPv6 link-local address; 0 otherwise). A word of its own: an ifindex is a
  * full int, too wide to share the family's or the port's word. */
@@ -110,6 +115,7 @@ typedef struct {
   struct sockaddr_storage send_addr[SEND_SLOTS];
   char send_control[SEND_SLOTS][CMSG_SPACE(sizeof(uint16_t))];
   int send_segments[SEND_SLOTS];
+  uint32_t slot_size, send_slots;
 } sock_t;
 
 #define CALL(env, call)                                                   \
@@ -351,7 +357,7 @@ static int build_messages(sock_t *s, uint32_t count) {
   while (i < count) {
     const uint32_t *m = &s->send_meta[i * META_WORDS];
     uint32_t offset = m[0], length = m[1];
-    if (offset + length > SLOT_SIZE * SEND_SLOTS || length == 0) {
+    if (offset + length > s->slot_size * s->send_slots || length == 0) {
       s->counters.send_errors++;
       s->counters.last_send_errno = EINVAL;
       i++;
@@ -376,7 +382,7 @@ static int build_messages(sock_t *s, uint32_t count) {
       j++;
       if (!s->gso || j >= count || segments >= GSO_MAX_SEGMENTS || n[1] < length) break;
       const uint32_t *next = &s->send_meta[j * META_WORDS];
-      if (next[1] > length || next[1] == 0 || next[0] + next[1] > SLOT_SIZE * SEND_SLOTS) break;
+      if (next[1] > length || next[1] == 0 || next[0] + next[1] > s->slot_size * s->send_slots) break;
       if (bytes + next[1] > GSO_MAX_BYTES || !same_destination(m, next)) break;
     }
     struct msghdr *h = &s->send_msgs[messages].msg_hdr;
@@ -621,7 +627,7 @@ static napi_value shared_words(napi_env env, size_t words, uint32_t **data) {
   return array;
 }
 
-/* new UdpBatchSocket(family: 4 | 6, onBatch(count), onDrain(), { gso, gro }) */
+/* new UdpBatchSocket(family: 4 | 6, onBatch(count), onDrain(), { gso, gro, slotSize }) */
 static napi_value construct(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4], self;
@@ -633,12 +639,21 @@ static napi_value construct(napi_env env, napi_callback_info info) {
     return NULL;
   }
   bool want_gso = true, want_gro = true;
+  uint32_t slot_size = DEFAULT_SLOT_SIZE;
   napi_valuetype type;
   CALL(env, napi_typeof(env, argv[3], &type));
   if (type == napi_object) {
     napi_value value;
+    napi_valuetype value_type;
     if (napi_get_named_property(env, argv[3], "gso", &value) == napi_ok) napi_get_value_bool(env, value, &want_gso);
     if (napi_get_named_property(env, argv[3], "gro", &value) == napi_ok) napi_get_value_bool(env, value, &want_gro);
+    if (napi_get_named_property(env, argv[3], "slotSize", &value) == napi_ok && napi_typeof(env, value, &value_type) == napi_ok && value_type == napi_number) {
+      napi_get_value_uint32(env, value, &slot_size);
+    }
+  }
+  if (slot_size < 1200 || slot_size > MAX_SLOT_SIZE) {
+    napi_throw_range_error(env, NULL, "slotSize must be from 1200 to 65527");
+    return NULL;
   }
   int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, errno, "socket");
@@ -656,15 +671,21 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   s->fd = fd;
   s->family = family;
   s->refs = 1;
+  s->slot_size = slot_size;
+  s->send_slots = SEND_BUFFER_BYTES / slot_size;
+  if (s->send_slots < MIN_SEND_SLOTS) s->send_slots = MIN_SEND_SLOTS;
+  if (s->send_slots > SEND_SLOTS) s->send_slots = SEND_SLOTS;
   int zero = 0, one = 1;
   s->gso = want_gso && setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
   s->gro = want_gro && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
-  napi_value values[4];
+  napi_value values[6];
   values[0] = shared_buffer(env, (size_t)RECV_VLEN * RECV_BUF, (void **)&s->recv_buffer);
   values[1] = shared_words(env, (size_t)RECV_MAX_DATAGRAMS * META_WORDS, &s->recv_meta);
-  values[2] = shared_buffer(env, (size_t)SLOT_SIZE * SEND_SLOTS, (void **)&s->send_buffer);
-  values[3] = shared_words(env, (size_t)SEND_SLOTS * META_WORDS, &s->send_meta);
-  for (int i = 0; i < 4; i++) {
+  values[2] = shared_buffer(env, (size_t)s->slot_size * s->send_slots, (void **)&s->send_buffer);
+  values[3] = shared_words(env, (size_t)s->send_slots * META_WORDS, &s->send_meta);
+  if (napi_create_uint32(env, s->slot_size, &values[4]) != napi_ok) values[4] = NULL;
+  if (napi_create_uint32(env, s->send_slots, &values[5]) != napi_ok) values[5] = NULL;
+  for (int i = 0; i < 6; i++) {
     if (values[i] == NULL) {
       close(fd);
       free(s);
@@ -677,8 +698,10 @@ static napi_value construct(napi_env env, napi_callback_info info) {
     {"recvMeta", NULL, NULL, NULL, NULL, values[1], napi_enumerable, NULL},
     {"sendBuffer", NULL, NULL, NULL, NULL, values[2], napi_enumerable, NULL},
     {"sendMeta", NULL, NULL, NULL, NULL, values[3], napi_enumerable, NULL},
+    {"slotSize", NULL, NULL, NULL, NULL, values[4], napi_enumerable, NULL},
+    {"sendSlots", NULL, NULL, NULL, NULL, values[5], napi_enumerable, NULL},
   };
-  CALL(env, napi_define_properties(env, self, 4, props));
+  CALL(env, napi_define_properties(env, self, 6, props));
   CALL(env, napi_create_reference(env, argv[1], 1, &s->on_batch));
   CALL(env, napi_create_reference(env, argv[2], 1, &s->on_drain));
   napi_value name;
@@ -734,7 +757,7 @@ static napi_value js_send_batch(napi_env env, napi_callback_info info) {
   if (s == NULL) return NULL;
   uint32_t count;
   CALL(env, napi_get_value_uint32(env, argv[0], &count));
-  if (count > SEND_SLOTS) count = SEND_SLOTS;
+  if (count > s->send_slots) count = s->send_slots;
   if (!s->closed && count > 0) {
     int messages = build_messages(s, count);
     send_messages(s, messages);
@@ -904,8 +927,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value cls;
   if (napi_define_class(env, "UdpBatchSocket", NAPI_AUTO_LENGTH, construct, NULL, sizeof methods / sizeof methods[0], methods, &cls) != napi_ok) return NULL;
   napi_value constants[4];
-  napi_create_uint32(env, SLOT_SIZE, &constants[0]);
-  napi_create_uint32(env, SEND_SLOTS, &constants[1]);
+  napi_create_uint32(env, DEFAULT_SLOT_SIZE, &constants[0]);
+  napi_create_uint32(env, MAX_SLOT_SIZE, &constants[1]);
   napi_create_uint32(env, META_WORDS, &constants[2]);
   napi_create_uint32(env, RECV_MAX_DATAGRAMS, &constants[3]);
   napi_value parse, format;
@@ -913,8 +936,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_create_function(env, "formatAddress", NAPI_AUTO_LENGTH, js_format_address, NULL, &format);
   napi_property_descriptor exported[] = {
     {"UdpBatchSocket", NULL, NULL, NULL, NULL, cls, napi_enumerable, NULL},
-    {"slotSize", NULL, NULL, NULL, NULL, constants[0], napi_enumerable, NULL},
-    {"sendSlots", NULL, NULL, NULL, NULL, constants[1], napi_enumerable, NULL},
+    {"defaultSlotSize", NULL, NULL, NULL, NULL, constants[0], napi_enumerable, NULL},
+    {"maxSlotSize", NULL, NULL, NULL, NULL, constants[1], napi_enumerable, NULL},
     {"metaWords", NULL, NULL, NULL, NULL, constants[2], napi_enumerable, NULL},
     {"maxReceivedPerBatch", NULL, NULL, NULL, NULL, constants[3], napi_enumerable, NULL},
     {"parseAddress", NULL, NULL, NULL, NULL, parse, napi_enumerable, NULL},

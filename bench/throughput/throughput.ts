@@ -14,7 +14,7 @@ import { createPlatformCA, encodeCredentials, ZeroRttGenerator } from '../../src
 import { forkServerProcess } from '../lib/server-process.js';
 import { progress, reportResults, type ResultRow } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
-import type { ThroughputPorts, ThroughputServerMessage } from './throughput-servers.js';
+import { jumboPayloadSize, type ThroughputPorts, type ThroughputServerMessage } from './throughput-servers.js';
 
 const addon = loadBatchedUdp();
 if (addon instanceof Error) throw new Error(`the batched UDP addon does not load (npm run build:native): ${addon.message}`);
@@ -53,22 +53,26 @@ const httpsTransfer = () =>
     request.end();
   });
 
-/** An invoker whose socket uses `io` (it binds on its first request, reading QFAAS_UDP then). */
-async function invokerWith(io: 'dgram' | 'batched'): Promise<InvokerClient> {
-  const invoker = new InvokerClient({ ca, certificate, idleTimeoutMs: 0 });
+type QfaasCase = 'dgram' | 'batched' | 'jumbo';
+const ioOf = (which: QfaasCase) => (which === 'jumbo' ? 'batched' : which);
+const portOf = (which: QfaasCase) => (which === 'jumbo' ? ports.batched.qfaasJumbo : ports[which].qfaas);
+
+/** An invoker for `which` (its socket binds on its first request, reading QFAAS_UDP then). */
+async function invokerWith(which: QfaasCase): Promise<InvokerClient> {
+  const invoker = new InvokerClient({ ca, certificate, idleTimeoutMs: 0, ...(which === 'jumbo' ? { transport: { maxUdpPayloadSize: jumboPayloadSize } } : {}) });
   const before = process.env.QFAAS_UDP;
-  process.env.QFAAS_UDP = io;
+  process.env.QFAAS_UDP = ioOf(which);
   try {
-    await (await invoker.request({ serverName: provisioned.serverName, host, port: ports[io].qfaas, path: '/warm-up' })).body.dump();
+    await (await invoker.request({ serverName: provisioned.serverName, host, port: portOf(which), path: '/warm-up' })).body.dump();
   } finally {
     if (before === undefined) delete process.env.QFAAS_UDP;
     else process.env.QFAAS_UDP = before;
   }
   return invoker;
 }
-const invokers = { dgram: await invokerWith('dgram'), batched: await invokerWith('batched') };
-const qfaasTransfer = (io: 'dgram' | 'batched') => async () => {
-  const response = await invokers[io].request({ serverName: provisioned.serverName, host, port: ports[io].qfaas, path: '/64mib' });
+const invokers = { dgram: await invokerWith('dgram'), batched: await invokerWith('batched'), jumbo: await invokerWith('jumbo') };
+const qfaasTransfer = (which: QfaasCase) => async () => {
+  const response = await invokers[which].request({ serverName: provisioned.serverName, host, port: portOf(which), path: '/64mib' });
   if (!response.transport.reusedConnection) throw new Error('the transfer did not reuse the kept connection');
   let bytes = 0;
   for await (const chunk of response.body) bytes += chunk.byteLength;
@@ -84,7 +88,9 @@ const cases: Case[] = [
   { name: 'node:https TLS 1.3', run: httpsTransfer, server: 'dgram' },
   { name: 'qfaas, dgram', run: qfaasTransfer('dgram'), server: 'dgram' },
   { name: 'qfaas, batched', run: qfaasTransfer('batched'), server: 'batched' },
+  { name: `qfaas, batched, ${jumboPayloadSize}-byte datagrams`, run: qfaasTransfer('jumbo'), server: 'batched' },
 ];
+const jumboName = `qfaas, batched, ${jumboPayloadSize}-byte datagrams`;
 const results = new Map(cases.map((c) => [c.name, { ms: [] as number[], clientUs: [] as number[], serverUs: [] as number[] }]));
 try {
   for (const c of cases) await c.run();
@@ -107,7 +113,7 @@ try {
   }
 } finally {
   agent.destroy();
-  await Promise.all([invokers.dgram.close(), invokers.batched.close()]);
+  await Promise.all([invokers.dgram.close(), invokers.batched.close(), invokers.jumbo.close()]);
   await Promise.all([servers.dgram.close(), servers.batched.close()]);
 }
 
@@ -123,11 +129,13 @@ rows.push(
   ['qfaas batched / node:https TLS 1.3, throughput', (throughput('qfaas, batched') / tls).toFixed(2), '≥ 0.7 (issue 17)'],
   ['qfaas batched / qfaas dgram, throughput', (throughput('qfaas, batched') / throughput('qfaas, dgram')).toFixed(2), ''],
   ['client CPU per MiB, qfaas batched / node:https', (cpuPerMib('qfaas, batched', 'clientUs') / cpuPerMib('node:https TLS 1.3', 'clientUs')).toFixed(2), '≤ 1.5 (issue 17)'],
+  [`qfaas batched with ${jumboPayloadSize}-byte datagrams / node:https TLS 1.3, throughput`, (throughput(jumboName) / tls).toFixed(2), ''],
+  [`client CPU per MiB, qfaas batched with ${jumboPayloadSize}-byte datagrams / node:https`, (cpuPerMib(jumboName, 'clientUs') / cpuPerMib('node:https TLS 1.3', 'clientUs')).toFixed(2), ''],
 );
 reportResults({
   section: 'bench:throughput',
   title: '64 MiB on one kept connection over loopback (`npm run bench:throughput`)',
-  description: `Servers in two child processes (qfaas with QFAAS_UDP=dgram and =batched, each beside a node:https TLS 1.3 server), clients here; ${rounds} rounds, the three transports in rotated order, each transfer counted to the byte as it streams. qfaas is HTTP/3 through the invoker and handler server (mutual TLS). CPU is user + system time per MiB, medians.`,
+  description: `Servers in two child processes (qfaas with QFAAS_UDP=dgram and =batched, each beside a node:https TLS 1.3 server), clients here; ${rounds} rounds, the four cases in rotated order, each transfer counted to the byte as it streams. qfaas is HTTP/3 through the invoker and handler server (mutual TLS), with its default 1350-byte datagrams, and in the last case with \`transport.maxUdpPayloadSize: ${jumboPayloadSize}\` on both ends (jumbo frames; loopback's MTU is 64 KiB, and node:https's TCP uses it too). CPU is user + system time per MiB, medians.`,
   rows,
   tables: [
     {

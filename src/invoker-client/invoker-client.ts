@@ -2,7 +2,7 @@ import { QfaasConfigError } from '../errors.js';
 import { earlyNonceHeader, earlyTimestampHeader, newEarlyDataMark } from '../replay-guard/early-data-headers.js';
 import { isEarlyDataEligible, zeroRttPolicies, type ZeroRttPolicy } from '../replay-guard/policy.js';
 import { DeadlineQueue, type Deadline } from '../timing/deadline-queue.js';
-import { createQuicConfig, type CertificateAndKey, type QuicTransportSettings, type QuicConfig } from '../transport/quic/config.js';
+import { configMaxUdpPayloadSize, createQuicConfig, type CertificateAndKey, type QuicTransportSettings, type QuicConfig } from '../transport/quic/config.js';
 import type { QuicConnection } from '../transport/quic/connection.js';
 import { QuicEndpoint } from '../transport/quic/endpoint.js';
 import type { ClientExchange, Http3ResponseData } from '../transport/h3/client-request.js';
@@ -502,7 +502,9 @@ export class InvokerClient {
   }
 
   #socket(): Promise<QuicEndpoint> {
-    this.#endpoint ??= QuicEndpoint.bind({ host: this.#localAddress, port: 0 }).then((endpoint) => {
+    // Send buffers as large as the datagrams its config sends (transport.maxUdpPayloadSize).
+    const maxDatagramSize = Math.max(1500, configMaxUdpPayloadSize(this.#config));
+    this.#endpoint ??= QuicEndpoint.bind({ host: this.#localAddress, port: 0, maxDatagramSize }).then((endpoint) => {
       this.#boundEndpoint = endpoint;
       if (this.#inFlight === 0) endpoint.unref();
       return endpoint;

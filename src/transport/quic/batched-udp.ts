@@ -36,6 +36,9 @@ export interface BatchedUdpStats {
 }
 
 interface NativeSocket {
+  /** Bytes per send slot; slots in the send buffer (fewer for larger slots). */
+  readonly slotSize: number;
+  readonly sendSlots: number;
   readonly recvBuffer: Buffer;
   readonly recvMeta: Uint32Array;
   readonly sendBuffer: Buffer;
@@ -53,10 +56,10 @@ interface NativeSocket {
 }
 
 interface NativeModule {
-  UdpBatchSocket: new (family: 4 | 6, onBatch: (count: number) => void, onDrain: () => void, options: { gso: boolean; gro: boolean }) => NativeSocket;
-  /** Bytes per send slot; slots in the send buffer. */
-  slotSize: number;
-  sendSlots: number;
+  UdpBatchSocket: new (family: 4 | 6, onBatch: (count: number) => void, onDrain: () => void, options: { gso: boolean; gro: boolean; slotSize: number }) => NativeSocket;
+  /** Send slot bytes when none are asked for, and the most (a UDP payload's limit). */
+  defaultSlotSize: number;
+  maxSlotSize: number;
   /** Table words per datagram: offset, length, port, family (4 or 6), address in 4 words, IPv6 scope ID. */
   metaWords: number;
   /** [family, address in 4 words, scope ID]; undefined for no address, or a zone naming no interface. */
@@ -98,6 +101,8 @@ export interface BatchedUdpSocketOptions {
   gso?: boolean;
   /** Use UDP_GRO when the kernel has it. @default true */
   gro?: boolean;
+  /** The largest datagram this socket sends (1200 to 65527). @default 1500 */
+  slotSize?: number;
 }
 
 /**
@@ -135,11 +140,12 @@ export class BatchedUdpSocket {
     this.#native = new native.UdpBatchSocket(family, (count) => this.#onBatch(count), () => this.onDrain(), {
       gso: options.gso ?? true,
       gro: options.gro ?? true,
+      slotSize: options.slotSize ?? native.defaultSlotSize,
     });
     this.#sendMeta = this.#native.sendMeta;
     this.#words = native.metaWords;
-    this.sendSlots = native.sendSlots;
-    this.slotSize = native.slotSize;
+    this.sendSlots = this.#native.sendSlots;
+    this.slotSize = this.#native.slotSize;
     try {
       this.port = this.#native.bind(options.host, options.port);
     } catch (error) {

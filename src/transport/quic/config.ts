@@ -31,7 +31,12 @@ export interface QuicTransportSettings {
   maxStreamWindow?: number;
   /** Largest connection window quiche's auto-tuning may grow to, in bytes. @default 24 MiB */
   maxConnectionWindow?: number;
-  /** Largest UDP payload sent, in bytes, from 1200 to 1500. @default 1350 */
+  /**
+   * Largest UDP payload sent, in bytes, from 1200 to 16383 (quiche sends none larger). Above about
+   * 1450 only where every hop carries it (jumbo frames: 8952 on a 9000-byte MTU); an endpoint
+   * sending more than 1500 needs as large a `maxDatagramSize` (createQuicServer and the invoker
+   * size it from their config). @default 1350
+   */
   maxUdpPayloadSize?: number;
   /** Congestion controller. @default 'cubic' */
   congestionControl?: 'cubic' | 'reno' | 'bbr';
@@ -123,8 +128,8 @@ const signatureAlgorithms = [
 /** Bytes of a session ticket key (BoringSSL's 48: name, HMAC and AES keys). */
 export const ticketKeyLength = 48;
 
-/** Largest datagram an endpoint sends; its send buffers have this size. */
-export const maxUdpPayloadLimit = 1500;
+/** Largest `maxUdpPayloadSize`: quiche caps what it sends on an established connection at 16383 bytes. */
+export const maxUdpPayloadLimit = 16383;
 
 let insecureWarningEmitted = false;
 
@@ -150,12 +155,19 @@ const constructionKey = Symbol('QuicConfig');
 const natives = new WeakMap<QuicConfig, QuicheConfig>();
 /** `transport.maxIdleTimeoutMs` of each config: quiche does not give it back. */
 const idleTimeouts = new WeakMap<QuicConfig, number>();
+/** `transport.maxUdpPayloadSize` of each config, for the endpoint whose send buffers must hold it. */
+const udpPayloadSizes = new WeakMap<QuicConfig, number>();
 
 /** @internal The native config inside, for the driver that hands it to quiche. */
 export function nativeQuicheConfig(config: QuicConfig): QuicheConfig {
   const native = natives.get(config);
   if (native === undefined) throw new QfaasConfigError('config', 'not a QuicConfig from createQuicConfig()');
   return native;
+}
+
+/** @internal The largest datagram a connection with this config sends. */
+export function configMaxUdpPayloadSize(config: QuicConfig): number {
+  return udpPayloadSizes.get(config) ?? defaultTransportSettings.maxUdpPayloadSize;
 }
 
 /** @internal The idle timeout this config advertises, in ms (0: none), for messages. */
@@ -240,6 +252,7 @@ export function createQuicConfig(options: QuicConfigOptions): QuicConfig {
   }
   const built = new QuicConfig(options.role, config, constructionKey);
   idleTimeouts.set(built, settings.maxIdleTimeoutMs);
+  udpPayloadSizes.set(built, settings.maxUdpPayloadSize);
   return built;
 }
 
@@ -254,7 +267,7 @@ export function resolveTransportSettings(settings: QuicTransportSettings | undef
   if (resolved.maxUdpPayloadSize < 1200 || resolved.maxUdpPayloadSize > maxUdpPayloadLimit) {
     throw new QfaasConfigError(
       'transport.maxUdpPayloadSize',
-      `must be between 1200 (RFC 9000 section 14) and ${maxUdpPayloadLimit} (the endpoint's send buffers)`,
+      `must be between 1200 (RFC 9000 section 14) and ${maxUdpPayloadLimit} (quiche sends no larger datagram)`,
     );
   }
   if (!['cubic', 'reno', 'bbr'].includes(resolved.congestionControl)) {

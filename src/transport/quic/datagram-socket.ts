@@ -185,6 +185,7 @@ class BatchedEndpointSocket implements EndpointSocket, SendSlotPool {
       // Measurement switches (QFAAS_UDP_GSO=0, QFAAS_UDP_GRO=0): sendmmsg/recvmmsg without offloads.
       gso: process.env.QFAAS_UDP_GSO !== '0',
       gro: process.env.QFAAS_UDP_GRO !== '0',
+      slotSize: options.slotSize,
     });
     try {
       if (options.receiveBufferSize !== undefined) socket.setRecvBufferSize(options.receiveBufferSize);

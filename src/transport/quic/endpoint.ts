@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { QfaasConfigError } from '../../errors.js';
 import { port as checkPort } from '../../option-checks.js';
 import { minClientInitialLength, quiche, Type, type QuicheHeader } from './binding.js';
-import { createQuicConfig, maxUdpPayloadLimit, QuicConfig, type QuicClientConfigOptions, type QuicServerConfigOptions } from './config.js';
+import { configMaxUdpPayloadSize, createQuicConfig, maxUdpPayloadLimit, QuicConfig, type QuicClientConfigOptions, type QuicServerConfigOptions } from './config.js';
 import { QuicConnectionDriver, type HostPort } from './connection-driver.js';
 import { QuicConnection, type DatagramSink } from './connection.js';
 import { AmplificationLimit } from './amplification-limit.js';
@@ -19,14 +19,21 @@ import { StatelessResetLimiter, statelessResetToken, writeStatelessReset } from 
 /** Length of every connection ID this endpoint issues; short headers are parsed with it. */
 export const connectionIdLength = 8;
 
-/** Largest UDP datagram the endpoint sends (config maxUdpPayloadSize cannot exceed it). */
-const sendSlotSize = maxUdpPayloadLimit;
+/** The send buffers' size when `maxDatagramSize` is not given: an Ethernet MTU's worth. */
+const defaultMaxDatagramSize = 1500;
 
 const defaultReceiveBufferSize = 4 * 1024 * 1024;
 const defaultSendBufferSize = 1024 * 1024;
 
 /** The UDP socket of an endpoint: address, port, kernel buffers. */
 export interface QuicEndpointOptions {
+  /**
+   * Largest datagram this endpoint sends, in bytes (1200 to 16383): the size of its send buffers.
+   * A connection whose `transport.maxUdpPayloadSize` is larger is refused. `createQuicServer`
+   * takes it from its config when that sends more than 1500.
+   * @default 1500
+   */
+  maxDatagramSize?: number | undefined;
   /** Local address to bind. @default '127.0.0.1' */
   host?: string;
   /** Local UDP port; 0 picks a free one. @default 0 */
@@ -176,6 +183,8 @@ export interface QuicEndpointStats {
   /** UDP payload bytes received and sent by the socket. */
   bytesReceived: number;
   bytesSent: number;
+  /** The largest UDP payload sent, in bytes (above 1500 only with a larger `maxDatagramSize`). */
+  largestDatagramSent: number;
   /** Send buffers ever allocated: flat once traffic is steady (no allocation per packet). */
   sendBuffersAllocated: number;
   /** The datagram I/O in use (`'batched'` only when the addon loaded). */
@@ -211,6 +220,7 @@ export class QuicEndpoint {
   readonly #connections = new Set<QuicConnection>();
   readonly #aliases = new Map<QuicConnection, string>();
   readonly #sink: DatagramSink;
+  #maxDatagramSize = defaultMaxDatagramSize;
   readonly #pool: SendSlotPool;
   /** Connections that received datagrams in the batch being routed (batched I/O only). */
   readonly #receiveBatch: QuicConnection[] = [];
@@ -241,6 +251,7 @@ export class QuicEndpoint {
     amplificationLimited: 0,
     bytesReceived: 0,
     bytesSent: 0,
+    largestDatagramSent: 0,
   };
 
   private constructor(socket: EndpointSocket) {
@@ -265,11 +276,15 @@ export class QuicEndpoint {
     const io = chosenDatagramIo(options.io);
     const receiveBufferSize = 'receiveBufferSize' in options ? options.receiveBufferSize : defaultReceiveBufferSize;
     const sendBufferSize = 'sendBufferSize' in options ? options.sendBufferSize : defaultSendBufferSize;
+    const maxDatagramSize = options.maxDatagramSize ?? defaultMaxDatagramSize;
+    if (!Number.isInteger(maxDatagramSize) || maxDatagramSize < 1200 || maxDatagramSize > maxUdpPayloadLimit) {
+      throw new QfaasConfigError('maxDatagramSize', `must be an integer from 1200 to ${maxUdpPayloadLimit}, not ${String(maxDatagramSize)}`);
+    }
     // The socket exists before the endpoint does: its handlers reach the endpoint once it is made.
     let endpoint: QuicEndpoint | undefined;
     const socket = await bindEndpointSocket(
       io,
-      { host, port, family: family === 6 ? 6 : 4, receiveBufferSize, sendBufferSize, slotSize: sendSlotSize },
+      { host, port, family: family === 6 ? 6 : 4, receiveBufferSize, sendBufferSize, slotSize: maxDatagramSize },
       {
         onDatagram: (message, from) => {
           if (endpoint !== undefined) endpoint.#onMessage(message, from);
@@ -283,6 +298,7 @@ export class QuicEndpoint {
       },
     );
     endpoint = new QuicEndpoint(socket);
+    endpoint.#maxDatagramSize = maxDatagramSize;
     return endpoint;
   }
 
@@ -305,6 +321,7 @@ export class QuicEndpoint {
   listen(options: QuicListenOptions): void {
     if (this.#closing) throw new QuicEndpointClosedError();
     const config = options.config instanceof QuicConfig ? options.config : createQuicConfig(options.config);
+    this.#checkDatagramSize(config);
     const count = (field: string, value: number | undefined, fallback: number, min: number): number => {
       const chosen = value ?? fallback;
       if (!Number.isInteger(chosen) || chosen < min) throw new QfaasConfigError(field, min === 0 ? 'must be zero or a positive integer' : 'must be a positive integer');
@@ -339,6 +356,7 @@ export class QuicEndpoint {
     if (!this.#socket.accepts(options.host)) throw new QfaasConfigError('host', `names no interface of this host after its '%': ${options.host}`);
     checkPort(options.port, 'port', 'connect');
     const config = options.config instanceof QuicConfig ? options.config : createQuicConfig(options.config);
+    this.#checkDatagramSize(config);
     const sourceId = this.#freshConnectionId();
     const driver = QuicConnectionDriver.connect({
       config,
@@ -611,6 +629,7 @@ export class QuicEndpoint {
     }
     this.#stats.datagramsSent++;
     this.#stats.bytesSent += length;
+    if (length > this.#stats.largestDatagramSent) this.#stats.largestDatagramSent = length;
     if (this.#socket.send(slot, length, to)) return true;
     // Queued, but the socket is not writable: the connection stops and is flushed once it is.
     if (connection !== undefined) this.#blocked.add(connection);
@@ -689,6 +708,15 @@ export class QuicEndpoint {
     if (this.#routes.get(alias) === connection) this.#routes.delete(alias);
   }
 
+  /** A config may not send datagrams larger than this endpoint's send buffers. */
+  #checkDatagramSize(config: QuicConfig): void {
+    const payload = configMaxUdpPayloadSize(config);
+    const slot = this.#maxDatagramSize;
+    if (payload > slot) {
+      throw new QfaasConfigError('transport.maxUdpPayloadSize', `is ${payload} but this endpoint sends datagrams of at most ${slot} bytes: bind it with maxDatagramSize: ${payload}`);
+    }
+  }
+
   #forget(connection: QuicConnection): void {
     if (this.#lastShortRoute === connection) this.#lastShortRoute = undefined;
     this.#blocked.delete(connection);
@@ -755,9 +783,11 @@ function addressKey(address: HostPort): string {
 export async function createQuicServer(
   options: QuicListenOptions & QuicEndpointOptions,
 ): Promise<QuicEndpoint> {
-  const endpoint = await QuicEndpoint.bind(options);
+  const config = options.config instanceof QuicConfig ? options.config : createQuicConfig(options.config);
+  const maxDatagramSize = options.maxDatagramSize ?? Math.max(defaultMaxDatagramSize, configMaxUdpPayloadSize(config));
+  const endpoint = await QuicEndpoint.bind({ ...options, maxDatagramSize });
   try {
-    endpoint.listen(options);
+    endpoint.listen({ ...options, config });
   } catch (error) {
     // A refused option must not leave the socket bound.
     await endpoint.close();
