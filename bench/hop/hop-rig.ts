@@ -85,14 +85,25 @@ export interface HopRigOptions {
    * @default the environment's
    */
   io?: 'dgram' | 'batched';
+  /**
+   * `transport.maxUdpPayloadSize` of the qfaas server and of this rig's invokers (jumbo frames,
+   * on a link whose MTU carries them). @default 1350, the library's
+   */
+  udpPayloadSize?: number;
 }
 
 export async function startHopRig(link?: DelayLink, options: HopRigOptions = {}): Promise<HopRig> {
   const host = link?.insideAddress ?? '127.0.0.1';
   const ca = await createPlatformCA();
-  const generator = new ZeroRttGenerator({ ca });
+  const transport = options.udpPayloadSize === undefined ? {} : { transport: { maxUdpPayloadSize: options.udpPayloadSize } };
+  // The generator mints the session with the same settings: quiche's 0-RTT context includes them.
+  const generator = new ZeroRttGenerator({ ca, ...transport });
   const provisioned = await generator.provision({ functionName: 'hop', instanceId: 'i-1', hosts: [host] });
-  const server = forkServerProcess<HopServerMessage>(new URL('./hop-servers.ts', import.meta.url), link, options.io === undefined ? undefined : { QFAAS_UDP: options.io });
+  const serverEnv = {
+    ...(options.io === undefined ? {} : { QFAAS_UDP: options.io }),
+    ...(options.udpPayloadSize === undefined ? {} : { QFAAS_BENCH_UDP_PAYLOAD: String(options.udpPayloadSize) }),
+  };
+  const server = forkServerProcess<HopServerMessage>(new URL('./hop-servers.ts', import.meta.url), link, serverEnv);
   const ask = server.ask;
   const ports = await ask<ServerPorts>({ credentials: encodeCredentials(provisioned.worker, 'json'), host });
 
@@ -115,8 +126,8 @@ export async function startHopRig(link?: DelayLink, options: HopRigOptions = {})
   const store = new MemoryTicketStore();
   await store.set(provisioned.serverName, provisioned.session);
   const invokerCertificate = await generator.invokerCertificate();
-  const invoker = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: store, idleTimeoutMs: 0 });
-  const warmInvoker = new InvokerClient({ ca, certificate: invokerCertificate, idleTimeoutMs: 0 });
+  const invoker = new InvokerClient({ ca, certificate: invokerCertificate, ticketStore: store, idleTimeoutMs: 0, ...transport });
+  const warmInvoker = new InvokerClient({ ca, certificate: invokerCertificate, idleTimeoutMs: 0, ...transport });
   if (options.io !== undefined) {
     // The invokers bind their sockets on their first request, reading QFAAS_UDP then.
     const before = process.env.QFAAS_UDP;

@@ -41,9 +41,12 @@ interface ServerSet {
 async function startServers(credentialsText: string, host: string): Promise<ServerSet> {
   const credentials = loadCredentials({ text: credentialsText });
   const node = await startNodeServers(credentials, host);
+  // QFAAS_BENCH_UDP_PAYLOAD: the rig's udpPayloadSize (jumbo frames over a link that carries them).
+  const payload = process.env.QFAAS_BENCH_UDP_PAYLOAD;
   const qfaas: HandlerServer = await createHandlerServer({
     credentials,
     host,
+    ...(payload === undefined ? {} : { transport: { maxUdpPayloadSize: Number(payload) } }),
     onRequest: async (request) => {
       await request.body.dump();
       return { statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, body: bodyFor(request.path) };

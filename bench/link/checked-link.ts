@@ -59,7 +59,16 @@ export async function measureLink(link: DelayLink, delayUs: number, options: { s
   return { line, rttMs };
 }
 
-export async function checkedLink(delayUs: number, options: { strict?: boolean } = {}): Promise<{ link: DelayLink } & LinkMeasurement> {
-  const link = await createDelayLink({ delayUs });
+/** `--mtu=N` from the command line (the link's MTU, for jumbo frames); undefined when absent. */
+export function linkMtuArgument(argv: readonly string[] = process.argv): number | undefined {
+  const argument = argv.find((value) => value.startsWith('--mtu='));
+  if (argument === undefined) return undefined;
+  const mtu = Number(argument.slice('--mtu='.length));
+  if (!(Number.isInteger(mtu) && mtu >= 1280 && mtu <= 9000)) throw new Error('--mtu must be a whole number from 1280 to 9000');
+  return mtu;
+}
+
+export async function checkedLink(delayUs: number, options: { strict?: boolean; mtu?: number } = {}): Promise<{ link: DelayLink } & LinkMeasurement> {
+  const link = await createDelayLink({ delayUs, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) });
   return { link, ...(await measureLink(link, delayUs, options)) };
 }

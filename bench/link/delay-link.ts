@@ -26,6 +26,8 @@ export interface DelayLinkOptions {
   lossPpm?: number;
   /** Seed for the loss decisions. @default 1 */
   seed?: number;
+  /** MTU of both TUN devices, 1280 to 9000 (9000: jumbo frames). @default 1500 */
+  mtu?: number;
 }
 
 export interface LinkSelfCheck {
@@ -135,6 +137,8 @@ function claimAddressBlock(outsideDevice: string): number {
 }
 
 export async function createDelayLink(options: DelayLinkOptions = {}): Promise<DelayLink> {
+  const mtu = options.mtu ?? 1500;
+  if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 9000) throw new Error(`the link's mtu must be from 1280 to 9000, not ${mtu}`);
   if (!isRoot()) throw new Error('the delay link needs root (network namespaces and TUN devices)');
   const binary = relayBinary();
   // Device names are at most 15 bytes.
@@ -168,14 +172,14 @@ export async function createDelayLink(options: DelayLinkOptions = {}): Promise<D
     ip('tuntap', 'add', 'dev', outsideDevice, 'mode', 'tun');
     ip('tuntap', 'add', 'dev', insideDevice, 'mode', 'tun');
     ip('link', 'set', insideDevice, 'netns', namespace);
-    ip('link', 'set', outsideDevice, 'up', 'mtu', '1500');
+    ip('link', 'set', outsideDevice, 'up', 'mtu', String(mtu));
     const index = claimAddressBlock(outsideDevice);
     outsideAddress = `10.77.${2 * index}.1`;
     insideAddress = `10.77.${2 * index + 1}.1`;
     ip('addr', 'add', `${outsideAddress}/32`, 'dev', outsideDevice);
     ip('netns', 'exec', namespace, 'ip', 'link', 'set', 'lo', 'up');
     ip('netns', 'exec', namespace, 'ip', 'addr', 'add', `${insideAddress}/32`, 'dev', insideDevice);
-    ip('netns', 'exec', namespace, 'ip', 'link', 'set', insideDevice, 'up', 'mtu', '1500');
+    ip('netns', 'exec', namespace, 'ip', 'link', 'set', insideDevice, 'up', 'mtu', String(mtu));
     ip('netns', 'exec', namespace, 'ip', 'route', 'add', `${outsideAddress}/32`, 'dev', insideDevice);
   } catch (error) {
     teardown();

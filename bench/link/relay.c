@@ -40,8 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLOT_BYTES 2048
-#define SLOTS 16384 /* per direction: a queue deeper than any benchmark's window */
+#define SLOT_BYTES 9216 /* a 9000-byte MTU (jumbo frames) and then some */
+#define SLOTS 4096 /* per direction: a queue deeper than any benchmark's window */
 #define SPIN_NS 150000LL
 
 struct slot {

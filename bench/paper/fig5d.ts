@@ -4,21 +4,27 @@
  * delay link (default 500 µs one way, the paper's; `--delay-us=N` to change; loopback without
  * root). Floors count the handshake and request round trips only (slow start's extra round trips
  * are left out, so the floor is a lower bound). Writes docs/bench/fig5d.json and a
- * docs/performance.md section; `--quick`: 20 samples, nothing written.
+ * docs/performance.md section; `--quick`: 20 samples, nothing written. `--mtu=9000`: the link
+ * carries jumbo frames and qfaas sends datagrams of MTU − 48 bytes (`transport.maxUdpPayloadSize`);
+ * TCP's segments grow with the MTU by themselves. That run writes its own section and no JSON.
  */
 import { figurePoint, findPoint, formatPoint, type FigureJson, type FigurePoint } from './figure.js';
 import { endTimeMs, physicalFloorMs, unavoidableRoundTrips as rt } from './floor.js';
 import { startHopRig } from '../hop/hop-rig.js';
 import { measureInterleaved, type Exchange } from '../lib/interleaved.js';
-import { checkedLink, figureDelayUs, measureLink, type LinkMeasurement } from '../link/checked-link.js';
+import { checkedLink, figureDelayUs, linkMtuArgument, measureLink, type LinkMeasurement } from '../link/checked-link.js';
 import { machineLine, reportResults, writeBenchJson, type ResultRow } from '../lib/report.js';
 import type { Summary } from '../lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 20 : 100;
 const delayUs = figureDelayUs();
-const checked = delayUs === undefined ? undefined : await checkedLink(delayUs, { strict: !quick });
-const rig = await startHopRig(checked?.link);
+const mtu = linkMtuArgument();
+if (mtu !== undefined && delayUs === undefined) throw new Error('--mtu needs the delay link (root)');
+const checked = delayUs === undefined ? undefined : await checkedLink(delayUs, { strict: !quick, ...(mtu === undefined ? {} : { mtu }) });
+// IPv6 and UDP headers: the datagram that fills a frame of either IP version.
+const udpPayloadSize = mtu === undefined ? undefined : mtu - 48;
+const rig = await startHopRig(checked?.link, udpPayloadSize === undefined ? {} : { udpPayloadSize });
 const x = rig.exchanges;
 const transports = [
   ['node:http', x.httpLargeGet, x.httpWarmLargeGet, rt.tcp],
@@ -69,10 +75,11 @@ rows.push(
   ['qfaas / its floor', (point('qfaas 0-RTT').median / (point('qfaas 0-RTT').floorMs as number)).toFixed(2), overLink ? '≤ 1.3' : ''],
 );
 if (quicGo !== undefined) rows.push(['qfaas / quic-go HTTP/3', (point('qfaas 0-RTT').median / point('quic-go HTTP/3').median).toFixed(2), '']);
-if (!quick) writeBenchJson('fig5d', figure);
+if (!quick && mtu === undefined) writeBenchJson('fig5d', figure);
+const jumbo = mtu === undefined ? '' : ` on a ${mtu}-byte MTU, qfaas with ${udpPayloadSize}-byte datagrams`;
 reportResults({
-  section: 'bench:fig5d',
-  title: `A 1 MiB response on a new connection, the paper’s Fig. 5d (\`npm run bench:fig5d\`), ${where}`,
+  section: mtu === undefined ? 'bench:fig5d' : 'bench:fig5d-mtu',
+  title: `A 1 MiB response on a new connection, the paper’s Fig. 5d (\`npm run bench:fig5d${mtu === undefined ? '' : ` -- --mtu=${mtu}`}\`), ${where}${jumbo}`,
   description: `${checked === undefined ? 'Servers in a child process on loopback' : `Servers in a network namespace behind the delay link (${figure.selfChecks.join('; ')})`}; ${samples} samples per row, interleaved. Floors: handshake and request round trips × link RTT + the warm 1 MiB exchange at zero delay less its RTT (slow start left out: a lower bound). ${figure.paper}`,
   rows,
   quick,
