@@ -1,8 +1,8 @@
 /**
  * A UDP relay on loopback between clients and one server: it forwards datagrams both ways, drops
- * some on purpose (random loss, a chosen rule, or everything once blackholed), and can keep a copy
- * of every datagram for the interop matrix's wire checks (interop/wire/). The library's loss tests
- * use it too.
+ * some on purpose (random loss, a chosen rule, or everything once blackholed), can hold each one
+ * for a fixed delay (a longer path), and can keep a copy of every datagram for the interop
+ * matrix's wire checks (interop/wire/). The library's loss and pacing tests use it too.
  */
 import dgram from 'node:dgram';
 import { mulberry32 } from './prng.js';
@@ -44,6 +44,18 @@ export interface UdpRelayOptions {
   drop?: (direction: RelayDirection, index: number, datagram: Uint8Array, flow: string) => boolean;
   /** Keep a copy of every datagram (`captured()`). @default false */
   capture?: boolean;
+  /**
+   * Milliseconds each forwarded datagram is held, both directions (a round trip gains twice this),
+   * in order, by one timer of Node's millisecond granularity. 0 forwards at once.
+   * @default 0
+   */
+  delayMs?: number;
+  /**
+   * Kernel receive buffer of the relay's sockets, in bytes (capped by net.core.rmem_max), so that a
+   * burst is not lost at the relay itself. undefined keeps the system default (about 208 KiB).
+   * @default undefined
+   */
+  receiveBufferSize?: number;
 }
 
 export interface UdpRelay {
@@ -73,11 +85,37 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
   const targetHost = options.targetHost ?? '127.0.0.1';
   const random = mulberry32(options.seed ?? 1);
   const stats = { toServer: { forwarded: 0, dropped: 0 }, toClient: { forwarded: 0, dropped: 0 } };
-  const front = dgram.createSocket('udp4');
+  const socketOptions: dgram.SocketOptions = { type: 'udp4', ...(options.receiveBufferSize === undefined ? {} : { recvBufferSize: options.receiveBufferSize }) };
+  const front = dgram.createSocket(socketOptions);
   const upstreams = new Map<string, dgram.Socket>();
   const flights = new Map<string, { datagrams: Uint8Array[]; answered: boolean }>();
   const captured: CapturedDatagram[] = [];
   let blackholedAt: number | undefined;
+  const delayMs = options.delayMs ?? 0;
+  // One delay for every datagram: arrival order is release order, so a FIFO and one timer do.
+  const held: Array<{ due: number; forward: () => void }> = [];
+  let releaseTimer: NodeJS.Timeout | undefined;
+  const release = (): void => {
+    releaseTimer = undefined;
+    const now = performance.now();
+    let due = 0;
+    while (due < held.length && (held[due] as { due: number }).due <= now) due++;
+    for (const datagram of held.splice(0, due)) datagram.forward();
+    armRelease();
+  };
+  const armRelease = (): void => {
+    const first = held[0];
+    if (first === undefined || releaseTimer !== undefined) return;
+    releaseTimer = setTimeout(release, Math.max(0, first.due - performance.now()));
+  };
+  const forwardLater = (forward: () => void): void => {
+    if (delayMs <= 0) {
+      forward();
+      return;
+    }
+    held.push({ due: performance.now() + delayMs, forward });
+    armRelease();
+  };
 
   /** Decides the fate of one datagram, counts and records it; true to forward. */
   const admit = (direction: RelayDirection, flow: string, message: Buffer): boolean => {
@@ -96,12 +134,12 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     const key = `${address}:${port}`;
     let socket = upstreams.get(key);
     if (socket === undefined) {
-      socket = dgram.createSocket('udp4');
+      socket = dgram.createSocket(socketOptions);
       socket.bind(0, '127.0.0.1');
       socket.on('message', (message) => {
         const flight = flights.get(key);
         if (flight !== undefined) flight.answered = true;
-        if (admit('toClient', key, message)) front.send(message, port, address);
+        if (admit('toClient', key, message)) forwardLater(() => front.send(message, port, address));
       });
       socket.on('error', () => undefined);
       upstreams.set(key, socket);
@@ -118,7 +156,7 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
     }
     if (!flight.answered) flight.datagrams.push(Uint8Array.from(message));
     const upstream = upstreamFor(remote.address, remote.port);
-    if (admit('toServer', key, message)) upstream.send(message, options.targetPort, targetHost);
+    if (admit('toServer', key, message)) forwardLater(() => upstream.send(message, options.targetPort, targetHost));
   });
   front.on('error', () => undefined);
   await new Promise<void>((resolve) => front.bind(options.port ?? 0, '127.0.0.1', () => resolve()));
@@ -135,6 +173,8 @@ export async function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay>
       return blackholedAt;
     },
     async close() {
+      if (releaseTimer !== undefined) clearTimeout(releaseTimer);
+      held.length = 0;
       const sockets = [front, ...upstreams.values()];
       await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
     },

@@ -68,6 +68,8 @@ describe('config validation names the field and the reason', () => {
       'transport.maxUdpPayloadSize',
     );
     expect(refused(() => createQuicConfig({ ...base, transport: { initialMaxData: -1 } })).field).toBe('transport.initialMaxData');
+    expect(refused(() => createQuicConfig({ ...base, transport: { pacing: 'yes' as never } })).field).toBe('transport.pacing');
+    expect(refused(() => createQuicConfig({ ...base, transport: { pacing: 1 as never } })).message).toContain('true or false');
     expect(refused(() => createQuicConfig({ ...base, alpn: [] })).field).toBe('alpn');
   });
 

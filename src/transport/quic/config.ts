@@ -40,6 +40,14 @@ export interface QuicTransportSettings {
   maxUdpPayloadSize?: number;
   /** Congestion controller. @default 'cubic' */
   congestionControl?: 'cubic' | 'reno' | 'bbr';
+  /**
+   * Spread each congestion window over the round trip instead of sending it in one burst (RFC 9002
+   * section 7.7), at quiche's rate of 1.25 windows per smoothed RTT, in bursts of at least 64 KiB.
+   * Paths whose smoothed RTT was ever below 10 ms are not paced, so nothing inside a data centre
+   * waits for it. `false` sends whatever quiche allows at once.
+   * @default true
+   */
+  pacing?: boolean;
 }
 
 /** The transport settings used where `transport` leaves one out; every endpoint of a platform must agree on them for 0-RTT. */
@@ -55,6 +63,7 @@ export const defaultTransportSettings: Readonly<Required<QuicTransportSettings>>
   maxConnectionWindow: 24 * 1024 * 1024,
   maxUdpPayloadSize: 1350,
   congestionControl: 'cubic',
+  pacing: true,
 });
 
 /** PEM text or bytes. */
@@ -153,10 +162,8 @@ export class QuicConfig {
 
 const constructionKey = Symbol('QuicConfig');
 const natives = new WeakMap<QuicConfig, QuicheConfig>();
-/** `transport.maxIdleTimeoutMs` of each config: quiche does not give it back. */
-const idleTimeouts = new WeakMap<QuicConfig, number>();
-/** `transport.maxUdpPayloadSize` of each config, for the endpoint whose send buffers must hold it. */
-const udpPayloadSizes = new WeakMap<QuicConfig, number>();
+/** The resolved transport settings of each config: quiche does not give them back. */
+const transportSettings = new WeakMap<QuicConfig, Readonly<Required<QuicTransportSettings>>>();
 
 /** @internal The native config inside, for the driver that hands it to quiche. */
 export function nativeQuicheConfig(config: QuicConfig): QuicheConfig {
@@ -165,14 +172,14 @@ export function nativeQuicheConfig(config: QuicConfig): QuicheConfig {
   return native;
 }
 
-/** @internal The largest datagram a connection with this config sends. */
-export function configMaxUdpPayloadSize(config: QuicConfig): number {
-  return udpPayloadSizes.get(config) ?? defaultTransportSettings.maxUdpPayloadSize;
+/** @internal The transport settings a config was built with (the defaults for one of unknown origin). */
+export function configTransportSettings(config: QuicConfig): Readonly<Required<QuicTransportSettings>> {
+  return transportSettings.get(config) ?? defaultTransportSettings;
 }
 
-/** @internal The idle timeout this config advertises, in ms (0: none), for messages. */
-export function configIdleTimeoutMs(config: QuicConfig): number {
-  return idleTimeouts.get(config) ?? defaultTransportSettings.maxIdleTimeoutMs;
+/** @internal The largest datagram a connection with this config sends, for the endpoint whose send buffers must hold it. */
+export function configMaxUdpPayloadSize(config: QuicConfig): number {
+  return configTransportSettings(config).maxUdpPayloadSize;
 }
 
 /**
@@ -234,6 +241,9 @@ export function createQuicConfig(options: QuicConfigOptions): QuicConfig {
   config.setMaxStreamWindow(settings.maxStreamWindow);
   config.setMaxConnectionWindow(settings.maxConnectionWindow);
   config.setCcAlgorithmName(settings.congestionControl);
+  // quiche then only computes send times, which the binding cannot hand over (SendInfo.at is an
+  // opaque object): QuicConnection paces by the same rule itself (pacer.ts).
+  config.enablePacing(settings.pacing);
   // Connections are routed by connection ID on one socket; migration is not needed inside a cluster.
   config.setDisableActiveMigration(true);
   config.grease(true);
@@ -251,15 +261,14 @@ export function createQuicConfig(options: QuicConfigOptions): QuicConfig {
     config.enableEarlyData();
   }
   const built = new QuicConfig(options.role, config, constructionKey);
-  idleTimeouts.set(built, settings.maxIdleTimeoutMs);
-  udpPayloadSizes.set(built, settings.maxUdpPayloadSize);
+  transportSettings.set(built, settings);
   return built;
 }
 
 export function resolveTransportSettings(settings: QuicTransportSettings | undefined): Required<QuicTransportSettings> {
   const resolved = { ...defaultTransportSettings, ...stripUndefined(settings ?? {}) };
   for (const [field, value] of Object.entries(resolved)) {
-    if (field === 'congestionControl') continue;
+    if (field === 'congestionControl' || field === 'pacing') continue;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
       throw new QfaasConfigError(`transport.${field}`, 'must be a non-negative integer');
     }
@@ -272,6 +281,9 @@ export function resolveTransportSettings(settings: QuicTransportSettings | undef
   }
   if (!['cubic', 'reno', 'bbr'].includes(resolved.congestionControl)) {
     throw new QfaasConfigError('transport.congestionControl', "must be 'cubic', 'reno' or 'bbr'");
+  }
+  if (typeof resolved.pacing !== 'boolean') {
+    throw new QfaasConfigError('transport.pacing', 'must be true or false');
   }
   return resolved;
 }

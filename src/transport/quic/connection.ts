@@ -2,6 +2,7 @@ import type { QuicConnectionDriver, HostPort, QuicConnectionStats, QuicDriverEve
 import type { QuicConnectionError } from '../../errors.js';
 import type { SendSlot, SendSlotPool } from './send-buffer-pool.js';
 import { QuicStream, type StreamHost } from './stream.js';
+import { Pacer } from './pacer.js';
 
 /** What a connection needs from the endpoint that owns its socket. */
 export interface DatagramSink {
@@ -62,6 +63,12 @@ export class QuicConnection {
   #flushScheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #timerDeadline: number | undefined;
+  /** Undefined with `transport.pacing: false`. */
+  readonly #pacer: Pacer | undefined;
+  /** Flushes again once the pacer lets the next datagram go. */
+  #pacingTimer: NodeJS.Timeout | undefined;
+  #pacingAt = 0;
+  #pacingDelays = 0;
   #handshakeInfo: HandshakeInfo | undefined;
   #forgotten = false;
   #inReceiveBatch = false;
@@ -79,6 +86,7 @@ export class QuicConnection {
     this.#driver = driver;
     this.#sink = sink;
     this.#hooks = hooks;
+    this.#pacer = driver.pacing ? new Pacer(driver.maxDatagramSize) : undefined;
     this.#handshake = new Promise((resolve, reject) => {
       this.#resolveHandshake = resolve;
       this.#rejectHandshake = reject;
@@ -171,7 +179,7 @@ export class QuicConnection {
   }
 
   stats(): QuicConnectionStats {
-    return this.#driver.stats();
+    return { ...this.#driver.stats(), pacingDelays: this.#pacingDelays };
   }
 
   /** Sends a PING at once; the peer acknowledges it (keep-alive and liveness probe). */
@@ -224,7 +232,7 @@ export class QuicConnection {
     if (this.#driver.closeError === undefined) {
       // Send what is pending first (the client's Finished may still be queued): a peer left
       // without it never completes its handshake and cannot even read our CONNECTION_CLOSE.
-      this.#flush();
+      this.#flush(false);
       this.#driver.close(options.kind ?? 'transport', options.code ?? 0, options.reason ?? '', performance.now());
       this.#drainEvents();
       this.#flush();
@@ -292,25 +300,73 @@ export class QuicConnection {
     this.#flush();
   };
 
-  #flush(): void {
+  /**
+   * @param paced false sends everything quiche gives now (closing: pending data goes first)
+   * @param pacedAt the pacing timer's time: Node may fire it a little before performance.now() reaches it
+   */
+  #flush(paced = true, pacedAt = 0): void {
     if (this.#forgotten) return;
     this.#driver.rescanReadable();
     this.#drainEvents();
     const now = performance.now();
     const pool = this.#sink.pool;
+    // No RTT sample before the handshake completes, and a CONNECTION_CLOSE must not wait.
+    const pacer = paced && this.#driver.isHandshakeCompleted && this.#driver.closeError === undefined ? this.#pacer : undefined;
+    const paceNow = Math.max(now, pacedAt);
+    // quiche's path statistics cost about 5 µs: read at most once per flush, and only once a
+    // minimum burst left since the last reading, or before holding a datagram back.
+    let pacerUpdated = false;
     for (;;) {
+      if (pacer !== undefined) {
+        if (!pacerUpdated && pacer.wantsUpdate) {
+          this.#updatePacer(pacer, paceNow);
+          pacerUpdated = true;
+        }
+        if (!pacer.canSend(paceNow)) {
+          if (!pacerUpdated) {
+            this.#updatePacer(pacer, paceNow);
+            pacerUpdated = true;
+          }
+          if (!pacer.canSend(paceNow)) {
+            this.#armPacingTimer(pacer.nextSendTime(paceNow));
+            break;
+          }
+        }
+      }
       const slot = pool.take();
       const length = this.#driver.writeDatagram(slot.buffer, now);
       if (length === 0) {
         pool.giveBack(slot);
         break;
       }
+      pacer?.onSent(length, paceNow);
       if (!this.#sink.send(slot, length, this.#driver.remote, this)) break;
     }
     this.#drainEvents();
     this.#armTimer();
     if (this.#driver.isClosed) this.#terminate();
   }
+
+  #updatePacer(pacer: Pacer, now: number): void {
+    const path = this.#driver.pathEstimate();
+    if (path !== undefined) pacer.update(path.congestionWindow, path.rttMs, now);
+  }
+
+  #armPacingTimer(at: number): void {
+    // One armed timer is enough: it fires within a timer tick or two, and a flush before it (on an
+    // ACK) sends whatever the bucket allows by then.
+    if (this.#pacingTimer !== undefined) return;
+    this.#pacingDelays++;
+    this.#pacingAt = at;
+    // Unref'd like the connection timer: the endpoint's socket keeps the process alive.
+    this.#pacingTimer = setTimeout(this.#onPacingTimer, Math.max(0, at - performance.now()));
+    this.#pacingTimer.unref();
+  }
+
+  readonly #onPacingTimer = (): void => {
+    this.#pacingTimer = undefined;
+    this.#flush(true, this.#pacingAt);
+  };
 
   #armTimer(): void {
     const deadline = this.#driver.nextTimer();
@@ -432,6 +488,8 @@ export class QuicConnection {
     this.#forgotten = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#pacingTimer !== undefined) clearTimeout(this.#pacingTimer);
+    this.#pacingTimer = undefined;
     this.#sink.forget(this);
     this.#resolveTerminated();
   }
